@@ -1,0 +1,195 @@
+"""Latents ready to learn from: episodes, normalisation, splits by episode, and windows.
+
+Latent episodes are float tensors [E, T, 16, h, w]. A window is K context frames followed by
+R target frames of one episode; windows are gathered by indexing the tensor in memory, so a
+batch costs one indexing operation rather than a Python loop of `torch.cat`s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from .errors import UserError
+from .tokenizer import LATENT_CHANNELS, check_frames
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How latent episodes become training windows and evaluation splits."""
+
+    context_frames: int = 4
+    """K: latent frames the model sees (the paper's 4)."""
+    rollout_steps: int = 4
+    """R: frames predicted per training window (the paper's 4)."""
+    val_episodes: int = 8
+    """Episodes held out for validation (model selection)."""
+    test_episodes: int = 16
+    """Episodes held out for testing; never trained on or used to pick a checkpoint."""
+    split_seed: int = 0
+    """Seed of the shuffle that assigns episodes to splits."""
+    normalization: Literal["channel", "scalar"] = "channel"
+    """Per-channel mean/std, or the paper's one scalar mean/std over the whole tensor."""
+    protocol: Literal["held_out", "paper"] = "held_out"
+    """`held_out`: train / val / test are disjoint episodes. `paper`: the paper's protocol,
+    one trajectory (episode 0) trained, validated and dreamed on itself."""
+
+
+def split_episodes(num_episodes: int, cfg: DataConfig) -> dict[str, np.ndarray]:
+    """Episode indices of the train, val and test splits."""
+    if cfg.protocol == "paper":
+        one = np.array([0])
+        return {"train": one, "val": one, "test": one}
+    held = cfg.val_episodes + cfg.test_episodes
+    if min(cfg.val_episodes, cfg.test_episodes) < 1 or held >= num_episodes:
+        raise UserError(
+            f"{num_episodes} episodes cannot give {cfg.val_episodes} validation, "
+            f"{cfg.test_episodes} test and at least one training episode"
+        )
+    order = np.random.default_rng(cfg.split_seed).permutation(num_episodes)
+    test, val, train = np.split(order, [cfg.test_episodes, held])
+    return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
+
+
+def check_latents(latents: torch.Tensor, what: str = "latents") -> None:
+    """Raise a `UserError` unless `latents` is finite float [E, T, 16, h, w]."""
+    if not isinstance(latents, torch.Tensor) or not latents.is_floating_point():
+        raise UserError(f"{what} must be a float tensor, got {type(latents).__name__}")
+    if latents.ndim != 5 or latents.shape[2] != LATENT_CHANNELS:
+        raise UserError(f"{what} must have shape [episodes, frames, 16, h, w], got {list(latents.shape)}")
+    if not torch.isfinite(latents).all():
+        bad = int((~torch.isfinite(latents)).sum())
+        raise UserError(f"{what} hold {bad} NaN or Inf values; re-encode the frames")
+
+
+@dataclass
+class Normalizer:
+    """z_norm = (z - mean) / (std + 1e-8), with per-channel or scalar statistics."""
+
+    mean: torch.Tensor
+    """Shape [16] (per channel) or [1] (scalar)."""
+    std: torch.Tensor
+    """Same shape as `mean`."""
+
+    @classmethod
+    def fit(cls, latents: torch.Tensor, kind: str) -> Normalizer:
+        """Statistics of latents [..., 16, h, w]: per channel, or one scalar (the paper's)."""
+        if kind == "scalar":
+            return cls(latents.mean().reshape(1), latents.std().reshape(1))
+        per_channel = latents.transpose(0, -3).reshape(latents.shape[-3], -1)
+        return cls(per_channel.mean(1), per_channel.std(1))
+
+    def _shape(self, t: torch.Tensor) -> torch.Tensor:
+        return t.reshape(-1, 1, 1)  # broadcasts over [..., C, h, w]
+
+    def normalize(self, z: torch.Tensor) -> torch.Tensor:
+        return (z - self._shape(self.mean)) / (self._shape(self.std) + 1e-8)
+
+    def denormalize(self, z: torch.Tensor) -> torch.Tensor:
+        return z * (self._shape(self.std) + 1e-8) + self._shape(self.mean)
+
+    def to_json(self) -> dict:
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> Normalizer:
+        return cls(torch.tensor(d["mean"], dtype=torch.float32), torch.tensor(d["std"], dtype=torch.float32))
+
+
+class Windows:
+    """Every window of K context and R target frames in some episodes, gathered on demand."""
+
+    def __init__(self, latents: torch.Tensor, context_frames: int, rollout_steps: int):
+        check_latents(latents)
+        episodes, frames = latents.shape[:2]
+        span = context_frames + rollout_steps
+        if context_frames < 1 or rollout_steps < 1:
+            raise UserError(f"context ({context_frames}) and rollout ({rollout_steps}) must be at least 1")
+        if span > frames:
+            raise UserError(
+                f"context {context_frames} + rollout {rollout_steps} = {span} frames is longer "
+                f"than an episode ({frames} frames); shorten one of them"
+            )
+        self.latents, self.context_frames, self.rollout_steps = latents, context_frames, rollout_steps
+        starts = frames - span + 1
+        self.episode = torch.arange(episodes).repeat_interleave(starts)
+        self.start = torch.arange(starts).repeat(episodes)
+        self._offsets = torch.arange(span)
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def __getitem__(self, index) -> tuple[torch.Tensor, torch.Tensor]:
+        """Context [B, K, 16, h, w] and targets [B, R, 16, h, w] for window indices `index`."""
+        index = torch.as_tensor(index).reshape(-1)
+        frames = self.start[index, None] + self._offsets
+        span = self.latents[self.episode[index, None], frames]
+        return span[:, : self.context_frames], span[:, self.context_frames :]
+
+
+def _torch_load(path: Path, what: str):
+    if not path.is_file():
+        raise UserError(f"{what} not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # pickle, zip and weights-only refusals all land here
+        raise UserError(f"cannot read {what} {path} safely: {str(e).splitlines()[0]}") from e
+
+
+def load_paper_latents(latent_path: str | Path, stats_path: str | Path | None = None):
+    """The paper's `latent.pt` ([16, T, h, w] or [1, 16, T, h, w]) and `latent_stats.pt`.
+
+    Returns latents as one episode [1, T, 16, h, w] and, if a stats file is given, its scalar
+    `Normalizer`. Both files are read with `weights_only=True`: nothing is unpickled.
+    """
+    z = _torch_load(Path(latent_path), "latent file")
+    if not isinstance(z, torch.Tensor):
+        raise UserError(f"{latent_path} holds a {type(z).__name__}, not a tensor")
+    if z.ndim == 5 and z.shape[0] == 1:
+        z = z[0]
+    if z.ndim != 4 or z.shape[0] != LATENT_CHANNELS:
+        raise UserError(f"{latent_path} must hold [16, T, h, w] or [1, 16, T, h, w], got {list(z.shape)}")
+    z = z.float().permute(1, 0, 2, 3)[None].contiguous()
+    check_latents(z, str(latent_path))
+    if stats_path is None:
+        return z, None
+    stats = _torch_load(Path(stats_path), "stats file")
+    if not isinstance(stats, dict) or not {"mean", "std"} <= stats.keys():
+        raise UserError(f"{stats_path} must hold a dict with 'mean' and 'std'")
+    norm = Normalizer(*(torch.as_tensor(stats[k], dtype=torch.float32).reshape(-1)[:1] for k in ("mean", "std")))
+    if not (torch.isfinite(norm.mean).all() and torch.isfinite(norm.std).all()) or norm.std.item() <= 0:
+        raise UserError(f"{stats_path} has a non-finite mean or a std that is not positive")
+    return z, norm
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+
+
+def read_frames(folder: str | Path) -> np.ndarray:
+    """The frames of a folder (PNG/JPEG, sorted by name) as uint8 [N, H, W, 3]."""
+    import imageio.v3 as iio
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"frame folder not found: {folder}")
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise UserError(f"no PNG or JPEG frames in {folder}")
+    frames = []
+    for p in paths:
+        try:
+            img = iio.imread(p)
+        except Exception as e:
+            raise UserError(f"cannot read frame {p}: {e}") from e
+        if img.ndim != 3 or img.shape[2] not in (3, 4):
+            raise UserError(f"{p} is not an RGB image (shape {list(img.shape)}); convert it to RGB")
+        if frames and img.shape[:2] != frames[0].shape[:2]:
+            raise UserError(f"{p} is {img.shape[1]}x{img.shape[0]}, unlike {paths[0].name}; all frames must match")
+        frames.append(img[..., :3].astype(np.uint8))
+    stacked = np.stack(frames)
+    check_frames(stacked)
+    return stacked

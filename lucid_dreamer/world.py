@@ -1,0 +1,200 @@
+"""The red-cube world: a MuJoCo arena rendered by a fixed camera.
+
+Our stand-in for the paper's Isaac Sim video. A red cube is tossed or slid into a walled arena
+on a checkered floor and bounces off the walls. Randomness only sets the initial pose and
+velocity; after that the physics is deterministic, so the future follows from the past.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .errors import UserError
+
+# Software EGL works headless on any Linux box; respect an explicit choice.
+os.environ.setdefault("MUJOCO_GL", "egl")
+GL_HELP = (
+    "install an EGL or OSMesa library (e.g. apt-get install libegl1 or libosmesa6) "
+    "and set MUJOCO_GL=egl or MUJOCO_GL=osmesa"
+)
+try:
+    import mujoco
+except RuntimeError as e:  # MuJoCo checks MUJOCO_GL when imported
+    raise UserError(f"MuJoCo cannot start: {e}; {GL_HELP}") from e
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """How episodes of the red-cube arena are generated and rendered."""
+
+    resolution: int = 128
+    """Square frame size in pixels; a multiple of 8 so the tokenizer divides it."""
+    frames_per_episode: int = 64
+    """Frames rendered per episode."""
+    episodes: int = 64
+    """Number of episodes (split later into train / validation / test)."""
+    frame_dt: float = 0.05
+    """Seconds of simulated time between two frames (20 frames per second)."""
+    seed: int = 0
+    """Base seed: episode `i` draws its initial state from `(seed, i)`."""
+    arena_half_size: float = 0.8
+    """Half the side of the square arena floor, in metres."""
+    cube_half_size: float = 0.06
+    """Half the side of the cube, in metres."""
+    max_speed: float = 2.5
+    """Largest initial horizontal speed, in m/s."""
+    friction: float = 0.05
+    """Sliding friction of the floor and walls: low, so the cube keeps moving."""
+
+
+def _scene_xml(cfg: WorldConfig) -> str:
+    a, c = cfg.arena_half_size, cfg.cube_half_size
+    wall_h, wall_t = 0.25, 0.05
+    walls = "".join(
+        f'<geom type="box" pos="{x} {y} {wall_h}" size="{sx} {sy} {wall_h}" material="wall"/>'
+        for x, y, sx, sy in [
+            (a + wall_t, 0, wall_t, a + 2 * wall_t),
+            (-a - wall_t, 0, wall_t, a + 2 * wall_t),
+            (0, a + wall_t, a, wall_t),
+            (0, -a - wall_t, a, wall_t),
+        ]
+    )
+    # Negative solref = (stiffness, damping): low damping makes wall hits bouncy.
+    return f"""
+<mujoco model="red_cube_arena">
+  <option timestep="0.002"/>
+  <visual>
+    <global offwidth="{cfg.resolution}" offheight="{cfg.resolution}"/>
+    <quality shadowsize="2048"/>
+    <headlight ambient="0.35 0.35 0.35" diffuse="0.3 0.3 0.3"/>
+  </visual>
+  <default>
+    <geom friction="{cfg.friction} 0.005 0.0001" solref="-20000 -8" solimp="0.95 0.99 0.001"/>
+  </default>
+  <asset>
+    <texture name="checker" type="2d" builtin="checker" rgb1="0.82 0.82 0.80"
+             rgb2="0.55 0.57 0.60" width="128" height="128"/>
+    <material name="floor" texture="checker" texrepeat="4 4"/>
+    <material name="wall" rgba="0.35 0.40 0.55 1"/>
+  </asset>
+  <worldbody>
+    <light pos="0.4 -0.6 3.0" dir="-0.1 0.2 -1" diffuse="0.7 0.7 0.7" castshadow="true"/>
+    <geom type="plane" size="{a} {a} 0.1" material="floor"/>
+    {walls}
+    <camera name="overview" pos="0 {-0.85 * a} {2.9 * a}" xyaxes="1 0 0 0 0.960 0.281" fovy="42"/>
+    <body name="cube" pos="0 0 {c}">
+      <freejoint/>
+      <geom type="box" size="{c} {c} {c}" rgba="0.85 0.08 0.06 1" mass="0.2"/>
+    </body>
+  </worldbody>
+</mujoco>"""
+
+
+@dataclass
+class Episode:
+    """One rendered episode; arrays are indexed by frame."""
+
+    frames: np.ndarray
+    """RGB frames, uint8 [T, H, W, 3]."""
+    position: np.ndarray
+    """Cube centre in world coordinates (metres), float64 [T, 3]."""
+    orientation: np.ndarray
+    """Cube orientation as a unit quaternion (w, x, y, z), float64 [T, 4]."""
+    pixel: np.ndarray
+    """Cube centre projected into the image as (x, y) in pixel-index coordinates, [T, 2]."""
+    in_view: np.ndarray
+    """Whether the projected centre lies inside the frame, bool [T]."""
+
+
+class World:
+    """A compiled arena and an off-screen renderer; `episode(i)` renders episode i."""
+
+    def __init__(self, cfg: WorldConfig):
+        if cfg.resolution <= 0 or cfg.resolution % 8:
+            raise UserError(f"resolution must be a positive multiple of 8, got {cfg.resolution}")
+        self.cfg = cfg
+        self.model = mujoco.MjModel.from_xml_string(_scene_xml(cfg))
+        self.data = mujoco.MjData(self.model)
+        try:
+            self.renderer = mujoco.Renderer(self.model, cfg.resolution, cfg.resolution)
+        except Exception as e:  # MuJoCo raises plain Exceptions for GL failures
+            raise UserError(
+                f"MuJoCo could not open an OpenGL context with MUJOCO_GL={os.environ['MUJOCO_GL']} ({e}); {GL_HELP}"
+            ) from e
+        self.camera = self.model.camera("overview").id
+        self.substeps = max(1, round(cfg.frame_dt / self.model.opt.timestep))
+
+    def close(self) -> None:
+        self.renderer.close()
+
+    def __enter__(self) -> World:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _reset(self, episode: int) -> None:
+        """Draw the initial pose and velocity of `episode` from its own seed."""
+        cfg, d = self.cfg, self.data
+        rng = np.random.default_rng([cfg.seed, episode])
+        mujoco.mj_resetData(self.model, d)
+        inner = cfg.arena_half_size - 2 * cfg.cube_half_size
+        speed = rng.uniform(0.4, 1.0) * cfg.max_speed
+        heading = rng.uniform(0, 2 * np.pi)
+        tossed = rng.random() < 0.5  # a toss starts in the air and spins; a slide starts flat
+        d.qpos[:2] = rng.uniform(-inner, inner, size=2)
+        d.qpos[2] = cfg.cube_half_size + (rng.uniform(0.05, 0.2) if tossed else 0.0)
+        yaw = rng.uniform(0, 2 * np.pi)
+        d.qpos[3:7] = [np.cos(yaw / 2), 0, 0, np.sin(yaw / 2)]
+        d.qvel[:2] = speed * np.array([np.cos(heading), np.sin(heading)])
+        d.qvel[2] = rng.uniform(0.5, 1.5) if tossed else 0.0
+        d.qvel[3:6] = rng.normal(0, 4.0, size=3) if tossed else [0, 0, rng.normal(0, 3.0)]
+        mujoco.mj_forward(self.model, d)
+
+    def _project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """World points [N, 3] -> pixel-index coordinates [N, 2] and in-view flags [N]."""
+        res = self.cfg.resolution
+        cam_pos = self.data.cam_xpos[self.camera]
+        cam_rot = self.data.cam_xmat[self.camera].reshape(3, 3)
+        local = (points - cam_pos) @ cam_rot  # camera frame: x right, y up, looking down -z
+        depth = -local[:, 2]
+        focal = 0.5 * res / np.tan(np.deg2rad(self.model.cam_fovy[self.camera]) / 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # Pixel i covers [i, i+1), so its centre sits at i + 0.5 in continuous coordinates.
+            x = 0.5 * res + focal * local[:, 0] / depth - 0.5
+            y = 0.5 * res - focal * local[:, 1] / depth - 0.5
+        pixel = np.stack([x, y], axis=1)
+        in_view = (depth > 0) & (x >= 0) & (x <= res - 1) & (y >= 0) & (y <= res - 1)
+        return pixel, in_view
+
+    def episode(self, index: int) -> Episode:
+        cfg, d = self.cfg, self.data
+        self._reset(index)
+        n, res = cfg.frames_per_episode, cfg.resolution
+        frames = np.empty((n, res, res, 3), np.uint8)
+        position, orientation = np.empty((n, 3)), np.empty((n, 4))
+        for t in range(n):
+            if t:
+                mujoco.mj_step(self.model, d, nstep=self.substeps)
+            self.renderer.update_scene(d, camera=self.camera)
+            frames[t] = self.renderer.render()
+            position[t], orientation[t] = d.qpos[:3], d.qpos[3:7]
+        pixel, in_view = self._project(position)
+        return Episode(frames, position, orientation, pixel, in_view)
+
+
+def simulate(cfg: WorldConfig, progress: bool = True) -> dict[str, np.ndarray]:
+    """Render every episode of `cfg`; returns arrays stacked over episodes ([E, T, ...])."""
+    with World(cfg) as world:
+        episodes = [
+            world.episode(i)
+            for i in tqdm(range(cfg.episodes), desc="simulate", unit="episode", disable=not progress)
+        ]
+    return {
+        name: np.stack([getattr(e, name) for e in episodes])
+        for name in ("frames", "position", "orientation", "pixel", "in_view")
+    }

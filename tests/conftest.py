@@ -1,0 +1,12 @@
+import os
+
+import pytest
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+
+@pytest.fixture
+def artifacts(tmp_path, monkeypatch):
+    """An empty artifacts root for tests that run stages."""
+    monkeypatch.setenv("LUCID_DREAMER_ARTIFACTS", str(tmp_path / "artifacts"))
+    return tmp_path / "artifacts"
