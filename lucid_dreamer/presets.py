@@ -29,13 +29,13 @@ PRESETS = {
     "smoke": Preset(
         "smoke",
         WorldConfig(resolution=64, frames_per_episode=24, episodes=10),
-        TokenizerConfig(widths=(16, 32, 48), steps=300, crop=32),
+        TokenizerConfig(widths=(16, 32, 48), steps=1000, crop=32, lr=3e-3),
         DataConfig(val_episodes=2, test_episodes=2),
     ),
     "cpu": Preset(
         "cpu",
         WorldConfig(resolution=128, frames_per_episode=64, episodes=64),
-        TokenizerConfig(steps=2500),
+        TokenizerConfig(steps=1500),
         DataConfig(val_episodes=8, test_episodes=16),
     ),
     "paper": Preset(
