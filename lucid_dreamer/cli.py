@@ -1,25 +1,38 @@
-"""`lucid-dreamer`: the pipeline's stages from the command line.
+"""`lucid-dreamer`: the pipeline's stages from the command line, mirroring the paper's scripts.
 
 A user mistake prints one line (`error: ...`) and exits with 2; `--debug` shows the traceback.
+Heavy modules (torch, MuJoCo) are imported inside the commands, so `--help` is instant and an
+import-time failure (a bad MUJOCO_GL) is reported as a one-line error too.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .errors import UserError
 
-# Heavy modules (torch, MuJoCo) are imported inside the commands: `--help` stays instant and
-# an import-time failure (a bad MUJOCO_GL) is reported as a one-line error.
 PRESET_NAMES = ("smoke", "cpu", "paper")
 
 
-def _report(folder: Path) -> dict:
-    return json.loads((folder / "report.json").read_text())
+def _report(folder: Path, name: str = "report.json") -> dict:
+    return json.loads((folder / name).read_text())
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Call `write(tmp_path)`, then move the result into place: no half-written outputs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def cmd_simulate(args) -> None:
@@ -43,48 +56,184 @@ def cmd_tokenize(args) -> None:
     from .presets import get_preset
 
     preset = get_preset(args.preset)
-    if args.frames is None:
-        stages.tokenizer_stage(preset, progress=not args.quiet, force=args.force)
-        folder = stages.latents_stage(preset, progress=not args.quiet, force=args.force)
-        rt = _report(stages.tokenizer_stage(preset))["test_round_trip"]
-        print(f"latents: {folder / 'latents.safetensors'} (stats: {folder / 'stats.json'})")
-        print(
-            f"round trip on test episodes: PSNR {rt['psnr_db']:.1f} dB, centroid moved "
-            f"{rt['rmse_px']:.2f} px RMSE, detected {rt['detected']}/{rt['total']}"
-        )
-        return
-    _tokenize_frames(args, preset)
+    if args.frames is not None:
+        return _tokenize_frames(args, preset)
+    tokenizer_dir = stages.tokenizer_stage(preset, progress=not args.quiet, force=args.force)
+    folder = stages.latents_stage(preset, progress=not args.quiet, force=args.force)
+    report = _report(tokenizer_dir)
+    rt = report["test_round_trip"]
+    print(f"latents: {folder / 'latents.safetensors'} (stats: {folder / 'stats.json'})")
+    print(
+        f"tokenizer trained in {report['train_seconds']:.0f} s; round trip on test episodes: PSNR "
+        f"{rt['psnr_db']:.1f} dB, centroid moved {rt['rmse_px']:.2f} px RMSE, detected {rt['detected']}/{rt['total']}"
+    )
+
+
+def _tokenizer(args, preset):
+    from . import stages
+    from .tokenizer import CosmosTokenizer
+
+    if getattr(args, "cosmos", None):
+        return CosmosTokenizer(args.cosmos)
+    return stages.load_tokenizer(preset, progress=not args.quiet)
 
 
 def _tokenize_frames(args, preset) -> None:
     """Encode a user's folder of frames into one latent episode plus its statistics."""
     import torch
-
-    from . import stages
     from safetensors.torch import save_file
 
     from .data import Normalizer, read_frames
-    from .tokenizer import CosmosTokenizer
 
     if args.output is None:
         raise UserError("--frames needs --output FILE.safetensors")
     frames = read_frames(args.frames)
-    if args.cosmos:
-        tokenizer = CosmosTokenizer(args.cosmos)
-    else:
-        tokenizer = stages.load_tokenizer(preset, progress=not args.quiet)
-    latents = tokenizer.encode(frames)[None]  # one episode [1, T, 16, h, w]
+    latents = _tokenizer(args, preset).encode(frames)[None]  # one episode [1, T, 16, h, w]
     if not torch.isfinite(latents).all():
         raise UserError("the tokenizer produced NaN or Inf latents for these frames")
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
-    save_file({"latents": latents.contiguous()}, tmp)
     stats = {k: Normalizer.fit(latents, k).to_json() for k in ("channel", "scalar")}
-    stats_path = out.with_suffix(".stats.json")
-    stats_path.write_text(json.dumps(stats, indent=1))
-    os.replace(tmp, out)
-    print(f"latents {list(latents.shape)}: {out} (stats: {stats_path})")
+    stats_path = args.output.with_suffix(".stats.json")
+    _atomic_write(stats_path, lambda p: p.write_text(json.dumps(stats, indent=1)))
+    _atomic_write(args.output, lambda p: save_file({"latents": latents.contiguous()}, p))
+    print(f"latents {list(latents.shape)}: {args.output} (stats: {stats_path})")
+
+
+def cmd_train(args) -> None:
+    from . import stages
+    from .data import split_episodes
+    from .presets import get_preset
+    from .train import train
+
+    preset = get_preset(args.preset)
+    main = preset.experiments[0]
+    model_cfg = replace(main.model, context_frames=args.context_window or main.model.context_frames)
+    cfg = replace(
+        main.train,
+        **{k: v for k, v in {"batch_size": args.batch_size, "lr": args.lr, "rollout_steps": args.rollout_steps,
+                             "steps": args.steps, "seed": args.seed}.items() if v is not None},  # fmt: skip
+    )
+    for name, value in (("batch_size", cfg.batch_size), ("steps", cfg.steps), ("epochs", args.epochs or 1)):
+        if value < 1:
+            raise UserError(f"--{name} must be at least 1, got {value}")
+    if not cfg.lr > 0:
+        raise UserError(f"--lr must be positive, got {cfg.lr}")
+    out = args.output_dir
+    if (out / "last.safetensors").exists() and not args.resume:
+        raise UserError(f"{out} already holds a run; pass --resume to continue it or choose another --output_dir")
+    latents, norm = stages.load_latents(preset, progress=not args.quiet)
+    splits = split_episodes(len(latents), preset.data)
+    if args.epochs is not None:  # the paper's unit: passes over all training windows
+        windows = len(splits["train"]) * (latents.shape[1] - model_cfg.context_frames - cfg.rollout_steps + 1)
+        cfg = replace(cfg, steps=args.epochs * math.ceil(max(windows, 1) / cfg.batch_size))
+    z = norm.normalize(latents)
+    summary = train(model_cfg, cfg, z[splits["train"]], z[splits["val"]], norm, out, args.resume, not args.quiet)
+    print(
+        f"{summary['steps']} steps in {summary['train_seconds']:.0f} s ({summary['samples_per_s']:.0f} rollout "
+        f"samples/s on {summary['device']}); best validation loss {summary['best_val_loss']:.4f}: {out / 'best.safetensors'}"
+    )
+
+
+def cmd_dream(args) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    from . import stages
+    from .data import Normalizer, read_sequences, split_episodes
+    from .dream import dream
+    from .presets import get_preset
+    from .train import load_model
+
+    preset = get_preset(args.preset)
+    model, meta = load_model(args.checkpoint)
+    norm = Normalizer.from_json(meta["normalizer"])
+    k = model.cfg.context_frames
+    if args.latents is not None:
+        source = read_sequences(args.latents)
+        if "latents" not in source:
+            raise UserError(f"{args.latents} holds frames; encode them first with `lucid-dreamer tokenize --frames`")
+        latents, episodes = source["latents"], torch.arange(len(source["latents"]))
+    else:
+        latents, _ = stages.load_latents(preset, progress=not args.quiet)
+        episodes = torch.as_tensor(split_episodes(len(latents), preset.data)["test"])
+        latents = latents[episodes]
+    if latents.shape[1] <= k and args.horizon is None or latents.shape[1] < k:
+        raise UserError(f"episodes have {latents.shape[1]} frames; the model needs {k} context frames and more to dream")
+    horizon = latents.shape[1] - k if args.horizon is None else args.horizon
+    dreamed = norm.denormalize(dream(model, norm.normalize(latents[:, :k]), horizon))
+    _atomic_write(args.output_path, lambda p: save_file({"latents": dreamed.contiguous(), "episodes": episodes}, p))
+    print(f"dreamed {dreamed.shape[1]} frames for {dreamed.shape[0]} episodes: {args.output_path}")
+
+
+def _as_frames(source: dict, tokenizer_factory):
+    import numpy as np
+
+    if "frames" in source:
+        return source["frames"]
+    latents = source["latents"]
+    frames = tokenizer_factory().decode(latents.reshape(-1, *latents.shape[2:]))
+    return frames.reshape(*latents.shape[:2], *frames.shape[1:]).astype(np.uint8)
+
+
+def cmd_analyze(args) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .analyze import horizon_report, scale_to
+    from .data import read_sequences
+    from .plots import tracking_analysis
+    from .presets import get_preset
+    from .track import LENIENT, track
+
+    preset = get_preset(args.preset)
+    truth_src, dream_src = read_sequences(args.ground_truth), read_sequences(args.dreamed)
+    truth = _as_frames(truth_src, lambda: _tokenizer(args, preset))
+    dreamed = _as_frames(dream_src, lambda: _tokenizer(args, preset))
+    if len(truth) != len(dreamed):
+        if "episodes" not in dream_src or int(dream_src["episodes"].max()) >= len(truth):
+            raise UserError(f"ground truth has {len(truth)} episodes and the dream {len(dreamed)}; they do not match")
+        truth = truth[dream_src["episodes"]]
+    if truth.shape[1] < dreamed.shape[1] or truth.shape[2:] != dreamed.shape[2:]:
+        raise UserError(
+            f"ground truth {list(truth.shape[1:4])} and dream {list(dreamed.shape[1:4])} (frames, height, width) "
+            "do not fit: the ground truth needs at least as many frames, of the same size"
+        )
+    truth = truth[:, truth.shape[1] - dreamed.shape[1] :]  # a dream covers the last frames of its episode
+    truth_xy, dream_xy = track(truth), track(dreamed, LENIENT)
+    resolution = truth.shape[2]
+    report = horizon_report(dream_xy, truth_xy, resolution)
+    metrics = {**report["pooled"], **report, "scaled_to_512": scale_to(report)["pooled"]}
+    fig = tracking_analysis(truth_xy, dream_xy, report["pooled"], resolution, title=f"{args.dreamed}")
+    _atomic_write(args.output_metrics, lambda p: p.write_text(json.dumps(metrics, indent=1)))
+    _atomic_write(args.output_figure, lambda p: fig.savefig(p, dpi=120, format=args.output_figure.suffix[1:] or "png"))
+    m = report["pooled"]
+    print(
+        f"RMSE {m['rmse']:.2f} px (strict {m['strict_rmse']:.2f}), detection {m['valid_frames']}/{m['total_frames']} "
+        f"at {resolution} px; metrics: {args.output_metrics}, figure: {args.output_figure}"
+    )
+
+
+def cmd_reproduce(args) -> None:
+    from . import stages
+    from .presets import get_preset
+
+    preset = get_preset(args.preset)
+    progress = not args.quiet
+    cmd_simulate(args)
+    cmd_tokenize(argparse.Namespace(**{**vars(args), "frames": None}))
+    results = {}
+    for exp in preset.experiments:
+        stages.train_stage(preset, exp, progress)
+        results[exp.label] = _report(stages.dream_stage(preset, exp, progress), "metrics.json")
+        refs = _report(stages.references_stage(preset, exp.model.context_frames, progress), "metrics.json")
+    labels = {"copy_last": "copy last frame", "constant_velocity": "constant velocity", "oracle": "oracle (tokenizer floor)"}
+    results |= {labels[k]: v for k, v in refs.items()}
+    print(f"\ntest episodes, {preset.world.resolution} px frames (RMSE = paper's; strict charges a miss the diagonal)")
+    print(f"{'':34} {'RMSE':>7} {'strict':>7} {'detect':>7} {'h1':>7} {'h4':>7} {'h16':>7}")
+    for label, r in results.items():
+        p, w = r["pooled"], r["within"]
+        hs = " ".join(f"{w[h]['strict_rmse']:7.2f}" if h in w else f"{'-':>7}" for h in ("1", "4", "16"))
+        print(f"{label:34} {p['rmse']:7.2f} {p['strict_rmse']:7.2f} {p['detection_rate']:7.1%} {hs}")
+    print("h1/h4/h16: strict RMSE within the first 1, 4, 16 dreamed frames")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,35 +244,78 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--preset",
-            help=f"one of {', '.join(PRESET_NAMES)} (default: $LUCID_DREAMER_PRESET, else cpu)",
-        )
-        p.add_argument("--force", action="store_true", help="rebuild even if a cached product exists")
+    def command(name, func, help, description, force=True):
+        p = sub.add_parser(name, help=help, description=description)
+        p.add_argument("--preset", help=f"one of {', '.join(PRESET_NAMES)} (default: $LUCID_DREAMER_PRESET, else cpu)")
         p.add_argument("--quiet", action="store_true", help="no progress bars")
+        if force:
+            p.add_argument("--force", action="store_true", help="rebuild even if a cached product exists")
+        p.set_defaults(func=func)
+        return p
 
-    p = sub.add_parser(
-        "simulate",
-        help="render the red-cube episodes of a preset",
-        description="Render the preset's MuJoCo episodes (frames, cube poses, projected centres) into "
+    command(
+        "simulate", cmd_simulate, "render the red-cube episodes of a preset",
+        "Render the preset's MuJoCo episodes (frames, cube poses, projected centres) into "
         "artifacts/<preset>/simulate/ and report the tracker's error against the projected centre.",
-    )
-    common(p)
-    p.set_defaults(func=cmd_simulate)
+    )  # fmt: skip
 
-    p = sub.add_parser(
-        "tokenize",
-        help="train the tokenizer if needed and encode frames to latents",
-        description="Without --frames: train the preset's ConvTokenizer (if not cached), encode all of its "
-        "episodes and write per-channel and scalar statistics of the training episodes. With --frames DIR: "
-        "encode your own folder of PNG/JPEG frames (sorted by name) as one episode into --output.",
-    )
-    common(p)
+    p = command(
+        "tokenize", cmd_tokenize, "train the tokenizer if needed and encode frames to latents",
+        "Without --frames: train the preset's ConvTokenizer (if not cached), encode all of its episodes and "
+        "write per-channel and scalar statistics of the training episodes. With --frames DIR: encode your own "
+        "folder of PNG/JPEG frames (sorted by name) as one episode into --output.",
+    )  # fmt: skip
     p.add_argument("--frames", type=Path, help="a folder of your own frames to encode")
     p.add_argument("--output", type=Path, help="with --frames: where to write the latents (.safetensors)")
-    p.add_argument("--cosmos", type=Path, help="with --frames: a folder with Cosmos encoder.jit/decoder.jit to use")
-    p.set_defaults(func=cmd_tokenize)
+    p.add_argument("--cosmos", type=Path, help="a folder with Cosmos encoder.jit/decoder.jit to use instead")
+
+    p = command(
+        "train", cmd_train, "train ResNet-Rollout on the preset's training episodes",
+        "Train the preset's main model (the paper's settings unless overridden) on its training episodes, "
+        "keeping the checkpoint with the best validation loss. Writes best.safetensors, last.safetensors, "
+        "log.jsonl and summary.json into --output_dir.",
+        force=False,
+    )  # fmt: skip
+    p.add_argument("--epochs", type=int, help="budget as passes over the training windows (the paper: 500)")
+    p.add_argument("--steps", type=int, help="budget in optimizer steps (default: the preset's)")
+    p.add_argument("--batch_size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--context_window", type=int, help="K, context frames (the paper: 4)")
+    p.add_argument("--rollout_steps", type=int, help="R, rollout steps per window (the paper: 4)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--output_dir", type=Path, default=Path("checkpoints"))
+    p.add_argument("--resume", action="store_true", help="continue the run in --output_dir from its last checkpoint")
+
+    p = command(
+        "dream", cmd_dream, "roll a trained model out from the first K frames of each episode",
+        "Dream every test episode of the preset (or every episode of --latents) from its first K latent "
+        "frames, for --horizon frames (default: to the end). Writes de-normalised latents to --output_path.",
+        force=False,
+    )  # fmt: skip
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--output_path", type=Path, required=True)
+    p.add_argument("--latents", type=Path, help="dream these latents (.safetensors or the paper's latent.pt)")
+    p.add_argument("--horizon", type=int, help="frames to dream (default: the rest of each episode)")
+
+    p = command(
+        "analyze", cmd_analyze, "track the cube in ground truth and dream; write metrics and a figure",
+        "Each of --ground_truth and --dreamed is a folder of frames (e.g. frame_%%04d.png / dream_%%02d.png), "
+        "a .safetensors file of frames or latents, or the paper's latent.pt; latents are decoded with the "
+        "preset's tokenizer (or --cosmos). A dream covers the last frames of its ground truth. Metrics are in "
+        "pixels of the frames given.",
+        force=False,
+    )  # fmt: skip
+    p.add_argument("--ground_truth", type=Path, required=True)
+    p.add_argument("--dreamed", type=Path, required=True)
+    p.add_argument("--output_figure", type=Path, required=True)
+    p.add_argument("--output_metrics", type=Path, required=True)
+    p.add_argument("--cosmos", type=Path, help="decode latents with the Cosmos decoder in this folder")
+
+    command(
+        "reproduce", cmd_reproduce, "run every stage of a preset (cached) and print the results table",
+        "Simulate, tokenize, train every experiment of the preset, dream the test episodes, and compare with "
+        "copy-last-frame, constant velocity and the tokenizer's own floor. Finished stages are reused.",
+    )  # fmt: skip
     return parser
 
 
@@ -137,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; finished stages are kept, the unfinished one will be redone", file=sys.stderr)
+        print("interrupted; finished stages are kept, an interrupted training resumes", file=sys.stderr)
         return 130
     return 0
 

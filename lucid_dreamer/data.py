@@ -20,12 +20,9 @@ from .tokenizer import LATENT_CHANNELS, check_frames
 
 @dataclass(frozen=True)
 class DataConfig:
-    """How latent episodes become training windows and evaluation splits."""
+    """How latent episodes are split and normalised (the window sizes K and R belong to the model
+    and the trainer, so changing them never re-encodes the latents)."""
 
-    context_frames: int = 4
-    """K: latent frames the model sees (the paper's 4)."""
-    rollout_steps: int = 4
-    """R: frames predicted per training window (the paper's 4)."""
     val_episodes: int = 8
     """Episodes held out for validation (model selection)."""
     test_episodes: int = 16
@@ -193,3 +190,41 @@ def read_frames(folder: str | Path) -> np.ndarray:
     stacked = np.stack(frames)
     check_frames(stacked)
     return stacked
+
+
+def read_sequences(path: str | Path) -> dict:
+    """Episodes from a file or folder, for dreaming and analysis.
+
+    Accepts a folder of frames (one episode), a `.safetensors` file holding `frames`
+    (uint8 [E, T, H, W, 3], e.g. our episodes) or `latents` ([E, T, 16, h, w], e.g. our dreams or
+    `tokenize --frames` output, with optional `episodes` ids), or the paper's `latent.pt`.
+    Returns a dict with `frames` (numpy) or `latents` (torch), and `episodes` if known.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    if path.is_dir():
+        return {"frames": read_frames(path)[None]}
+    if path.suffix == ".pt":
+        return {"latents": load_paper_latents(path)[0]}
+    if not path.is_file():
+        raise UserError(f"not found: {path}")
+    try:
+        with safe_open(path, "np") as f:
+            data = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError) as e:
+        raise UserError(f"cannot read {path} ({e}); it may be truncated") from e
+    if "frames" in data:
+        frames = data["frames"]
+        if frames.dtype != np.uint8 or frames.ndim != 5 or frames.shape[-1] != 3:
+            raise UserError(f"'frames' in {path} must be uint8 [E, T, H, W, 3], got {frames.dtype} {list(frames.shape)}")
+        out = {"frames": frames}
+    elif "latents" in data:
+        latents = torch.from_numpy(data["latents"])
+        check_latents(latents, f"the latents in {path}")
+        out = {"latents": latents}
+    else:
+        raise UserError(f"{path} holds neither 'frames' nor 'latents'")
+    if "episodes" in data:
+        out["episodes"] = data["episodes"]
+    return out

@@ -7,8 +7,24 @@ from dataclasses import dataclass
 
 from .data import DataConfig
 from .errors import UserError
+from .models import ModelConfig
 from .tokenizer import TokenizerConfig
+from .train import TrainConfig
 from .world import WorldConfig
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A model and how it is trained."""
+
+    name: str
+    """Identifier used in file names and tables."""
+    label: str
+    """How tables and figures name it."""
+    model: ModelConfig
+    """The network."""
+    train: TrainConfig
+    """Its training."""
 
 
 @dataclass(frozen=True)
@@ -22,8 +38,14 @@ class Preset:
     tokenizer: TokenizerConfig
     """The built-in tokenizer and its training budget."""
     data: DataConfig
-    """Windows, splits and normalisation."""
+    """Splits and normalisation."""
+    experiments: tuple[Experiment, ...]
+    """The models this preset trains; the first is the main one."""
 
+
+# The paper's hyper-parameters and budget, and our tuned run beside it (labelled as ours).
+PAPER_RUN = Experiment("resnet_rollout", "ResNet-Rollout (paper's settings)", ModelConfig(), TrainConfig())
+TUNED_RUN = Experiment("resnet_rollout_tuned", "ResNet-Rollout (ours: lr 1e-3)", ModelConfig(), TrainConfig(lr=1e-3))
 
 PRESETS = {
     "smoke": Preset(
@@ -31,18 +53,28 @@ PRESETS = {
         WorldConfig(resolution=64, frames_per_episode=24, episodes=10),
         TokenizerConfig(widths=(16, 32, 48), steps=1000, crop=32, lr=3e-3),
         DataConfig(val_episodes=2, test_episodes=2),
+        (
+            Experiment(
+                "resnet_rollout",
+                "ResNet-Rollout (smoke size)",
+                ModelConfig(width=16, blocks=1),
+                TrainConfig(steps=30, batch_size=8, lr=1e-3, eval_every=10, val_windows=16),
+            ),
+        ),
     ),
     "cpu": Preset(
         "cpu",
         WorldConfig(resolution=128, frames_per_episode=64, episodes=64),
         TokenizerConfig(steps=1500),
         DataConfig(val_episodes=8, test_episodes=16),
+        (PAPER_RUN, TUNED_RUN),
     ),
     "paper": Preset(
         "paper",
         WorldConfig(resolution=512, frames_per_episode=101, episodes=64),
         TokenizerConfig(steps=6000, crop=128),
         DataConfig(val_episodes=8, test_episodes=16),
+        (PAPER_RUN, TUNED_RUN),
     ),
 }
 

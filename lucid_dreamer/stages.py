@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, is_dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +22,14 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file as load_numpy, save_file as save_numpy
 from safetensors.torch import load_file as load_torch, save_file as save_torch
 
+from .analyze import constant_velocity, horizon_report
 from .data import Normalizer, split_episodes
+from .dream import dream
 from .errors import UserError
-from .presets import Preset
+from .presets import Experiment, Preset
 from .tokenizer import ConvTokenizer, round_trip_report, train_tokenizer
-from .track import track, tracking_error
+from .track import LENIENT, track, tracking_error
+from .train import load_model, train
 from .world import simulate
 
 
@@ -35,29 +38,46 @@ def artifacts_root() -> Path:
     return Path(os.environ.get("LUCID_DREAMER_ARTIFACTS", "artifacts"))
 
 
+def _plain(config):
+    return [type(config).__name__, asdict(config)] if is_dataclass(config) else config
+
+
 def config_hash(*configs) -> str:
-    """A short stable hash of dataclass configs."""
-    text = json.dumps([[type(c).__name__, asdict(c)] for c in configs], sort_keys=True)
+    """A short stable hash of configs (dataclasses or JSON values)."""
+    text = json.dumps([_plain(c) for c in configs], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def cached(stage: str, preset: Preset, configs: tuple, build: Callable[[Path], None], force: bool = False) -> Path:
-    """The folder of `stage`'s product for `configs`, built by `build(folder)` if missing."""
+def cached(
+    stage: str,
+    preset: Preset,
+    configs: tuple,
+    build: Callable[[Path], None],
+    force: bool = False,
+    resumable: bool = False,
+) -> Path:
+    """The folder of `stage`'s product for `configs`, built by `build(folder)` if missing.
+
+    A `resumable` stage keeps its unfinished folder when interrupted, and `build` continues
+    from what is there (training resumes from its last checkpoint); any other stage starts over.
+    """
     final = artifacts_root() / preset.name / stage / config_hash(*configs)
     if final.is_dir() and not force:
         return final
     tmp = final.with_name(f".{final.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)  # left by an interrupted run
-    tmp.mkdir(parents=True)
+    if not resumable or force:
+        shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True, exist_ok=True)
     try:
         build(tmp)
         (tmp / "config.json").write_text(
-            json.dumps({"stage": stage, "preset": preset.name, "configs": [asdict(c) for c in configs]}, indent=1)
+            json.dumps({"stage": stage, "preset": preset.name, "configs": [_plain(c) for c in configs]}, indent=1)
         )
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not resumable:
+            shutil.rmtree(tmp, ignore_errors=True)
     return final
 
 
@@ -93,7 +113,9 @@ def tokenizer_stage(preset: Preset, progress: bool = True, force: bool = False) 
 
     def build(out: Path) -> None:
         episodes = load_episodes(preset, progress)
-        splits = split_episodes(preset.world.episodes, preset.data)
+        # Like Cosmos, the tokenizer is general: trained on the held-out protocol's training
+        # episodes whatever protocol the models use, and reported on its test episodes.
+        splits = split_episodes(preset.world.episodes, replace(preset.data, protocol="held_out"))
         train = episodes["frames"][splits["train"]]
         centres = np.where(episodes["in_view"][..., None], episodes["pixel"], np.nan)[splits["train"]]
         start = time.perf_counter()
@@ -134,3 +156,73 @@ def load_latents(preset: Preset, progress: bool = True) -> tuple[torch.Tensor, N
     except (OSError, ValueError, KeyError, SafetensorError) as e:
         raise UserError(f"the cached latents in {folder} are unreadable ({e}); delete that folder and rerun") from e
     return latents, Normalizer.from_json(stats[preset.data.normalization])
+
+
+def _data_key(preset: Preset) -> tuple:
+    return (preset.world, preset.tokenizer, preset.data)
+
+
+def train_stage(preset: Preset, experiment: Experiment, progress: bool = True, force: bool = False) -> Path:
+    """Train an experiment on the training episodes, selecting on the validation episodes.
+
+    Resumable: a run killed part way continues from its last checkpoint next time.
+    """
+
+    def build(out: Path) -> None:
+        latents, norm = load_latents(preset, progress)
+        splits = split_episodes(len(latents), preset.data)
+        z = norm.normalize(latents)
+        train(experiment.model, experiment.train, z[splits["train"]], z[splits["val"]], norm, out, resume=True, progress=progress)
+
+    key = (*_data_key(preset), experiment.model, experiment.train)
+    return cached("train", preset, key, build, force, resumable=True)
+
+
+def _decode_and_track(tokenizer, latents: torch.Tensor) -> np.ndarray:
+    """Decode latents [E, T, 16, h, w] and track the cube (lenient thresholds, as for dreams)."""
+    frames = tokenizer.decode(latents.reshape(-1, *latents.shape[2:]))
+    return track(frames, LENIENT).reshape(*latents.shape[:2], 2)
+
+
+def references_stage(preset: Preset, context_frames: int, progress: bool = True, force: bool = False) -> Path:
+    """Ground-truth tracks of the test episodes after K context frames, and three reference points:
+    copy-last-frame, constant velocity, and the oracle (true latents through the tokenizer)."""
+
+    def build(out: Path) -> None:
+        episodes = load_episodes(preset, progress)
+        latents, _ = load_latents(preset, progress)
+        tokenizer = load_tokenizer(preset, progress)
+        test, k = split_episodes(len(latents), preset.data)["test"], context_frames
+        horizon, resolution = latents.shape[1] - k, preset.world.resolution
+        tracks = {
+            "truth": track(episodes["frames"][test, k:]),
+            "oracle": _decode_and_track(tokenizer, latents[test, k:]),
+            "copy_last": np.repeat(_decode_and_track(tokenizer, latents[test, k - 1 : k]), horizon, axis=1),
+            "constant_velocity": constant_velocity(track(episodes["frames"][test, :k]), horizon, resolution),
+        }
+        save_numpy({**tracks, "episodes": test}, out / "tracks.safetensors")
+        metrics = {name: horizon_report(xy, tracks["truth"], resolution) for name, xy in tracks.items() if name != "truth"}
+        _write_json(out / "metrics.json", metrics)
+
+    return cached("references", preset, (*_data_key(preset), {"context_frames": context_frames}), build, force)
+
+
+def dream_stage(preset: Preset, experiment: Experiment, progress: bool = True, force: bool = False) -> Path:
+    """Dream every test episode from its first K frames to its end; track and score the dreams."""
+
+    def build(out: Path) -> None:
+        model, _ = load_model(train_stage(preset, experiment, progress) / "best.safetensors", experiment.model)
+        latents, norm = load_latents(preset, progress)
+        k = experiment.model.context_frames
+        test = split_episodes(len(latents), preset.data)["test"]
+        start = time.perf_counter()
+        dreamed = norm.denormalize(dream(model, norm.normalize(latents[test, :k]), latents.shape[1] - k))
+        seconds = time.perf_counter() - start
+        save_torch({"latents": dreamed.contiguous(), "episodes": torch.as_tensor(test)}, out / "dream.safetensors")
+        dream_xy = _decode_and_track(load_tokenizer(preset, progress), dreamed)
+        truth = load_numpy(references_stage(preset, k, progress) / "tracks.safetensors")["truth"]
+        save_numpy({"dream": dream_xy, "truth": truth}, out / "tracks.safetensors")
+        report = horizon_report(dream_xy, truth, preset.world.resolution)
+        _write_json(out / "metrics.json", {**report, "dream_seconds": seconds})
+
+    return cached("dream", preset, (*_data_key(preset), experiment.model, experiment.train), build, force)

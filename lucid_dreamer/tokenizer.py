@@ -89,8 +89,8 @@ class ConvAutoencoder(nn.Module):
         super().__init__()
         c1, c2, c3 = widths
 
-        def conv(i, o, k=3, s=1):
-            return [nn.Conv2d(i, o, k, s, padding=(k - 1) // 2 if s == 1 else 1), nn.SiLU()]
+        def conv(i, o, k=3, s=1):  # 3x3 keeps the size, 4x4 with stride 2 halves it
+            return [nn.Conv2d(i, o, k, s, padding=1), nn.SiLU()]
 
         def up(i, o):
             return [nn.ConvTranspose2d(i, i, 4, 2, 1), nn.SiLU(), *conv(i, o)]

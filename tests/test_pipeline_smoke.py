@@ -51,7 +51,7 @@ def test_latents_stats_and_windows():
     train = norm.normalize(latents[split_episodes(w.episodes, SMOKE.data)["train"]])
     per_channel = train.transpose(0, 2).reshape(16, -1)
     torch.testing.assert_close(per_channel.mean(1), torch.zeros(16), atol=1e-3, rtol=0)
-    ctx, tgt = Windows(train, SMOKE.data.context_frames, SMOKE.data.rollout_steps)[[0, 1]]
+    ctx, tgt = Windows(train, 4, 4)[[0, 1]]
     assert ctx.shape[1] == 4 and tgt.shape[1] == 4
 
 

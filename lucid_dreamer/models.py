@@ -1,0 +1,121 @@
+"""Latent dynamics models: context [B, K, 16, h, w] -> next latent frame [B, 16, h, w].
+
+`ResNetRollout` is the paper's network in the Conv2d form we train. `ResNetRollout3d` is the
+paper's literal layout: every Conv3d has a 3-deep temporal kernel applied to a time axis of
+length 1, so its outer slices only ever multiply zero padding. `to_conv2d` keeps the middle
+slices, which gives the same function with a third of the parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .errors import UserError
+from .tokenizer import LATENT_CHANNELS
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which network to build and its size."""
+
+    name: str = "resnet_rollout"
+    """Key in `MODELS`."""
+    context_frames: int = 4
+    """K: latent frames stacked on the channel axis (the paper's 4)."""
+    width: int = 64
+    """Channels of the hidden layers."""
+    blocks: int = 4
+    """Residual blocks."""
+    groups: int = 8
+    """GroupNorm groups."""
+    dropout: float = 0.1
+    """Dropout inside each residual block."""
+
+
+class _ResNet(nn.Module):
+    """The paper's network for a given convolution type (Conv2d, or Conv3d on a time axis of 1)."""
+
+    def __init__(self, cfg: ModelConfig, conv: type[nn.Module], kernel):
+        super().__init__()
+        self.cfg = cfg
+
+        def conv_layer(i, o):
+            return conv(i, o, kernel, padding=1)
+
+        def norm():
+            return nn.GroupNorm(cfg.groups, cfg.width)
+
+        self.stem = nn.Sequential(conv_layer(LATENT_CHANNELS * cfg.context_frames, cfg.width), norm(), nn.SiLU())
+        self.blocks = nn.ModuleList(
+            nn.Sequential(
+                conv_layer(cfg.width, cfg.width), norm(), nn.SiLU(), nn.Dropout(cfg.dropout),
+                conv_layer(cfg.width, cfg.width), norm(), nn.SiLU(),
+            )  # fmt: skip
+            for _ in range(cfg.blocks)
+        )
+        self.head = conv_layer(cfg.width, LATENT_CHANNELS)
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Conv3d)):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.GroupNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for block in self.blocks:
+            x = x + block(x)
+        return self.head(x)
+
+
+class ResNetRollout(_ResNet):
+    """The paper's ResNet in Conv2d form: K frames stacked on channels, 3x3 convolutions."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__(cfg, nn.Conv2d, 3)
+
+    def forward(self, context: torch.Tensor) -> torch.Tensor:
+        b, k, c, h, w = context.shape
+        return self._run(context.reshape(b, k * c, h, w))
+
+
+class ResNetRollout3d(_ResNet):
+    """The paper's literal layout: 3x3x3 Conv3d over [B, 16K, 1, h, w] (for audits and benchmarks)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__(cfg, nn.Conv3d, 3)
+
+    def forward(self, context: torch.Tensor) -> torch.Tensor:
+        b, k, c, h, w = context.shape
+        return self._run(context.reshape(b, k * c, 1, h, w))[:, :, 0]
+
+    def to_conv2d(self) -> ResNetRollout:
+        """The same function as a `ResNetRollout`: keep each kernel's middle temporal slice."""
+        flat = ResNetRollout(self.cfg)
+        state = {
+            name: t[:, :, 1] if t.ndim == 5 else t  # conv weights [o, i, 3, 3, 3] -> [o, i, 3, 3]
+            for name, t in self.state_dict().items()
+        }
+        flat.load_state_dict(state)
+        return flat
+
+
+MODELS: dict[str, type[nn.Module]] = {
+    "resnet_rollout": ResNetRollout,
+    "resnet_rollout_3d": ResNetRollout3d,
+}
+
+
+def build_model(cfg: ModelConfig) -> nn.Module:
+    """The model named by `cfg.name`."""
+    if cfg.name not in MODELS:
+        raise UserError(f"unknown model {cfg.name!r}; choose one of {', '.join(MODELS)}")
+    return MODELS[cfg.name](cfg)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

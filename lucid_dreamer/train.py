@@ -1,0 +1,257 @@
+"""The rollout trainer: R-step teacher-less rollout (or teacher forcing) with motion-weighted L1.
+
+A run writes into its folder:
+- `last.safetensors`: model, optimizer, RNG states and (as JSON metadata) configs and step,
+  rewritten atomically every `eval_every` steps, so `resume=True` continues a killed run;
+- `best.safetensors`: the weights with the lowest validation loss so far;
+- `log.jsonl`: one line per step (loss, lr, samples/s) and per validation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import nn
+from tqdm.auto import tqdm
+
+from .data import Normalizer, Windows
+from .errors import UserError
+from .losses import motion_weighted_l1
+from .models import ModelConfig, build_model
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation of a latent dynamics model (defaults: the paper's hyper-parameters)."""
+
+    steps: int = 1450
+    """Optimizer steps (the paper's 500 epochs over 93 windows in batches of 32 is about 1,450)."""
+    batch_size: int = 32
+    """Windows per step."""
+    lr: float = 1e-4
+    """Peak AdamW learning rate."""
+    weight_decay: float = 1e-5
+    """AdamW weight decay."""
+    final_lr_fraction: float = 0.01
+    """The cosine schedule ends at lr * this (the paper's eta_min = lr / 100)."""
+    grad_clip: float = 1.0
+    """Gradient norm clip."""
+    rollout_steps: int = 4
+    """R: frames predicted per window, each fed back as context (the paper's 4)."""
+    teacher_forcing: bool = False
+    """Feed the true frame back instead of the prediction (an ablation; the paper rolls out)."""
+    motion_threshold: float = 0.1
+    """Latent change above which a target element counts as moving."""
+    motion_weight: float = 10.0
+    """Loss weight of moving elements (1 elsewhere)."""
+    eval_every: int = 100
+    """Steps between validations and checkpoints."""
+    val_windows: int = 256
+    """Validation windows (a fixed, evenly spaced subset of all validation windows)."""
+    seed: int = 0
+    """Seed of initialisation, dropout and batch sampling."""
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Cosine decay from `lr` to `lr * final_lr_fraction` over the run."""
+    low = cfg.lr * cfg.final_lr_fraction
+    return low + (cfg.lr - low) * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
+
+
+def rollout_loss(
+    model: nn.Module, context: torch.Tensor, targets: torch.Tensor, norm: Normalizer, cfg: TrainConfig
+) -> torch.Tensor:
+    """Mean motion-weighted L1 over R steps; each prediction slides into the context (no detach)."""
+    losses = []
+    for r in range(targets.shape[1]):
+        prediction = model(context)
+        target = targets[:, r]
+        losses.append(
+            motion_weighted_l1(
+                norm.denormalize(prediction), norm.denormalize(target), norm.denormalize(context[:, -1]),
+                cfg.motion_threshold, cfg.motion_weight,
+            )  # fmt: skip
+        )
+        fed_back = target if cfg.teacher_forcing else prediction
+        context = torch.cat([context[:, 1:], fed_back[:, None].to(context.dtype)], dim=1)
+    return torch.stack(losses).mean()
+
+
+def _autocast(device: torch.device):
+    # bf16 autocast on CUDA (weights stay float32, unlike the paper's pure-bf16 cast).
+    return torch.autocast("cuda", torch.bfloat16, enabled=device.type == "cuda")
+
+
+@torch.no_grad()
+def validate(model, windows: Windows, norm: Normalizer, cfg: TrainConfig, device) -> float:
+    model.eval()
+    index = torch.linspace(0, len(windows) - 1, min(cfg.val_windows, len(windows))).long()
+    total = 0.0
+    for chunk in index.split(cfg.batch_size):
+        context, targets = (t.to(device) for t in windows[chunk])
+        with _autocast(device):
+            total += rollout_loss(model, context, targets, norm, cfg).item() * len(chunk)
+    model.train()
+    return total / len(index)
+
+
+def _save(path: Path, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, metadata={"json": json.dumps(meta)})
+    os.replace(tmp, path)
+
+
+def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """Tensors and metadata of a checkpoint; a `UserError` if it is missing or damaged."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint not found: {path}")
+    try:
+        with safe_open(path, "pt") as f:
+            meta = json.loads((f.metadata() or {})["json"])
+            return {k: f.get_tensor(k) for k in f.keys()}, meta
+    except (SafetensorError, OSError, KeyError, ValueError) as e:
+        raise UserError(f"{path} is not a readable lucid-dreamer checkpoint ({e}); it may be truncated") from e
+
+
+def load_model(path: str | Path, expected: ModelConfig | None = None) -> tuple[nn.Module, dict]:
+    """The model stored in a checkpoint (in eval mode) and the checkpoint's metadata."""
+    tensors, meta = read_checkpoint(path)
+    cfg = ModelConfig(**meta["model"])
+    if expected is not None and cfg != expected:
+        raise UserError(f"{path} holds a {cfg}, not the requested {expected}")
+    model = build_model(cfg)
+    state = {k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise UserError(f"the weights in {path} do not fit its model config {cfg}") from e
+    return model.eval(), meta
+
+
+def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list]:
+    state = opt.state_dict()
+    tensors = {f"optim.{i}.{k}": v for i, s in state["state"].items() for k, v in s.items()}
+    return tensors, state["param_groups"]
+
+
+def _restore_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], groups: list) -> None:
+    state: dict[int, dict] = {}
+    for name, value in tensors.items():
+        if name.startswith("optim."):
+            _, i, key = name.split(".", 2)
+            state.setdefault(int(i), {})[key] = value
+    opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+def train(
+    model_cfg: ModelConfig,
+    cfg: TrainConfig,
+    train_latents: torch.Tensor,
+    val_latents: torch.Tensor,
+    norm: Normalizer,
+    out_dir: str | Path,
+    resume: bool = False,
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> dict:
+    """Train on normalised latents [E, T, 16, h, w]; returns a summary (also in `summary.json`).
+
+    `stop_after` ends the run early after that many steps, with a checkpoint, as if it had been
+    interrupted (for tests and for splitting a long run).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    windows = Windows(train_latents, model_cfg.context_frames, cfg.rollout_steps)
+    val = Windows(val_latents, model_cfg.context_frames, cfg.rollout_steps)
+    norm = Normalizer(norm.mean.to(device), norm.std.to(device))
+
+    torch.manual_seed(cfg.seed)
+    sampler = torch.Generator().manual_seed(cfg.seed)
+    model = build_model(model_cfg).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step, best, seconds = 0, math.inf, 0.0
+    meta_base = {"model": asdict(model_cfg), "train": asdict(cfg), "normalizer": norm.to_json()}
+
+    last, log_path = out / "last.safetensors", out / "log.jsonl"
+    if resume and last.is_file():
+        tensors, meta = read_checkpoint(last)
+        if meta["model"] != meta_base["model"] or meta["train"] != meta_base["train"]:
+            raise UserError(f"{last} was written with other settings; use a new --output_dir or the same settings")
+        model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
+        _restore_optimizer(opt, tensors, meta["param_groups"])
+        torch.set_rng_state(tensors["rng.torch"])
+        sampler.set_state(tensors["rng.sampler"])
+        step, best, seconds = meta["step"], meta["best_val_loss"], meta["seconds"]
+        # Drop log lines written after the checkpoint: those steps are redone.
+        lines = log_path.read_text().splitlines() if log_path.exists() else []
+        log_path.write_text("".join(f"{line}\n" for line in lines if json.loads(line)["step"] <= step))
+    elif log_path.exists():
+        log_path.unlink()
+
+    def checkpoint(path: Path, with_state: bool, **extra) -> None:
+        tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+        meta = {**meta_base, "step": step, "best_val_loss": best, "seconds": seconds, **extra}
+        if with_state:
+            optim, meta["param_groups"] = _optimizer_tensors(opt)
+            tensors |= optim | {"rng.torch": torch.get_rng_state(), "rng.sampler": sampler.get_state()}
+        _save(path, tensors, meta)
+
+    model.train()
+    end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
+    bar = tqdm(total=cfg.steps, initial=step, desc="train", unit="step", disable=not progress)
+    with log_path.open("a") as log:
+        while step < end:
+            tick = time.perf_counter()
+            index = torch.randint(len(windows), (cfg.batch_size,), generator=sampler)
+            context, targets = (t.to(device, non_blocking=True) for t in windows[index])
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, cfg)
+            with _autocast(device):
+                loss = rollout_loss(model, context, targets, norm, cfg)
+            if not torch.isfinite(loss):
+                raise UserError(
+                    f"the loss became {loss.item()} at step {step + 1}; stopped. The best checkpoint "
+                    f"(validation loss {best:.4g}) is kept; try a lower learning rate"
+                )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            step += 1
+            elapsed = time.perf_counter() - tick
+            seconds += elapsed
+            rate = cfg.batch_size / elapsed
+            log.write(json.dumps({"step": step, "loss": loss.item(), "lr": lr_at(step - 1, cfg), "samples_per_s": rate}) + "\n")
+            bar.update()
+            bar.set_postfix(loss=f"{loss.item():.4f}", samples_s=f"{rate:.0f}", refresh=False)
+            if step % cfg.eval_every == 0 or step == end:
+                val_loss = validate(model, val, norm, cfg, device)
+                log.write(json.dumps({"step": step, "val_loss": val_loss}) + "\n")
+                log.flush()
+                if val_loss < best:
+                    best = val_loss
+                    checkpoint(out / "best.safetensors", with_state=False, val_loss=val_loss)
+                checkpoint(last, with_state=True)
+    bar.close()
+    summary = {
+        "steps": step,
+        "finished": step >= cfg.steps,
+        "best_val_loss": best,
+        "train_seconds": seconds,
+        "samples_per_s": step * cfg.batch_size / seconds if seconds else float("nan"),
+        "device": str(device),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return summary

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from lucid_dreamer.analyze import constant_velocity, horizon_report, scale_to, trajectory_metrics
+
+NAN = np.nan
+
+
+def test_metrics_on_a_hand_made_trajectory_with_a_miss():
+    truth = np.array([[10, 10], [20, 10], [30, 10], [40, 10], [NAN, NAN]], float)
+    dream = np.array([[13, 14], [20, 10], [NAN, NAN], [40, 22], [5, 5]], float)
+    m = trajectory_metrics(dream, truth, resolution=100)
+    # errors on frames both detect: 5, 0, 12; frame 3 missed; frame 5 has no truth
+    assert (m["valid_frames"], m["total_frames"]) == (3, 4)
+    assert m["detection_rate"] == pytest.approx(0.75)
+    assert m["rmse"] == pytest.approx(np.sqrt((25 + 0 + 144) / 3))
+    assert m["mean_error"] == pytest.approx(17 / 3)
+    assert m["max_error"] == pytest.approx(12)
+    diagonal2 = 2 * 100**2
+    assert m["strict_rmse"] == pytest.approx(np.sqrt((25 + 0 + 144 + diagonal2) / 4))
+
+
+def test_a_dream_that_loses_the_cube_has_no_rmse_but_the_worst_strict_rmse():
+    truth = np.array([[10, 10], [20, 20]], float)
+    m = trajectory_metrics(np.full((2, 2), NAN), truth, resolution=64)
+    assert np.isnan(m["rmse"]) and m["detection_rate"] == 0
+    assert m["strict_rmse"] == pytest.approx(64 * np.sqrt(2))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    arrays(np.float64, (12, 2), elements=st.floats(0, 127)),
+    arrays(np.float64, (12, 2), elements=st.floats(0, 127)),
+    arrays(np.bool_, 12),
+)
+def test_strict_rmse_is_never_below_the_papers(dream, truth, missed):
+    dream[missed] = NAN
+    m = trajectory_metrics(dream, truth, 128)
+    if m["valid_frames"]:
+        assert m["strict_rmse"] >= m["rmse"] - 1e-9
+        assert m["mean_error"] <= m["rmse"] + 1e-9 <= m["max_error"] + 2e-9
+    assert m["total_frames"] == 12 and m["valid_frames"] == int((~missed).sum())
+
+
+def test_horizon_report_windows_and_curves():
+    truth = np.zeros((2, 20, 2)) + 50
+    dream = truth.copy()
+    dream[:, 4:, 0] += 3  # exact for 4 frames, 3 px off afterwards
+    r = horizon_report(dream, truth, 100)
+    assert r["within"]["1"]["rmse"] == 0 and r["within"]["4"]["rmse"] == 0
+    assert r["within"]["16"]["rmse"] == pytest.approx(3 * np.sqrt(12 / 16))
+    assert r["by_horizon"]["rmse"][:5] == [0, 0, 0, 0, 3]
+    assert len(r["per_episode"]) == 2
+    big = scale_to(r, 400)
+    assert big["pooled"]["rmse"] == pytest.approx(4 * r["pooled"]["rmse"])
+    assert big["by_horizon"]["rmse"][4] == pytest.approx(12)
+    assert big["pooled"]["detection_rate"] == r["pooled"]["detection_rate"]
+    assert big["per_episode"][0]["max_error"] == pytest.approx(12)
+
+
+def test_constant_velocity_extrapolates_and_stops_at_the_frame_edge():
+    context = np.array([[[10, 10], [12, 10], [14, 10], [16, 10]]], float)
+    path = constant_velocity(context, horizon=50, resolution=100)
+    np.testing.assert_allclose(path[0, :3], [[18, 10], [20, 10], [22, 10]])
+    np.testing.assert_allclose(path[0, -1], [99, 10])  # 16 + 2 * 50 = 116 lies past the edge

@@ -1,0 +1,139 @@
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from lucid_dreamer.data import Normalizer
+from lucid_dreamer.dream import copy_last, dream
+from lucid_dreamer.errors import UserError
+from lucid_dreamer.models import ModelConfig
+from lucid_dreamer.train import TrainConfig, load_model, lr_at, read_checkpoint, rollout_loss, train
+
+TINY_MODEL = ModelConfig(width=8, blocks=1, groups=4)
+TINY_TRAIN = TrainConfig(steps=12, batch_size=4, eval_every=4, val_windows=8, lr=1e-3)
+IDENTITY = Normalizer(torch.zeros(16), torch.ones(16))
+
+
+def latents(e=3, t=12, seed=0):
+    return torch.randn(e, t, 16, 4, 4, generator=torch.Generator().manual_seed(seed))
+
+
+class Recorder(nn.Module):
+    """Predicts last frame * scale + 1 and remembers every context it was given."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(2.0))
+        self.contexts = []
+
+    def forward(self, context):
+        self.contexts.append(context)
+        return context[:, -1] * self.scale + 1
+
+
+@pytest.mark.parametrize("teacher_forcing", [False, True])
+def test_rollout_feeds_predictions_back_and_teacher_forcing_feeds_truth(teacher_forcing):
+    model = Recorder()
+    context, targets = torch.randn(2, 4, 16, 3, 3), torch.randn(2, 3, 16, 3, 3)
+    loss = rollout_loss(model, context, targets, IDENTITY, TrainConfig(teacher_forcing=teacher_forcing))
+    assert len(model.contexts) == 3
+    first_prediction = context[:, -1] * 2 + 1
+    fed = model.contexts[1][:, -1]
+    expected = targets[:, 0] if teacher_forcing else first_prediction
+    torch.testing.assert_close(fed, expected)
+    torch.testing.assert_close(model.contexts[1][:, :3], context[:, 1:])
+    assert fed.requires_grad is not teacher_forcing  # rollout keeps the graph: no detach
+    loss.backward()
+    assert model.scale.grad is not None
+
+
+def test_cosine_schedule_ends_at_a_hundredth():
+    cfg = TrainConfig(steps=100, lr=1e-3)
+    assert lr_at(0, cfg) == pytest.approx(1e-3)
+    assert lr_at(50, cfg) == pytest.approx((1e-3 + 1e-5) / 2)
+    assert lr_at(100, cfg) == pytest.approx(1e-5)
+
+
+def run(tmp, **kw):
+    return train(TINY_MODEL, TINY_TRAIN, latents(), latents(2, seed=1), IDENTITY, tmp, progress=False, **kw)
+
+
+def test_training_writes_checkpoints_log_and_summary(tmp_path):
+    summary = run(tmp_path)
+    assert summary["finished"] and summary["steps"] == 12
+    lines = [json.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines if "loss" in x] == list(range(1, 13))
+    assert [x["step"] for x in lines if "val_loss" in x] == [4, 8, 12]
+    model, meta = load_model(tmp_path / "best.safetensors")
+    assert meta["val_loss"] == summary["best_val_loss"]
+    assert model(torch.randn(1, 4, 16, 4, 4)).shape == (1, 16, 4, 4)
+
+
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
+    run(tmp_path / "whole")
+    assert not run(tmp_path / "split", stop_after=8)["finished"]
+    assert run(tmp_path / "split", resume=True)["finished"]
+    for name in ("last.safetensors", "best.safetensors"):
+        a, _ = read_checkpoint(tmp_path / "whole" / name)
+        b, _ = read_checkpoint(tmp_path / "split" / name)
+        assert a.keys() == b.keys()
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    log = (tmp_path / "split" / "log.jsonl").read_text().splitlines()
+    assert sum("loss" in json.loads(x) and "val_loss" not in json.loads(x) for x in log) == 12
+
+
+def test_same_seed_same_result(tmp_path):
+    assert run(tmp_path / "a")["best_val_loss"] == run(tmp_path / "b")["best_val_loss"]
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    run(tmp_path, stop_after=4)
+    with pytest.raises(UserError, match="other settings"):
+        train(TINY_MODEL, TrainConfig(steps=99), latents(), latents(2), IDENTITY, tmp_path, resume=True, progress=False)
+
+
+def test_a_diverging_run_stops_and_keeps_the_best_checkpoint(tmp_path, monkeypatch):
+    import lucid_dreamer.train as train_module
+
+    real, calls = train_module.rollout_loss, []
+
+    def nan_at_third_training_step(*args):
+        loss = real(*args)
+        if torch.is_grad_enabled():
+            calls.append(1)
+            if len(calls) == 3:
+                return loss * float("nan")
+        return loss
+
+    monkeypatch.setattr(train_module, "rollout_loss", nan_at_third_training_step)
+    cfg = TrainConfig(steps=50, batch_size=4, eval_every=1, val_windows=4)
+    with pytest.raises(UserError, match="became nan at step 3.*best checkpoint"):
+        train(TINY_MODEL, cfg, latents(), latents(2), IDENTITY, tmp_path, progress=False)
+    tensors, meta = read_checkpoint(tmp_path / "best.safetensors")
+    assert meta["step"] == 2 and all(torch.isfinite(t).all() for t in tensors.values())
+    assert read_checkpoint(tmp_path / "last.safetensors")[1]["step"] == 2
+
+
+def test_damaged_checkpoints_are_user_errors(tmp_path):
+    run(tmp_path)
+    path = tmp_path / "best.safetensors"
+    with pytest.raises(UserError, match="does not hold|not the requested"):
+        load_model(path, expected=ModelConfig())
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(UserError, match="truncated"):
+        load_model(path)
+    with pytest.raises(UserError, match="not found"):
+        load_model(tmp_path / "nope.safetensors")
+
+
+def test_dream_rolls_all_episodes_out_together():
+    model = Recorder()
+    context = torch.randn(5, 4, 16, 2, 2)
+    out = dream(model, context, horizon=3, batch=2)
+    assert out.shape == (5, 3, 16, 2, 2)
+    torch.testing.assert_close(out[:, 0], context[:, -1] * 2 + 1)
+    torch.testing.assert_close(out[:, 2], ((context[:, -1] * 2 + 1) * 2 + 1) * 2 + 1)
+    with pytest.raises(UserError, match="at least 1"):
+        dream(model, context, horizon=0)
+    assert torch.equal(copy_last(context, 2)[:, 1], context[:, -1])
