@@ -1,26 +1,45 @@
-# lucid-dreamer: one command to install and rebuild, one to test.
-#   make reproduce PRESET=cpu   install, then run every stage built so far at that preset
-#   make test                   install, then run the whole test suite (what CI runs)
+# lucid-dreamer: one command to install and rebuild everything, one to test.
+#   make book PRESET=cpu   install, run the five notebooks with papermill (outputs in place), build the book
+#   make test              install, run unit tests, nbval (smoke preset), pair sync and a -W book build
 PYTHON ?= python3
 PRESET ?= cpu
 # The CPU wheel is pinned first: an unpinned torch pulls several GB of CUDA packages.
 TORCH ?= torch==2.13.0
+NOTEBOOKS := 01_tokenization 02_posterior_collapse 03_training 04_dreaming 05_analysis
+export MUJOCO_GL ?= egl
 
-.PHONY: install reproduce test test-fast clean
+.PHONY: install book notebooks html reproduce test test-fast clean
 
 install:
 	$(PYTHON) -m pip install -q "$(TORCH)"
-	$(PYTHON) -m pip install -q -e ".[test]"
+	$(PYTHON) -m pip install -q -e ".[test,book]"
+
+book: install notebooks html
+
+# Papermill runs each notebook in place; the preset reaches the parameters cell through the
+# environment, so papermill injects no cell and the .py/.ipynb pairs stay in sync.
+notebooks:
+	@for nb in $(NOTEBOOKS); do \
+	  $(PYTHON) -m jupytext --quiet --to ipynb --update notebooks/$$nb.py || exit 1; \
+	  start=$$(date +%s); \
+	  LUCID_DREAMER_PRESET=$(PRESET) $(PYTHON) -m papermill --log-level WARNING notebooks/$$nb.ipynb notebooks/$$nb.ipynb || exit 1; \
+	  echo "$$nb: $$(( $$(date +%s) - start )) s at preset $(PRESET)"; \
+	done
+
+html:
+	$(PYTHON) -m jupyter_book build --quiet .
+	@echo "book: _build/html/index.html"
 
 reproduce: install
-	$(PYTHON) -m lucid_dreamer.cli simulate --preset $(PRESET)
-	$(PYTHON) -m lucid_dreamer.cli tokenize --preset $(PRESET)
+	$(PYTHON) -m lucid_dreamer.cli reproduce --preset $(PRESET)
 
 test: install
 	$(PYTHON) -m pytest -q
+	LUCID_DREAMER_PRESET=smoke $(PYTHON) -m pytest -q -p no:cacheprovider --nbval-lax notebooks/
+	$(PYTHON) -m jupyter_book build --quiet --warningiserror --keep-going --path-output _build/test .
 
 test-fast:
 	$(PYTHON) -m pytest -q -m "not slow"
 
 clean:
-	rm -rf artifacts/smoke
+	rm -rf artifacts/smoke _build

@@ -11,6 +11,7 @@ frames are those where the ground truth has a detection. Two RMSEs:
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 HORIZONS = (1, 4, 16)
 
@@ -78,3 +79,10 @@ def scale_to(report: dict, resolution: int = 512) -> dict:
         return node * factor if key in PIXEL_KEYS and isinstance(node, float) else node
 
     return {**scale(report), "resolution": resolution}
+
+
+def sharpness(frames: np.ndarray) -> np.ndarray:
+    """Variance of the Laplacian of each uint8 frame [..., H, W, 3] (grey): blur lowers it."""
+    grey = frames.astype(np.float32).mean(axis=-1)
+    flat = grey.reshape(-1, *grey.shape[-2:])
+    return np.array([ndimage.laplace(g).var() for g in flat]).reshape(grey.shape[:-2])

@@ -212,8 +212,18 @@ def cmd_analyze(args) -> None:
     )
 
 
+def artifacts_summary(preset, results: dict) -> Path:
+    """Write the reproduce table's data to artifacts/<preset>/results.json."""
+    from .stages import artifacts_root
+
+    path = artifacts_root() / preset.name / "results.json"
+    _atomic_write(path, lambda p: p.write_text(json.dumps(results, indent=1)))
+    return path
+
+
 def cmd_reproduce(args) -> None:
     from . import stages
+    from .paper import PAPER_RESULTS
     from .presets import get_preset
 
     preset = get_preset(args.preset)
@@ -227,13 +237,20 @@ def cmd_reproduce(args) -> None:
         refs = _report(stages.references_stage(preset, exp.model.context_frames, progress), "metrics.json")
     labels = {"copy_last": "copy last frame", "constant_velocity": "constant velocity", "oracle": "oracle (tokenizer floor)"}
     results |= {labels[k]: v for k, v in refs.items()}
-    print(f"\ntest episodes, {preset.world.resolution} px frames (RMSE = paper's; strict charges a miss the diagonal)")
-    print(f"{'':34} {'RMSE':>7} {'strict':>7} {'detect':>7} {'h1':>7} {'h4':>7} {'h16':>7}")
+    res = preset.world.resolution
+    print(f"\nheld-out test episodes, pixels of {res} px frames (x{512 // res} for 512 px)")
+    print(f"{'':34} {'RMSE':>7} {'strict':>7} {'@512':>7} {'detect':>7} {'h1':>7} {'h4':>7} {'h16':>7}")
     for label, r in results.items():
         p, w = r["pooled"], r["within"]
         hs = " ".join(f"{w[h]['strict_rmse']:7.2f}" if h in w else f"{'-':>7}" for h in ("1", "4", "16"))
-        print(f"{label:34} {p['rmse']:7.2f} {p['strict_rmse']:7.2f} {p['detection_rate']:7.1%} {hs}")
-    print("h1/h4/h16: strict RMSE within the first 1, 4, 16 dreamed frames")
+        print(f"{label:34} {p['rmse']:7.2f} {p['strict_rmse']:7.2f} {p['strict_rmse'] * 512 / res:7.1f} "
+              f"{p['detection_rate']:7.1%} {hs}")  # fmt: skip
+    rmse, detection, _ = PAPER_RESULTS["ResNet-Rollout"]
+    print(f"{'the paper (its training video)':34} {rmse:7.2f} {'-':>7} {'-':>7} {detection:7.0%}   (512 px, paper's RMSE)")
+    print("RMSE: frames where both detect (the paper's); strict: a missed frame costs the diagonal;\n"
+          "h1/h4/h16: strict RMSE within the first 1, 4, 16 dreamed frames")
+    summary = artifacts_summary(preset, results)
+    print(f"results: {summary}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -119,3 +119,24 @@ def build_model(cfg: ModelConfig) -> nn.Module:
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def describe(model: _ResNet, latent_size: int) -> list[tuple[str, str, str]]:
+    """(name, what it computes, output shape) per stage of a ResNet, from the module itself."""
+    cfg = model.cfg
+    context = torch.zeros(1, cfg.context_frames, LATENT_CHANNELS, latent_size, latent_size)
+    shapes: list[tuple[int, ...]] = []
+    hooks = [m.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape[1:])))
+             for m in (model.stem, *model.blocks, model.head)]  # fmt: skip
+    with torch.no_grad():
+        model.eval()(context)
+    for h in hooks:
+        h.remove()
+    conv = model.head
+    kernel = "x".join(map(str, conv.kernel_size))
+    rows = [("input", f"K={cfg.context_frames} latent frames stacked on channels", str((LATENT_CHANNELS * cfg.context_frames, latent_size, latent_size)))]
+    rows.append(("stem", f"conv {kernel} {LATENT_CHANNELS * cfg.context_frames}->{cfg.width}, GroupNorm({cfg.groups}), SiLU", str(shapes[0])))
+    for i in range(cfg.blocks):
+        rows.append((f"block {i + 1}", f"conv {kernel}, GN, SiLU, dropout {cfg.dropout}, conv {kernel}, GN, SiLU", str(shapes[1 + i])))
+    rows.append(("head", f"conv {kernel} {cfg.width}->{LATENT_CHANNELS}, no activation", str(shapes[-1])))
+    return rows

@@ -59,3 +59,196 @@ def tracking_analysis(
         fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
     fig.tight_layout(rect=(0, 0.02, 1, 1))
     return fig
+
+
+def frame_grid(frames: np.ndarray, titles: list[str] | None = None, row_labels: list[str] | None = None,
+               source: str = "") -> plt.Figure:  # fmt: skip
+    """uint8 frames [rows, cols, H, W, 3] as a grid of images, with optional column titles and row labels."""
+    rows, cols = frames.shape[:2]
+    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.6 * rows + 0.3), squeeze=False)
+    for r in range(rows):
+        for c in range(cols):
+            ax = axes[r, c]
+            ax.imshow(frames[r, c])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if titles and r == 0:
+                ax.set_title(titles[c], fontsize=8)
+            if row_labels and c == 0:
+                ax.set_ylabel(row_labels[r], fontsize=8)
+    if source:
+        fig.text(0.01, 0.005, source, fontsize=6, color="0.4")
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    return fig
+
+
+def latent_channels(latent: np.ndarray, source: str = "") -> plt.Figure:
+    """The 16 channels of one latent frame [16, h, w], each on its own colour scale."""
+    fig, axes = plt.subplots(2, 8, figsize=(12, 3.4))
+    for i, ax in enumerate(axes.flat):
+        ax.imshow(latent[i], cmap="RdBu_r")
+        ax.set_title(f"channel {i}", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if source:
+        fig.text(0.01, 0.005, source, fontsize=6, color="0.4")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def training_curves(logs: dict[str, list[dict]], source: str = "") -> plt.Figure:
+    """Training loss (smoothed) and validation loss against step, for several runs' `log.jsonl` lines."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for i, (label, lines) in enumerate(logs.items()):
+        train = [(x["step"], x["loss"]) for x in lines if "loss" in x]
+        val = [(x["step"], x["val_loss"]) for x in lines if "val_loss" in x]
+        steps, loss = np.array(train).T
+        window = max(1, len(loss) // 50)
+        smooth = np.convolve(loss, np.ones(window) / window, mode="valid")
+        ax.plot(steps[window - 1 :], smooth, color=f"C{i}", alpha=0.6, label=f"{label}: train (running mean)")
+        ax.plot(*np.array(val).T, "o-", color=f"C{i}", ms=3, label=f"{label}: validation")
+    ax.set(xlabel="optimizer step", ylabel="motion-weighted L1 (rollout mean)", yscale="log")
+    ax.legend(fontsize=8)
+    if source:
+        fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def results_bars(rows: dict[str, dict], paper: dict[str, tuple] | None = None, source: str = "") -> plt.Figure:
+    """Figure 3: RMSE (paper's and strict) and detection rate per model, with the paper's beside ours.
+
+    `rows` maps a label to pooled metrics already scaled to 512 px; `paper` maps the paper's
+    model names to (RMSE, detection, params) as reported by the paper.
+    """
+    labels = list(rows)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.45 * len(labels) + 2.2))
+    y = np.arange(len(labels))
+    left.barh(y - 0.2, [rows[k]["rmse"] for k in labels], 0.4, color="C0", label="RMSE (detected frames, the paper's)")
+    left.barh(y + 0.2, [rows[k]["strict_rmse"] for k in labels], 0.4, color="C3", label="strict RMSE (misses cost)")
+    right.barh(y, [100 * rows[k]["detection_rate"] for k in labels], 0.6, color="C2")
+    if paper:
+        for name, (rmse, detection, _) in paper.items():
+            if name in labels and rmse is not None:
+                left.plot(rmse, labels.index(name), "k*", ms=10)
+            if name in labels:
+                right.plot(100 * detection, labels.index(name), "k*", ms=10)
+        left.plot([], [], "k*", label="the paper's reported value")
+    for ax in (left, right):
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.invert_yaxis()
+    left.set(xlabel="pixels at 512 px (lower is better)")
+    right.set(xlabel="detection rate, % (higher is better)", xlim=(0, 105))
+    left.legend(fontsize=8, loc="lower right")
+    if source:
+        fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def error_by_horizon(reports: dict[str, dict], resolution: int, source: str = "") -> plt.Figure:
+    """Strict RMSE and detection rate against horizon, one line per model (`horizon_report`s)."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    for label, r in reports.items():
+        x = np.arange(1, len(r["by_horizon"]["strict_rmse"]) + 1)
+        axes[0].plot(x, r["by_horizon"]["strict_rmse"], label=label)
+        axes[1].plot(x, 100 * np.asarray(r["by_horizon"]["detection_rate"]), label=label)
+    axes[0].set(xlabel="horizon (frames)", ylabel=f"strict RMSE (px at {resolution} px)")
+    axes[1].set(xlabel="horizon (frames)", ylabel="cube detected (%)", ylim=(0, 105))
+    axes[0].legend(fontsize=8)
+    if source:
+        fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def context_sweep(rows: dict[int, dict], source: str = "") -> plt.Figure:
+    """Latent error, sharpness and detection of one-step predictions against context size."""
+    ks = sorted(rows)
+    panels = [
+        ([rows[k]["latent_l1"] for k in ks], "latent L1 of the next frame", None),
+        ([rows[k]["sharpness_ratio"] for k in ks], "sharpness (1 = tokenizer's own)", None),
+        ([100 * rows[k]["tracking"]["detection_rate"] for k in ks], "cube detected in prediction (%)", (0, 105)),
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    for i, (ax, (values, ylabel, ylim)) in enumerate(zip(axes, panels)):
+        ax.plot(ks, values, "o-", color=f"C{i}")
+        ax.set(xlabel="context frames K", ylabel=ylabel, xscale="log")
+        ax.set_xticks(ks, [str(k) for k in ks])
+        if ylim:
+            ax.set_ylim(*ylim)
+    axes[1].axhline(1, color="k", ls=":", lw=1)
+    if source:
+        fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def architecture(rows: list[tuple[str, str, str]], title: str = "", source: str = "") -> plt.Figure:
+    """Figure 2: the network as a column of boxes, one per (name, what it computes, output shape).
+
+    Rows whose name starts with "block" get a residual arc, as they add their input back.
+    """
+    fig, ax = plt.subplots(figsize=(7, 0.75 * len(rows) + 1.2))
+    for i, (name, what, shape) in enumerate(rows):
+        y = len(rows) - i
+        residual = name.startswith("block")
+        ax.add_patch(plt.Rectangle((0.15, y - 0.3), 0.55, 0.6, fc="#dbe9f6" if residual else "#f3e3c3", ec="k"))
+        ax.text(0.425, y + 0.08, name, ha="center", va="center", fontsize=9, weight="bold")
+        ax.text(0.425, y - 0.15, what, ha="center", va="center", fontsize=7)
+        ax.text(0.74, y, shape, ha="left", va="center", fontsize=8, family="monospace")
+        if i < len(rows) - 1:
+            ax.annotate("", (0.425, y - 0.7), (0.425, y - 0.3), arrowprops=dict(arrowstyle="->"))
+        if residual:
+            ax.annotate("", (0.15, y - 0.45), (0.15, y + 0.35),
+                        arrowprops=dict(arrowstyle="->", connectionstyle="arc3,rad=0.6", color="C0"))  # fmt: skip
+    ax.text(0.03, len(rows) / 2 + 0.5, "+ x", color="C0", fontsize=8, rotation=90, va="center")
+    ax.set(xlim=(0, 1.05), ylim=(0.4, len(rows) + 0.6))
+    ax.axis("off")
+    ax.set_title(title, fontsize=10)
+    if source:
+        fig.text(0.01, 0.005, source, fontsize=6, color="0.4")
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    return fig
+
+
+def side_by_side(panels: dict[str, np.ndarray], scale: int = 2) -> np.ndarray:
+    """Frames [T, H, W, 3] of several sources joined left to right with a white gutter, upscaled."""
+    gutter = np.full((*next(iter(panels.values())).shape[:2], 4, 3), 255, np.uint8)
+    joined = np.concatenate([p for frames in panels.values() for p in (frames, gutter)][:-1], axis=2)
+    return joined.repeat(scale, axis=1).repeat(scale, axis=2)
+
+
+def write_video(path, frames: np.ndarray, fps: int = 10) -> None:
+    """uint8 frames [T, H, W, 3] to an H.264 mp4 through imageio-ffmpeg.
+
+    Sides are padded (white) to multiples of 16, the codec's block size, so nothing is resampled.
+    """
+    import imageio.v3 as iio
+
+    pad = ((0, 0), (0, -frames.shape[1] % 16), (0, -frames.shape[2] % 16), (0, 0))
+    iio.imwrite(path, np.pad(frames, pad, constant_values=255), fps=fps, codec="libx264", plugin="FFMPEG")
+
+
+def animation(panels: dict[str, np.ndarray], fps: int = 10):
+    """A matplotlib animation of several sources side by side (for `to_jshtml` in a static page)."""
+    from matplotlib.animation import FuncAnimation
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.4 * len(panels), 2.7))
+    images = []
+    for ax, (label, frames) in zip(np.atleast_1d(axes), panels.items()):
+        images.append(ax.imshow(frames[0]))
+        ax.set_title(label, fontsize=8)
+        ax.axis("off")
+    title = fig.suptitle("horizon 1", fontsize=9)
+    fig.tight_layout()
+
+    def update(t):
+        for image, frames in zip(images, panels.values()):
+            image.set_data(frames[t])
+        title.set_text(f"horizon {t + 1}")
+        return images
+
+    anim = FuncAnimation(fig, update, frames=len(next(iter(panels.values()))), interval=1000 / fps)
+    plt.close(fig)
+    return anim

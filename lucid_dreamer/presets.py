@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .data import DataConfig
 from .errors import UserError
@@ -41,6 +41,8 @@ class Preset:
     """Splits and normalisation."""
     experiments: tuple[Experiment, ...]
     """The models this preset trains; the first is the main one."""
+    sweep_steps: int
+    """Optimizer steps of each run of the context sweep (1, 2, 4, 8 frames; 02_posterior_collapse)."""
 
 
 # The paper's hyper-parameters and budget, and our tuned run beside it (labelled as ours).
@@ -61,6 +63,7 @@ PRESETS = {
                 TrainConfig(steps=30, batch_size=8, lr=1e-3, eval_every=10, val_windows=16),
             ),
         ),
+        sweep_steps=10,
     ),
     "cpu": Preset(
         "cpu",
@@ -68,6 +71,7 @@ PRESETS = {
         TokenizerConfig(steps=1500),
         DataConfig(val_episodes=8, test_episodes=16),
         (PAPER_RUN, TUNED_RUN),
+        sweep_steps=400,
     ),
     "paper": Preset(
         "paper",
@@ -75,10 +79,26 @@ PRESETS = {
         TokenizerConfig(steps=6000, crop=128),
         DataConfig(val_episodes=8, test_episodes=16),
         (PAPER_RUN, TUNED_RUN),
+        sweep_steps=1450,
     ),
 }
 
 DEFAULT_PRESET = "cpu"
+CONTEXT_SWEEP = (1, 2, 4, 8)
+
+
+def context_sweep_experiments(preset: Preset) -> list[Experiment]:
+    """The main model with 1, 2, 4 and 8 context frames, each trained for `preset.sweep_steps`."""
+    base = preset.experiments[-1]
+    return [
+        Experiment(
+            f"context_{k}",
+            f"context {k}",
+            replace(base.model, context_frames=k),
+            replace(base.train, steps=preset.sweep_steps, eval_every=max(1, min(base.train.eval_every, preset.sweep_steps))),
+        )
+        for k in CONTEXT_SWEEP
+    ]
 
 
 def get_preset(name: str | None = None) -> Preset:

@@ -22,7 +22,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file as load_numpy, save_file as save_numpy
 from safetensors.torch import load_file as load_torch, save_file as save_torch
 
-from .analyze import constant_velocity, horizon_report
+from .analyze import constant_velocity, horizon_report, sharpness, trajectory_metrics
 from .data import Normalizer, split_episodes
 from .dream import dream
 from .errors import UserError
@@ -226,3 +226,43 @@ def dream_stage(preset: Preset, experiment: Experiment, progress: bool = True, f
         _write_json(out / "metrics.json", {**report, "dream_seconds": seconds})
 
     return cached("dream", preset, (*_data_key(preset), experiment.model, experiment.train), build, force)
+
+
+def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8, progress: bool = True) -> Path:
+    """One-step predictions of every test frame from `first_target` on (the same frames whatever
+    the context size): latent error, sharpness against the tokenizer's own reconstruction, and
+    whether the tracker still finds the cube. Also keeps a few decoded predictions for figures."""
+
+    def build(out: Path) -> None:
+        model, _ = load_model(train_stage(preset, experiment, progress) / "best.safetensors", experiment.model)
+        latents, norm = load_latents(preset, progress)
+        tokenizer = load_tokenizer(preset, progress)
+        k, test = experiment.model.context_frames, split_episodes(len(latents), preset.data)["test"]
+        z = norm.normalize(latents[test])
+        targets = range(first_target, z.shape[1])
+        context = torch.stack([z[:, t - k : t] for t in targets], dim=1).flatten(0, 1)
+        prediction = norm.denormalize(dream(model, context, 1)[:, 0]).reshape(len(test), len(targets), *z.shape[2:])
+        truth = latents[test, first_target:]
+        frames = tokenizer.decode(prediction.flatten(0, 1)).reshape(*prediction.shape[:2], *(2 * [preset.world.resolution]), 3)
+        reference = tokenizer.decode(truth.flatten(0, 1)).reshape(frames.shape)
+        true_frames = load_episodes(preset, progress)["frames"][test, first_target:]
+        truth_xy = track(true_frames)
+        metrics = {
+            "latent_l1": float((prediction - truth).abs().mean()),
+            "sharpness_ratio": float(sharpness(frames).mean() / sharpness(reference).mean()),
+            "tracking": trajectory_metrics(track(frames, LENIENT), truth_xy, preset.world.resolution),
+        }
+        _write_json(out / "metrics.json", metrics)
+        every = slice(None, None, max(1, len(targets) // 6))  # six frames of the first test episode
+        examples = {"prediction": frames[0, every][:6], "truth": true_frames[0, every][:6]}
+        save_numpy({k: np.ascontiguousarray(v) for k, v in examples.items()}, out / "examples.safetensors")
+
+    key = (*_data_key(preset), experiment.model, experiment.train, {"first_target": first_target})
+    return cached("one_step", preset, key, build)
+
+
+def load_dream_frames(preset: Preset, experiment: Experiment, progress: bool = True) -> np.ndarray:
+    """Decoded dreams of the test episodes, uint8 [E, T - K, H, W, 3]."""
+    dreamed = load_torch(dream_stage(preset, experiment, progress) / "dream.safetensors")["latents"]
+    frames = load_tokenizer(preset, progress).decode(dreamed.flatten(0, 1))
+    return frames.reshape(*dreamed.shape[:2], *frames.shape[1:])

@@ -168,11 +168,11 @@ def train(
     `stop_after` ends the run early after that many steps, with a checkpoint, as if it had been
     interrupted (for tests and for splitting a long run).
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     windows = Windows(train_latents, model_cfg.context_frames, cfg.rollout_steps)
     val = Windows(val_latents, model_cfg.context_frames, cfg.rollout_steps)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     norm = Normalizer(norm.mean.to(device), norm.std.to(device))
 
     torch.manual_seed(cfg.seed)

@@ -78,3 +78,96 @@ def test_cli_encodes_a_users_frames(tmp_path, capsys):
     stats = json.loads(out.with_suffix(".stats.json").read_text())
     assert len(stats["channel"]["mean"]) == 16 and len(stats["scalar"]["mean"]) == 1
     assert "latents [1, 6, 16, 8, 8]" in capsys.readouterr().out
+
+
+def test_reproduce_stages_write_metrics_and_references():
+    exp = SMOKE.experiments[0]
+    metrics = report_file(stages.dream_stage(SMOKE, exp, progress=False))
+    refs = report_file(stages.references_stage(SMOKE, exp.model.context_frames, progress=False))
+    horizon = SMOKE.world.frames_per_episode - exp.model.context_frames
+    assert metrics["pooled"]["total_frames"] == SMOKE.data.test_episodes * horizon
+    assert len(metrics["by_horizon"]["rmse"]) == horizon and set(metrics["within"]) == {"1", "4", "16"}
+    assert set(refs) == {"oracle", "copy_last", "constant_velocity"}
+    assert refs["oracle"]["pooled"]["detection_rate"] >= 0.99
+    assert refs["oracle"]["pooled"]["rmse"] < 1.5 * SMOKE.world.resolution / 128
+    # copying the last frame is exact at no horizon once the cube moves
+    assert refs["copy_last"]["pooled"]["rmse"] > refs["oracle"]["pooled"]["rmse"]
+
+
+def report_file(folder):
+    return json.loads((folder / "metrics.json").read_text())
+
+
+def test_cli_train_dream_analyze(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    args = ["train", "--preset", "smoke", "--quiet", "--steps", "4", "--output_dir", str(run_dir)]
+    assert cli.main(args) == 0
+    assert (run_dir / "best.safetensors").exists() and (run_dir / "log.jsonl").exists()
+    assert cli.main(args) == 2 and "--resume" in capsys.readouterr().err
+    assert cli.main([*args, "--resume"]) == 0
+
+    dream_file = tmp_path / "dream.safetensors"
+    assert cli.main(["dream", "--preset", "smoke", "--quiet", "--checkpoint", str(run_dir / "best.safetensors"),
+                     "--output_path", str(dream_file)]) == 0  # fmt: skip
+    from safetensors.torch import load_file
+
+    d = load_file(dream_file)
+    assert d["latents"].shape == (2, 20, 16, 8, 8) and d["episodes"].tolist() == split_episodes(10, SMOKE.data)["test"].tolist()
+
+    episodes = stages.simulate_stage(SMOKE, progress=False) / "episodes.safetensors"
+    fig, met = tmp_path / "out" / "analysis.png", tmp_path / "out" / "metrics.json"
+    assert cli.main(["analyze", "--preset", "smoke", "--quiet", "--ground_truth", str(episodes), "--dreamed",
+                     str(dream_file), "--output_figure", str(fig), "--output_metrics", str(met)]) == 0  # fmt: skip
+    m = json.loads(met.read_text())
+    for key in ("rmse", "strict_rmse", "mean_error", "max_error", "detection_rate", "valid_frames", "total_frames"):
+        assert key in m
+    assert m["total_frames"] == 40 and fig.stat().st_size > 10_000
+
+
+def test_cli_analyze_reads_the_papers_frame_folders(tmp_path):
+    import imageio.v3 as iio
+
+    frames = stages.load_episodes(SMOKE, progress=False)["frames"][0]
+    (tmp_path / "frames").mkdir()
+    (tmp_path / "dream").mkdir()
+    for i, f in enumerate(frames):
+        iio.imwrite(tmp_path / "frames" / f"frame_{i:04d}.png", f)
+    for i, f in enumerate(frames[4:]):  # a perfect "dream" of the frames after a context of 4
+        iio.imwrite(tmp_path / "dream" / f"dream_{i:02d}.png", f)
+    met = tmp_path / "m.json"
+    assert cli.main(["analyze", "--ground_truth", str(tmp_path / "frames"), "--dreamed", str(tmp_path / "dream"),
+                     "--output_figure", str(tmp_path / "f.png"), "--output_metrics", str(met)]) == 0  # fmt: skip
+    m = json.loads(met.read_text())
+    assert m["total_frames"] == 20 and m["detection_rate"] == 1.0 and m["rmse"] < 0.05
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--lr", "-1"], "--lr must be positive"),
+        (["train", "--steps", "0"], "--steps must be at least 1"),
+        (["train", "--context_window", "30"], "longer than an episode"),
+        (["dream", "--checkpoint", "nope.safetensors"], "checkpoint not found"),
+        (["analyze", "--ground_truth", "nope", "--dreamed", "nope", "--output_figure", "f.png",
+          "--output_metrics", "m.json"], "not found"),  # fmt: skip
+    ],
+)
+def test_bad_cli_input_is_one_line_and_writes_nothing(args, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    if args[0] == "dream":
+        args = [*args, "--output_path", "d.safetensors"]
+    if args[0] == "train":
+        args = [*args, "--output_dir", "run"]
+    assert cli.main([args[0], "--preset", "smoke", "--quiet", *args[1:]]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not any(p.suffix in {".safetensors", ".png", ".json"} for p in tmp_path.rglob("*"))
+
+
+def test_dream_horizon_must_be_positive(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    cli.main(["train", "--preset", "smoke", "--quiet", "--steps", "2", "--output_dir", str(run_dir)])
+    code = cli.main(["dream", "--preset", "smoke", "--quiet", "--checkpoint", str(run_dir / "best.safetensors"),
+                     "--output_path", str(tmp_path / "d.safetensors"), "--horizon", "0"])  # fmt: skip
+    assert code == 2 and "at least 1 frame" in capsys.readouterr().err
+    assert not (tmp_path / "d.safetensors").exists()

@@ -1,0 +1,75 @@
+"""Helpers the notebooks share: where to write, provenance, figures and their data.
+
+Figures go to `figures/` and their numbers to `figures/data/` for real presets; the `smoke`
+preset (CI) writes under `artifacts/smoke/figures/` so it never overwrites published results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .presets import Preset, get_preset
+from .provenance import caption, provenance
+
+
+def repo_root() -> Path:
+    """The folder holding `_toc.yml`, searched upwards from the working directory."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_toc.yml").exists():
+            return folder
+    return here
+
+
+@dataclass
+class Notebook:
+    """One notebook's run: its preset, provenance and output folders."""
+
+    name: str
+    preset: Preset
+    record: dict = field(init=False)
+    figures: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.record = provenance(self.name, self.preset.name)
+        root = repo_root()
+        self.figures = root / ("artifacts/smoke/figures" if self.preset.name == "smoke" else "figures")
+        (self.figures / "data").mkdir(parents=True, exist_ok=True)
+
+    @property
+    def source(self) -> str:
+        """The provenance line printed under each figure."""
+        return caption(self.record)
+
+    def save_figure(self, fig, name: str):
+        fig.savefig(self.figures / f"{name}.png", dpi=110)
+        return fig
+
+    def save_data(self, name: str, data) -> dict:
+        """Write `data` with its provenance to `figures/data/<name>.json`; returns what was written."""
+        record = {"provenance": self.record, "data": data}
+        path = self.figures / "data" / f"{name}.json"
+        tmp = path.with_suffix(".partial")
+        tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
+        os.replace(tmp, path)
+        return record
+
+
+def start(name: str, preset: str | None = None) -> Notebook:
+    """Begin a notebook: run from the repository root (so `artifacts/` is shared) and pick the preset."""
+    os.chdir(repo_root())
+    return Notebook(name, get_preset(preset))
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A Markdown table; floats get two decimals, None shows as a dash."""
+
+    def cell(v):
+        return "-" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,38 @@
+"""The paper's own reported numbers, kept in one place and always labelled as the paper's.
+
+Nothing here is computed by this project: these values are transcribed from the paper's README
+and technical report (`shared/seeds/`) so tables can show them beside our measurements. They
+were measured by the paper on its single training video at 512x512, with the detected-frames-
+only RMSE; none of our code uses them as a result.
+"""
+
+PAPER_FRAME_SIZE = 512
+"""The paper tracks the cube in frames resized to 512x512 pixels."""
+
+PAPER_RESULTS = {
+    # model: (RMSE in px at 512 px or None, detection rate, parameters as the paper states them)
+    "Baseline ResNet": (None, 0.00, "~1M"),
+    "U-Net (single)": (165.0, 1.00, "~84M"),
+    "Rollout U-Net": (165.20, 1.00, "~84M"),
+    "Sharp-Shooter": (107.97, 0.59, "~84M"),
+    "Probabilistic Plus": (77.81, 1.00, "~10M"),
+    "ResNet-Rollout": (71.08, 0.99, "~1M"),
+}
+"""Figure 3 of the technical report (the paper's numbers, typed into its plotting script)."""
+
+PAPER_DETECTION_FRAMES = (96, 97)
+"""ResNet-Rollout's detections over compared frames, as the paper reports them."""
+
+PAPER_RESNET_ROLLOUT = {
+    "mean_error": 54.97,
+    "rmse": 71.08,
+    "max_error": 229.66,
+    "detection": "96/97",
+    "final_val_loss": 1.5907,
+    "training_time": "~15 minutes on an RTX 5090",
+    "parameters": "~1,024,720",
+}
+"""The technical report's 'Results' and 'Training Details' for ResNet-Rollout (the paper's numbers)."""
+
+PAPER_HERO = {"parameters": "394M", "rmse": None, "detection": 0.30}
+"""The README's 'Hero Model' row: failed, no RMSE, 30% detection (the paper's numbers)."""

@@ -1,0 +1,51 @@
+"""Where a result came from: commit, device, versions and preset, for captions and JSON."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )  # fmt: skip
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=5, cwd=Path(__file__).resolve().parent).stdout.strip()  # fmt: skip
+        return out.stdout.strip() + ("+dirty" if dirty else "") if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def device_name() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def provenance(notebook: str, preset: str) -> dict:
+    """A record of how a result was made."""
+    import torch
+
+    return {
+        "notebook": notebook,
+        "preset": preset,
+        "commit": _commit(),
+        "device": device_name(),
+        "torch": torch.__version__,
+        "mujoco": version("mujoco"),
+        "python": platform.python_version(),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def caption(record: dict) -> str:
+    """One line for the foot of a figure."""
+    return f"{record['notebook']} | preset {record['preset']} | commit {record['commit']} | {record['device']} | {record['date']}"

@@ -1,0 +1,129 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 1. The world and the tokenizer
+#
+# The paper dreams in the latent space of NVIDIA's Cosmos image tokenizer, on a video of a
+# red cube rendered in Isaac Sim. Neither the video nor a downloadable tokenizer is available
+# here, so this chapter builds both from scratch: a MuJoCo arena in which a red cube is tossed
+# or slid and bounces off the walls, and a convolutional autoencoder with the Cosmos CI8x8
+# shape (8x8 spatial compression, 16 channels). It then measures the two floors every later
+# number stands on: how accurately the tracker finds the cube in real frames, and how much
+# the tokenizer's round trip moves it.
+
+# %% tags=["parameters"]
+import os
+
+preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")
+
+# %%
+import json
+
+import matplotlib.pyplot as plt
+import numpy as np
+from myst_nb import glue
+
+from lucid_dreamer import book, stages
+from lucid_dreamer.data import split_episodes
+from lucid_dreamer.plots import frame_grid, latent_channels
+
+nb = book.start("01_tokenization", preset)
+P = nb.preset
+print(nb.source)
+
+# %% [markdown]
+# ## The world
+#
+# Each episode starts from its own seed: a random position, heading and speed, and half the
+# time a toss with spin. After that nothing random acts on the cube, so its future follows
+# from its past. A fixed camera looks down at the arena from above at an angle.
+
+# %%
+sim_dir = stages.simulate_stage(P)
+episodes = stages.load_episodes(P)
+sim = json.loads((sim_dir / "report.json").read_text())
+frames = episodes["frames"]
+times = np.linspace(0, P.world.frames_per_episode - 1, 6).astype(int)
+fig = frame_grid(frames[:3, times], titles=[f"frame {t}" for t in times],
+                 row_labels=[f"episode {e}" for e in range(3)], source=nb.source)
+nb.save_figure(fig, "world_episodes")
+glue("world_fig", fig, display=False)
+plt.show()
+
+# %% [markdown]
+# ## The tracker on real frames
+#
+# The analysis tracks the cube by colour: HSV thresholds, a morphological clean-up, the
+# largest connected component, a minimum area and its centroid (the paper's `analyze.py`).
+# Against the cube centre projected through the camera, on every rendered frame:
+
+# %%
+tracker = sim["tracker_vs_truth"]
+glue("tracker_rmse", tracker["rmse"], display=False)
+glue("tracker_detected", f"{tracker['detected']}/{tracker['total']}", display=False)
+glue("sim_seconds", sim["seconds"], display=False)
+glue("n_episodes", P.world.episodes, display=False)
+glue("n_frames", P.world.frames_per_episode, display=False)
+glue("resolution", P.world.resolution, display=False)
+print(f"{P.world.episodes} episodes x {P.world.frames_per_episode} frames at {P.world.resolution} px, "
+      f"rendered in {sim['seconds']:.1f} s")
+print(f"tracker vs projected centre: RMSE {tracker['rmse']:.2f} px, detected {tracker['detected']}/{tracker['total']}")
+
+# %% [markdown]
+# ## The tokenizer
+#
+# The built-in `ConvTokenizer` is trained on the training episodes only, and judged on the
+# held-out test episodes: the tracker must find the cube in decoded frames wherever it finds
+# it in the originals, and the centroid should move by at most 1.5 px at 128 px.
+
+# %%
+tok_dir = stages.tokenizer_stage(P)
+tokenizer = stages.load_tokenizer(P)
+tok = json.loads((tok_dir / "report.json").read_text())
+rt = tok["test_round_trip"]
+glue("tok_psnr", rt["psnr_db"], display=False)
+glue("tok_rmse", rt["rmse_px"], display=False)
+glue("tok_detected", f"{rt['detected']}/{rt['total']}", display=False)
+glue("tok_seconds", tok["train_seconds"], display=False)
+print(f"trained in {tok['train_seconds']:.0f} s; on test episodes PSNR {rt['psnr_db']:.1f} dB, "
+      f"centroid moved {rt['rmse_px']:.2f} px RMSE, detected {rt['detected']}/{rt['total']}")
+
+# %%
+test = split_episodes(P.world.episodes, P.data)["test"]
+originals = frames[test[:3], P.world.frames_per_episode // 2]
+decoded = tokenizer.decode(tokenizer.encode(originals))
+error = np.abs(originals.astype(int) - decoded.astype(int)).sum(-1).clip(0, 255).astype(np.uint8)
+error_rgb = np.repeat(255 - error[..., None], 3, axis=-1)
+fig = frame_grid(np.stack([originals, decoded, error_rgb], axis=1), titles=["original", "decoded", "|difference|"],
+                 row_labels=[f"test episode {e}" for e in test[:3]], source=nb.source)
+nb.save_figure(fig, "tokenizer_round_trip")
+glue("round_trip_fig", fig, display=False)
+plt.show()
+
+# %% [markdown]
+# ## The latent space
+#
+# A frame becomes 16 channels at an eighth of its size. The models of the next chapters
+# never see pixels: they predict these arrays, normalised per channel with statistics of the
+# training episodes (the paper uses one scalar mean and std; both are available).
+
+# %%
+latents, norm = stages.load_latents(P)
+z = latents[test[0], P.world.frames_per_episode // 2].numpy()
+fig = latent_channels(z, source=nb.source)
+nb.save_figure(fig, "latent_channels")
+plt.show()
+stats = {"latent_shape": list(latents.shape), "channel_mean": norm.mean.tolist(), "channel_std": norm.std.tolist()}
+nb.save_data("tokenization", {"simulate": sim, "tokenizer": tok, "latents": stats})
+print("latents", list(latents.shape), "| per-channel std from", f"{norm.std.min():.2f}", "to", f"{norm.std.max():.2f}")

@@ -1,0 +1,93 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 4. Dreaming
+#
+# A dream starts from the first K = 4 latent frames of a held-out test episode and rolls the
+# model out, each prediction becoming context for the next, to the end of the episode: the
+# paper dreams T - K frames the same way. All test episodes are dreamed together in one batch,
+# then decoded by the tokenizer.
+
+# %% tags=["parameters"]
+import os
+
+preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import HTML, Video, display
+from myst_nb import glue
+
+from lucid_dreamer import book, stages
+from lucid_dreamer.data import split_episodes
+from lucid_dreamer.plots import animation, side_by_side, write_video
+
+nb = book.start("04_dreaming", preset)
+P = nb.preset
+k = P.experiments[0].model.context_frames
+test = split_episodes(P.world.episodes, P.data)["test"]
+truth = stages.load_episodes(P)["frames"][test, k:]
+dreams = {exp.label: stages.load_dream_frames(P, exp) for exp in P.experiments}
+print(nb.source)
+print(f"{len(test)} test episodes, {truth.shape[1]} dreamed frames each, models: {', '.join(dreams)}")
+
+# %% [markdown]
+# ## Explore the dreams
+#
+# With a running kernel (locally or on Binder), the sliders below scrub through time and
+# switch episode and model. A static page has no kernel, so the animation after them plays
+# the first test episode in the browser instead.
+
+# %%
+import ipywidgets as widgets
+
+
+def show(episode=0, model=next(iter(dreams)), horizon=1):
+    fig, axes = plt.subplots(1, 2, figsize=(6, 3.2))
+    for ax, (title, frames) in zip(axes, [("ground truth", truth), (model, dreams[model])]):
+        ax.imshow(frames[episode, horizon - 1])
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.suptitle(f"test episode {test[episode]}, horizon {horizon}", fontsize=9)
+    plt.show()
+
+
+widgets.interact(
+    show,
+    episode=widgets.IntSlider(0, 0, len(test) - 1, description="episode"),
+    model=widgets.Dropdown(options=list(dreams), description="model"),
+    horizon=widgets.IntSlider(1, 1, truth.shape[1], description="horizon"),
+);
+
+# %%
+panels = {"ground truth": truth[0], **{label: frames[0] for label, frames in dreams.items()}}
+HTML(animation(panels).to_jshtml(default_mode="loop"))
+
+# %% [markdown]
+# ## The demo video
+#
+# The paper's demo shows ground truth beside Probabilistic Plus and ResNet-Rollout. Our rival
+# models are not built yet (see the analysis chapter), so the video shows the ground truth
+# beside the ResNet-Rollout runs that exist, for the first three test episodes.
+
+# %%
+video_frames = np.concatenate(
+    [side_by_side({"truth": truth[e], **{label: frames[e] for label, frames in dreams.items()}}) for e in range(min(3, len(test)))]
+)
+video_path = nb.figures / "demo.mp4"
+write_video(video_path, video_frames, fps=10)
+print(f"{video_path.relative_to(book.repo_root())}: {len(video_frames)} frames, {video_path.stat().st_size / 1e3:.0f} kB")
+display(Video(str(video_path), embed=True, width=min(900, video_frames.shape[2])))
+glue("video_frames", len(video_frames), display=False)

@@ -1,0 +1,38 @@
+"""The notebooks' py:percent sources and their executed .ipynb pairs must agree."""
+
+from pathlib import Path
+
+import pytest
+
+jupytext = pytest.importorskip("jupytext", reason="the book extras are not installed")
+
+NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.py"))
+
+
+def cells(path):
+    nb = jupytext.read(path)
+    return [
+        (c.cell_type, c.source.strip())
+        for c in nb.cells
+        if "injected-parameters" not in c.metadata.get("tags", [])
+    ]
+
+
+def test_all_five_notebooks_exist():
+    names = [p.stem for p in NOTEBOOKS]
+    assert names == ["01_tokenization", "02_posterior_collapse", "03_training", "04_dreaming", "05_analysis"]
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
+def test_pair_is_in_sync(source):
+    paired = source.with_suffix(".ipynb")
+    assert paired.exists(), f"{paired.name} is missing: run `jupytext --to ipynb --update {source}`"
+    assert cells(source) == cells(paired), f"{source.name} and {paired.name} differ: run `jupytext --sync {source}`"
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameters_cell_reads_the_preset_from_the_environment(source):
+    nb = jupytext.read(source)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    assert 'preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")' in tagged[0].source

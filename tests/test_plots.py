@@ -1,0 +1,29 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+
+from lucid_dreamer.analyze import trajectory_metrics  # noqa: E402
+from lucid_dreamer.plots import tracking_analysis  # noqa: E402
+
+
+def test_tracking_analysis_draws_trajectories_errors_and_metrics():
+    t = np.linspace(0, 1, 30)
+    truth = np.stack([np.stack([20 + 80 * t, 30 + 40 * t], -1), np.stack([100 - 60 * t, 90 - 0 * t], -1)])
+    dream = truth + 2.0
+    dream[1, -5:] = np.nan  # a dream that loses the cube
+    m = trajectory_metrics(dream, truth, 128)
+    fig = tracking_analysis(truth, dream, m, 128, title="demo", source="made by a test")
+    top, bottom = fig.axes
+    assert len(top.lines) == 2 * 3 + 2  # per episode: truth, dream, start marker; two legend proxies
+    assert top.get_ylim() == (128, 0)  # image coordinates, y down
+    text = " ".join(t.get_text() for t in bottom.texts)
+    assert f"{m['valid_frames']}/{m['total_frames']}" in text and "strict RMSE" in text
+    np.testing.assert_allclose(bottom.lines[0].get_ydata(), np.hypot(2, 2))  # mean error per frame
+    assert any("made by a test" in t.get_text() for t in fig.texts)
+
+
+def test_tracking_analysis_accepts_a_single_trajectory():
+    truth = np.stack([np.arange(10.0), np.arange(10.0)], -1)
+    fig = tracking_analysis(truth, truth + 1, trajectory_metrics(truth + 1, truth, 64), 64)
+    assert len(fig.axes[0].lines) == 3 + 2
