@@ -11,7 +11,7 @@ export MUJOCO_GL ?= egl
 .PHONY: install book notebooks html reproduce test test-fast clean
 
 install:
-	$(PYTHON) -m pip install -q "$(TORCH)"
+	$(PYTHON) -m pip install -q $(TORCH)
 	$(PYTHON) -m pip install -q -e ".[test,book]"
 
 book: install notebooks html
@@ -27,7 +27,7 @@ notebooks:
 	done
 
 html:
-	$(PYTHON) -m jupyter_book build --quiet .
+	jupyter-book build --quiet .
 	@echo "book: _build/html/index.html"
 
 reproduce: install
@@ -36,7 +36,7 @@ reproduce: install
 test: install
 	$(PYTHON) -m pytest -q
 	LUCID_DREAMER_PRESET=smoke $(PYTHON) -m pytest -q -p no:cacheprovider --nbval-lax notebooks/
-	$(PYTHON) -m jupyter_book build --quiet --warningiserror --keep-going --path-output _build/test .
+	jupyter-book build --quiet --warningiserror --keep-going --path-output _build/test .
 
 test-fast:
 	$(PYTHON) -m pytest -q -m "not slow"

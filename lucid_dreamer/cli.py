@@ -109,8 +109,17 @@ def cmd_train(args) -> None:
     model_cfg = replace(main.model, context_frames=args.context_window or main.model.context_frames)
     cfg = replace(
         main.train,
-        **{k: v for k, v in {"batch_size": args.batch_size, "lr": args.lr, "rollout_steps": args.rollout_steps,
-                             "steps": args.steps, "seed": args.seed}.items() if v is not None},  # fmt: skip
+        **{
+            k: v
+            for k, v in {
+                "batch_size": args.batch_size,
+                "lr": args.lr,
+                "rollout_steps": args.rollout_steps,
+                "steps": args.steps,
+                "seed": args.seed,
+            }.items()
+            if v is not None
+        },  # fmt: skip
     )
     for name, value in (("batch_size", cfg.batch_size), ("steps", cfg.steps), ("epochs", args.epochs or 1)):
         if value < 1:
@@ -129,7 +138,8 @@ def cmd_train(args) -> None:
     summary = train(model_cfg, cfg, z[splits["train"]], z[splits["val"]], norm, out, args.resume, not args.quiet)
     print(
         f"{summary['steps']} steps in {summary['train_seconds']:.0f} s ({summary['samples_per_s']:.0f} rollout "
-        f"samples/s on {summary['device']}); best validation loss {summary['best_val_loss']:.4f}: {out / 'best.safetensors'}"
+        f"samples/s on {summary['device']}); best validation loss {summary['best_val_loss']:.4f}: "
+        f"{out / 'best.safetensors'}"
     )
 
 
@@ -157,7 +167,9 @@ def cmd_dream(args) -> None:
         episodes = torch.as_tensor(split_episodes(len(latents), preset.data)["test"])
         latents = latents[episodes]
     if latents.shape[1] <= k and args.horizon is None or latents.shape[1] < k:
-        raise UserError(f"episodes have {latents.shape[1]} frames; the model needs {k} context frames and more to dream")
+        raise UserError(
+            f"episodes have {latents.shape[1]} frames; the model needs {k} context frames and more to dream"
+        )
     horizon = latents.shape[1] - k if args.horizon is None else args.horizon
     dreamed = norm.denormalize(dream(model, norm.normalize(latents[:, :k]), horizon))
     _atomic_write(args.output_path, lambda p: save_file({"latents": dreamed.contiguous(), "episodes": episodes}, p))
@@ -235,7 +247,11 @@ def cmd_reproduce(args) -> None:
         stages.train_stage(preset, exp, progress)
         results[exp.label] = _report(stages.dream_stage(preset, exp, progress), "metrics.json")
         refs = _report(stages.references_stage(preset, exp.model.context_frames, progress), "metrics.json")
-    labels = {"copy_last": "copy last frame", "constant_velocity": "constant velocity", "oracle": "oracle (tokenizer floor)"}
+    labels = {
+        "copy_last": "copy last frame",
+        "constant_velocity": "constant velocity",
+        "oracle": "oracle (tokenizer floor)",
+    }
     results |= {labels[k]: v for k, v in refs.items()}
     res = preset.world.resolution
     print(f"\nheld-out test episodes, pixels of {res} px frames (x{512 // res} for 512 px)")
@@ -246,9 +262,13 @@ def cmd_reproduce(args) -> None:
         print(f"{label:34} {p['rmse']:7.2f} {p['strict_rmse']:7.2f} {p['strict_rmse'] * 512 / res:7.1f} "
               f"{p['detection_rate']:7.1%} {hs}")  # fmt: skip
     rmse, detection, _ = PAPER_RESULTS["ResNet-Rollout"]
-    print(f"{'the paper (its training video)':34} {rmse:7.2f} {'-':>7} {'-':>7} {detection:7.0%}   (512 px, paper's RMSE)")
-    print("RMSE: frames where both detect (the paper's); strict: a missed frame costs the diagonal;\n"
-          "h1/h4/h16: strict RMSE within the first 1, 4, 16 dreamed frames")
+    print(
+        f"{'the paper (its training video)':34} {rmse:7.2f} {'-':>7} {'-':>7} {detection:7.0%}   (512 px, paper's RMSE)"
+    )
+    print(
+        "RMSE: frames where both detect (the paper's); strict: a missed frame costs the diagonal;\n"
+        "h1/h4/h16: strict RMSE within the first 1, 4, 16 dreamed frames"
+    )
     summary = artifacts_summary(preset, results)
     print(f"results: {summary}")
 

@@ -217,7 +217,9 @@ def read_sequences(path: str | Path) -> dict:
     if "frames" in data:
         frames = data["frames"]
         if frames.dtype != np.uint8 or frames.ndim != 5 or frames.shape[-1] != 3:
-            raise UserError(f"'frames' in {path} must be uint8 [E, T, H, W, 3], got {frames.dtype} {list(frames.shape)}")
+            raise UserError(
+                f"'frames' in {path} must be uint8 [E, T, H, W, 3], got {frames.dtype} {list(frames.shape)}"
+            )
         out = {"frames": frames}
     elif "latents" in data:
         latents = torch.from_numpy(data["latents"])

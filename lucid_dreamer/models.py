@@ -51,8 +51,13 @@ class _ResNet(nn.Module):
         self.stem = nn.Sequential(conv_layer(LATENT_CHANNELS * cfg.context_frames, cfg.width), norm(), nn.SiLU())
         self.blocks = nn.ModuleList(
             nn.Sequential(
-                conv_layer(cfg.width, cfg.width), norm(), nn.SiLU(), nn.Dropout(cfg.dropout),
-                conv_layer(cfg.width, cfg.width), norm(), nn.SiLU(),
+                conv_layer(cfg.width, cfg.width),
+                norm(),
+                nn.SiLU(),
+                nn.Dropout(cfg.dropout),
+                conv_layer(cfg.width, cfg.width),
+                norm(),
+                nn.SiLU(),
             )  # fmt: skip
             for _ in range(cfg.blocks)
         )
@@ -134,9 +139,27 @@ def describe(model: _ResNet, latent_size: int) -> list[tuple[str, str, str]]:
         h.remove()
     conv = model.head
     kernel = "x".join(map(str, conv.kernel_size))
-    rows = [("input", f"K={cfg.context_frames} latent frames stacked on channels", str((LATENT_CHANNELS * cfg.context_frames, latent_size, latent_size)))]
-    rows.append(("stem", f"conv {kernel} {LATENT_CHANNELS * cfg.context_frames}->{cfg.width}, GroupNorm({cfg.groups}), SiLU", str(shapes[0])))
+    rows = [
+        (
+            "input",
+            f"K={cfg.context_frames} latent frames stacked on channels",
+            str((LATENT_CHANNELS * cfg.context_frames, latent_size, latent_size)),
+        )
+    ]
+    rows.append(
+        (
+            "stem",
+            f"conv {kernel} {LATENT_CHANNELS * cfg.context_frames}->{cfg.width}, GroupNorm({cfg.groups}), SiLU",
+            str(shapes[0]),
+        )
+    )
     for i in range(cfg.blocks):
-        rows.append((f"block {i + 1}", f"conv {kernel}, GN, SiLU, dropout {cfg.dropout}, conv {kernel}, GN, SiLU", str(shapes[1 + i])))
+        rows.append(
+            (
+                f"block {i + 1}",
+                f"conv {kernel}, GN, SiLU, dropout {cfg.dropout}, conv {kernel}, GN, SiLU",
+                str(shapes[1 + i]),
+            )
+        )
     rows.append(("head", f"conv {kernel} {cfg.width}->{LATENT_CHANNELS}, no activation", str(shapes[-1])))
     return rows

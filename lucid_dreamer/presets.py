@@ -95,7 +95,9 @@ def context_sweep_experiments(preset: Preset) -> list[Experiment]:
             f"context_{k}",
             f"context {k}",
             replace(base.model, context_frames=k),
-            replace(base.train, steps=preset.sweep_steps, eval_every=max(1, min(base.train.eval_every, preset.sweep_steps))),
+            replace(
+                base.train, steps=preset.sweep_steps, eval_every=max(1, min(base.train.eval_every, preset.sweep_steps))
+            ),
         )
         for k in CONTEXT_SWEEP
     ]

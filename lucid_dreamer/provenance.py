@@ -48,4 +48,5 @@ def provenance(notebook: str, preset: str) -> dict:
 
 def caption(record: dict) -> str:
     """One line for the foot of a figure."""
-    return f"{record['notebook']} | preset {record['preset']} | commit {record['commit']} | {record['device']} | {record['date']}"
+    r = record
+    return f"{r['notebook']} | preset {r['preset']} | commit {r['commit']} | {r['device']} | {r['date']}"

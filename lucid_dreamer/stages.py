@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.numpy import load_file as load_numpy, save_file as save_numpy
-from safetensors.torch import load_file as load_torch, save_file as save_torch
+from safetensors.numpy import load_file as load_numpy
+from safetensors.numpy import save_file as save_numpy
+from safetensors.torch import load_file as load_torch
+from safetensors.torch import save_file as save_torch
 
 from .analyze import constant_velocity, horizon_report, sharpness, trajectory_metrics
 from .data import Normalizer, split_episodes
@@ -119,7 +121,9 @@ def tokenizer_stage(preset: Preset, progress: bool = True, force: bool = False) 
         train = episodes["frames"][splits["train"]]
         centres = np.where(episodes["in_view"][..., None], episodes["pixel"], np.nan)[splits["train"]]
         start = time.perf_counter()
-        tokenizer = train_tokenizer(train.reshape(-1, *train.shape[2:]), centres.reshape(-1, 2), preset.tokenizer, progress)
+        tokenizer = train_tokenizer(
+            train.reshape(-1, *train.shape[2:]), centres.reshape(-1, 2), preset.tokenizer, progress
+        )
         seconds = time.perf_counter() - start
         tokenizer.save(out)
         report = round_trip_report(tokenizer, episodes["frames"][splits["test"]])
@@ -172,7 +176,16 @@ def train_stage(preset: Preset, experiment: Experiment, progress: bool = True, f
         latents, norm = load_latents(preset, progress)
         splits = split_episodes(len(latents), preset.data)
         z = norm.normalize(latents)
-        train(experiment.model, experiment.train, z[splits["train"]], z[splits["val"]], norm, out, resume=True, progress=progress)
+        train(
+            experiment.model,
+            experiment.train,
+            z[splits["train"]],
+            z[splits["val"]],
+            norm,
+            out,
+            resume=True,
+            progress=progress,
+        )
 
     key = (*_data_key(preset), experiment.model, experiment.train)
     return cached("train", preset, key, build, force, resumable=True)
@@ -201,7 +214,9 @@ def references_stage(preset: Preset, context_frames: int, progress: bool = True,
             "constant_velocity": constant_velocity(track(episodes["frames"][test, :k]), horizon, resolution),
         }
         save_numpy({**tracks, "episodes": test}, out / "tracks.safetensors")
-        metrics = {name: horizon_report(xy, tracks["truth"], resolution) for name, xy in tracks.items() if name != "truth"}
+        metrics = {
+            name: horizon_report(xy, tracks["truth"], resolution) for name, xy in tracks.items() if name != "truth"
+        }
         _write_json(out / "metrics.json", metrics)
 
     return cached("references", preset, (*_data_key(preset), {"context_frames": context_frames}), build, force)
@@ -243,7 +258,9 @@ def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8
         context = torch.stack([z[:, t - k : t] for t in targets], dim=1).flatten(0, 1)
         prediction = norm.denormalize(dream(model, context, 1)[:, 0]).reshape(len(test), len(targets), *z.shape[2:])
         truth = latents[test, first_target:]
-        frames = tokenizer.decode(prediction.flatten(0, 1)).reshape(*prediction.shape[:2], *(2 * [preset.world.resolution]), 3)
+        frames = tokenizer.decode(prediction.flatten(0, 1)).reshape(
+            *prediction.shape[:2], *(2 * [preset.world.resolution]), 3
+        )
         reference = tokenizer.decode(truth.flatten(0, 1)).reshape(frames.shape)
         true_frames = load_episodes(preset, progress)["frames"][test, first_target:]
         truth_xy = track(true_frames)

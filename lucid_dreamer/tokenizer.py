@@ -40,9 +40,7 @@ class Tokenizer(Protocol):
 def check_frames(frames: np.ndarray) -> None:
     """Raise a `UserError` unless `frames` is uint8 [N, H, W, 3] with H, W multiples of 8."""
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
-        raise UserError(
-            f"frames must be uint8 RGB [N, H, W, 3], got {frames.dtype} {list(frames.shape)}"
-        )
+        raise UserError(f"frames must be uint8 RGB [N, H, W, 3], got {frames.dtype} {list(frames.shape)}")
     h, w = frames.shape[1:3]
     if h % SPATIAL_FACTOR or w % SPATIAL_FACTOR:
         raise UserError(f"frame size {w}x{h} is not a multiple of {SPATIAL_FACTOR}; crop or resize the frames")
@@ -178,7 +176,9 @@ def train_tokenizer(
     rng = np.random.default_rng(cfg.seed)
     net = ConvAutoencoder(cfg.widths).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-5)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.05, final_div_factor=100)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, cfg.lr, total_steps=cfg.steps, pct_start=0.05, final_div_factor=100
+    )
     data = torch.from_numpy(frames)
     bar = tqdm(range(cfg.steps), desc="train tokenizer", unit="step", disable=not progress)
     net.train()

@@ -76,8 +76,11 @@ def rollout_loss(
         target = targets[:, r]
         losses.append(
             motion_weighted_l1(
-                norm.denormalize(prediction), norm.denormalize(target), norm.denormalize(context[:, -1]),
-                cfg.motion_threshold, cfg.motion_weight,
+                norm.denormalize(prediction),
+                norm.denormalize(target),
+                norm.denormalize(context[:, -1]),
+                cfg.motion_threshold,
+                cfg.motion_weight,
             )  # fmt: skip
         )
         fed_back = target if cfg.teacher_forcing else prediction
@@ -233,7 +236,10 @@ def train(
             elapsed = time.perf_counter() - tick
             seconds += elapsed
             rate = cfg.batch_size / elapsed
-            log.write(json.dumps({"step": step, "loss": loss.item(), "lr": lr_at(step - 1, cfg), "samples_per_s": rate}) + "\n")
+            log.write(
+                json.dumps({"step": step, "loss": loss.item(), "lr": lr_at(step - 1, cfg), "samples_per_s": rate})
+                + "\n"
+            )
             bar.update()
             bar.set_postfix(loss=f"{loss.item():.4f}", samples_s=f"{rate:.0f}", refresh=False)
             if step % cfg.eval_every == 0 or step == end:

@@ -191,8 +191,7 @@ def simulate(cfg: WorldConfig, progress: bool = True) -> dict[str, np.ndarray]:
     """Render every episode of `cfg`; returns arrays stacked over episodes ([E, T, ...])."""
     with World(cfg) as world:
         episodes = [
-            world.episode(i)
-            for i in tqdm(range(cfg.episodes), desc="simulate", unit="episode", disable=not progress)
+            world.episode(i) for i in tqdm(range(cfg.episodes), desc="simulate", unit="episode", disable=not progress)
         ]
     return {
         name: np.stack([getattr(e, name) for e in episodes])

@@ -12,9 +12,7 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.py"))
 def cells(path):
     nb = jupytext.read(path)
     return [
-        (c.cell_type, c.source.strip())
-        for c in nb.cells
-        if "injected-parameters" not in c.metadata.get("tags", [])
+        (c.cell_type, c.source.strip()) for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])
     ]
 
 

@@ -112,7 +112,10 @@ def test_cli_train_dream_analyze(tmp_path, capsys):
     from safetensors.torch import load_file
 
     d = load_file(dream_file)
-    assert d["latents"].shape == (2, 20, 16, 8, 8) and d["episodes"].tolist() == split_episodes(10, SMOKE.data)["test"].tolist()
+    assert (
+        d["latents"].shape == (2, 20, 16, 8, 8)
+        and d["episodes"].tolist() == split_episodes(10, SMOKE.data)["test"].tolist()
+    )
 
     episodes = stages.simulate_stage(SMOKE, progress=False) / "episodes.safetensors"
     fig, met = tmp_path / "out" / "analysis.png", tmp_path / "out" / "metrics.json"
@@ -148,8 +151,20 @@ def test_cli_analyze_reads_the_papers_frame_folders(tmp_path):
         (["train", "--steps", "0"], "--steps must be at least 1"),
         (["train", "--context_window", "30"], "longer than an episode"),
         (["dream", "--checkpoint", "nope.safetensors"], "checkpoint not found"),
-        (["analyze", "--ground_truth", "nope", "--dreamed", "nope", "--output_figure", "f.png",
-          "--output_metrics", "m.json"], "not found"),  # fmt: skip
+        (
+            [
+                "analyze",
+                "--ground_truth",
+                "nope",
+                "--dreamed",
+                "nope",
+                "--output_figure",
+                "f.png",
+                "--output_metrics",
+                "m.json",
+            ],
+            "not found",
+        ),  # fmt: skip
     ],
 )
 def test_bad_cli_input_is_one_line_and_writes_nothing(args, message, tmp_path, capsys, monkeypatch):
