@@ -45,9 +45,13 @@ class Preset:
     """Optimizer steps of each run of the context sweep (1, 2, 4, 8 frames; 02_posterior_collapse)."""
 
 
-# The paper's hyper-parameters and budget, and our tuned run beside it (labelled as ours).
-PAPER_RUN = Experiment("resnet_rollout", "ResNet-Rollout (paper's settings)", ModelConfig(), TrainConfig())
-TUNED_RUN = Experiment("resnet_rollout_tuned", "ResNet-Rollout (ours: lr 1e-3)", ModelConfig(), TrainConfig(lr=1e-3))
+def paper_and_tuned(model: ModelConfig, train: TrainConfig) -> tuple[Experiment, Experiment]:
+    """The paper's hyper-parameters and budget, and our tuned run beside it (labelled as ours)."""
+    return (
+        Experiment("resnet_rollout", "ResNet-Rollout (paper's settings)", model, train),
+        Experiment("resnet_rollout_tuned", "ResNet-Rollout (ours: lr 1e-3)", model, replace(train, lr=1e-3)),
+    )
+
 
 PRESETS = {
     "smoke": Preset(
@@ -55,13 +59,8 @@ PRESETS = {
         WorldConfig(resolution=64, frames_per_episode=24, episodes=10),
         TokenizerConfig(widths=(16, 32, 48), steps=1000, crop=32, lr=3e-3),
         DataConfig(val_episodes=2, test_episodes=2),
-        (
-            Experiment(
-                "resnet_rollout",
-                "ResNet-Rollout (smoke size)",
-                ModelConfig(width=16, blocks=1),
-                TrainConfig(steps=30, batch_size=8, lr=1e-3, eval_every=10, val_windows=16),
-            ),
+        paper_and_tuned(
+            ModelConfig(width=16, blocks=1), TrainConfig(steps=30, batch_size=8, eval_every=10, val_windows=16)
         ),
         sweep_steps=10,
     ),
@@ -70,7 +69,7 @@ PRESETS = {
         WorldConfig(resolution=128, frames_per_episode=64, episodes=64),
         TokenizerConfig(steps=1500),
         DataConfig(val_episodes=8, test_episodes=16),
-        (PAPER_RUN, TUNED_RUN),
+        paper_and_tuned(ModelConfig(), TrainConfig()),
         sweep_steps=400,
     ),
     "paper": Preset(
@@ -78,7 +77,7 @@ PRESETS = {
         WorldConfig(resolution=512, frames_per_episode=101, episodes=64),
         TokenizerConfig(steps=6000, crop=128),
         DataConfig(val_episodes=8, test_episodes=16),
-        (PAPER_RUN, TUNED_RUN),
+        paper_and_tuned(ModelConfig(), TrainConfig()),
         sweep_steps=1450,
     ),
 }

@@ -272,7 +272,7 @@ def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8
         _write_json(out / "metrics.json", metrics)
         every = slice(None, None, max(1, len(targets) // 6))  # six frames of the first test episode
         examples = {"prediction": frames[0, every][:6], "truth": true_frames[0, every][:6]}
-        save_numpy({k: np.ascontiguousarray(v) for k, v in examples.items()}, out / "examples.safetensors")
+        save_numpy({name: np.ascontiguousarray(a) for name, a in examples.items()}, out / "examples.safetensors")
 
     key = (*_data_key(preset), experiment.model, experiment.train, {"first_target": first_target})
     return cached("one_step", preset, key, build)
