@@ -81,8 +81,23 @@ def scale_to(report: dict, resolution: int = 512) -> dict:
     return {**scale(report), "resolution": resolution}
 
 
-def sharpness(frames: np.ndarray) -> np.ndarray:
-    """Variance of the Laplacian of each uint8 frame [..., H, W, 3] (grey): blur lowers it."""
+def sharpness(frames: np.ndarray, centres: np.ndarray | None = None, half: int = 12) -> np.ndarray:
+    """Variance of the Laplacian of uint8 frames [..., H, W, 3] (grey): blur lowers it.
+
+    With `centres` [..., 2] (x, y), only a (2 * half)-px square around each centre counts, so a
+    blurred cube is not hidden by a sharp background; frames without a centre give NaN.
+    """
     grey = frames.astype(np.float32).mean(axis=-1)
     flat = grey.reshape(-1, *grey.shape[-2:])
-    return np.array([ndimage.laplace(g).var() for g in flat]).reshape(grey.shape[:-2])
+    h, w = flat.shape[1:]
+    where = None if centres is None else centres.reshape(-1, 2)
+    out = np.full(len(flat), np.nan)
+    for i, g in enumerate(flat):
+        if where is not None:
+            if np.isnan(where[i]).any():
+                continue
+            x, y = (int(round(v)) for v in where[i])
+            top, left = np.clip(y - half, 0, h - 2 * half), np.clip(x - half, 0, w - 2 * half)
+            g = g[top : top + 2 * half, left : left + 2 * half]
+        out[i] = ndimage.laplace(g).var()
+    return out.reshape(grey.shape[:-2])

@@ -264,9 +264,13 @@ def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8
         reference = tokenizer.decode(truth.flatten(0, 1)).reshape(frames.shape)
         true_frames = load_episodes(preset, progress)["frames"][test, first_target:]
         truth_xy = track(true_frames)
+        half = preset.world.resolution // 8
         metrics = {
             "latent_l1": float((prediction - truth).abs().mean()),
-            "sharpness_ratio": float(sharpness(frames).mean() / sharpness(reference).mean()),
+            # around the true cube (a quarter of the frame's side): the background would hide a blur
+            "sharpness_ratio": float(
+                np.nanmean(sharpness(frames, truth_xy, half)) / np.nanmean(sharpness(reference, truth_xy, half))
+            ),
             "tracking": trajectory_metrics(track(frames, LENIENT), truth_xy, preset.world.resolution),
         }
         _write_json(out / "metrics.json", metrics)
@@ -274,7 +278,7 @@ def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8
         examples = {"prediction": frames[0, every][:6], "truth": true_frames[0, every][:6]}
         save_numpy({name: np.ascontiguousarray(a) for name, a in examples.items()}, out / "examples.safetensors")
 
-    key = (*_data_key(preset), experiment.model, experiment.train, {"first_target": first_target})
+    key = (*_data_key(preset), experiment.model, experiment.train, {"first_target": first_target, "sharpness": "cube"})
     return cached("one_step", preset, key, build)
 
 

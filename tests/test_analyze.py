@@ -66,3 +66,20 @@ def test_constant_velocity_extrapolates_and_stops_at_the_frame_edge():
     path = constant_velocity(context, horizon=50, resolution=100)
     np.testing.assert_allclose(path[0, :3], [[18, 10], [20, 10], [22, 10]])
     np.testing.assert_allclose(path[0, -1], [99, 10])  # 16 + 2 * 50 = 116 lies past the edge
+
+
+def test_sharpness_drops_with_blur_and_looks_around_the_cube():
+    from scipy import ndimage
+
+    from lucid_dreamer.analyze import sharpness
+
+    frame = np.zeros((64, 64, 3), np.uint8)
+    frame[::8] = 200  # a sharp background pattern far from the cube
+    frame[30:38, 30:38] = (220, 20, 20)
+    blurred = frame.copy()
+    blurred[20:48, 20:48] = ndimage.uniform_filter(frame[20:48, 20:48].astype(float), size=(5, 5, 1)).astype(np.uint8)
+    centre = np.array([[33.5, 33.5]])
+    sharp_c, blur_c = sharpness(frame[None], centre, 8)[0], sharpness(blurred[None], centre, 8)[0]
+    assert blur_c < 0.5 * sharp_c
+    assert np.isnan(sharpness(frame[None], np.array([[np.nan, np.nan]]))[0])
+    assert sharpness(frame[None])[0] > 0
