@@ -96,6 +96,14 @@ def context_sweep_experiments(preset: Preset) -> list[Experiment]:
     train = replace(base.train, steps=preset.sweep_steps, rollout_steps=1,
                     eval_every=max(1, min(base.train.eval_every, preset.sweep_steps)))  # fmt: skip
     return [
-        Experiment(f"context_{k}", f"context {k}", replace(base.model, context_frames=k), train)
-        for k in CONTEXT_SWEEP
+        Experiment(f"context_{k}", f"context {k}", replace(base.model, context_frames=k), train) for k in CONTEXT_SWEEP
     ]
+
+
+def get_preset(name: str | None = None) -> Preset:
+    """The preset called `name` (default: $LUCID_DREAMER_PRESET, else `cpu`)."""
+    name = name or os.environ.get("LUCID_DREAMER_PRESET") or DEFAULT_PRESET
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise UserError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
