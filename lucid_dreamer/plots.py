@@ -230,11 +230,14 @@ def write_video(path, frames: np.ndarray, fps: int = 10) -> None:
     iio.imwrite(path, np.pad(frames, pad, constant_values=255), fps=fps, codec="libx264", plugin="FFMPEG")
 
 
-def animation(panels: dict[str, np.ndarray], fps: int = 10):
-    """A matplotlib animation of several sources side by side (for `to_jshtml` in a static page)."""
+def animation_html(panels: dict[str, np.ndarray], fps: int = 10) -> str:
+    """Several sources side by side as a self-playing JavaScript animation for a static page.
+
+    Frames are embedded as JPEG at a modest size, so a notebook holding it stays small.
+    """
     from matplotlib.animation import FuncAnimation
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.4 * len(panels), 2.7))
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.2 * len(panels), 2.5), dpi=72)
     images = []
     for ax, (label, frames) in zip(np.atleast_1d(axes), panels.items()):
         images.append(ax.imshow(frames[0]))
@@ -250,5 +253,7 @@ def animation(panels: dict[str, np.ndarray], fps: int = 10):
         return images
 
     anim = FuncAnimation(fig, update, frames=len(next(iter(panels.values()))), interval=1000 / fps)
+    with plt.rc_context({"animation.frame_format": "jpeg"}):
+        html = anim.to_jshtml(default_mode="loop")
     plt.close(fig)
-    return anim
+    return html

@@ -32,7 +32,7 @@ from myst_nb import glue
 
 from lucid_dreamer import book, stages
 from lucid_dreamer.data import split_episodes
-from lucid_dreamer.plots import animation, side_by_side, write_video
+from lucid_dreamer.plots import animation_html, side_by_side, write_video
 
 nb = book.start("04_dreaming", preset)
 P = nb.preset
@@ -73,7 +73,7 @@ widgets.interact(
 
 # %%
 panels = {"ground truth": truth[0], **{label: frames[0] for label, frames in dreams.items()}}
-HTML(animation(panels).to_jshtml(default_mode="loop"))
+HTML(animation_html(panels))
 
 # %% [markdown]
 # ## The demo video
