@@ -141,7 +141,9 @@ def test_cli_analyze_reads_the_papers_frame_folders(tmp_path):
     assert cli.main(["analyze", "--ground_truth", str(tmp_path / "frames"), "--dreamed", str(tmp_path / "dream"),
                      "--output_figure", str(tmp_path / "f.png"), "--output_metrics", str(met)]) == 0  # fmt: skip
     m = json.loads(met.read_text())
-    assert m["total_frames"] == 20 and m["detection_rate"] == 1.0 and m["rmse"] < 0.05
+    # dreams are tracked with the paper's lenient thresholds, truth with the strict ones: the two
+    # masks of the same frame differ by a pixel rim, so a perfect dream still moves sub-pixel
+    assert m["total_frames"] == 20 and m["detection_rate"] == 1.0 and m["rmse"] < 1.0
 
 
 @pytest.mark.parametrize(
