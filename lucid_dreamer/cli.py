@@ -166,7 +166,7 @@ def cmd_dream(args) -> None:
         latents, _ = stages.load_latents(preset, progress=not args.quiet)
         episodes = torch.as_tensor(split_episodes(len(latents), preset.data)["test"])
         latents = latents[episodes]
-    if latents.shape[1] <= k and args.horizon is None or latents.shape[1] < k:
+    if latents.shape[1] < k or (args.horizon is None and latents.shape[1] == k):
         raise UserError(
             f"episodes have {latents.shape[1]} frames; the model needs {k} context frames and more to dream"
         )
@@ -177,13 +177,9 @@ def cmd_dream(args) -> None:
 
 
 def _as_frames(source: dict, tokenizer_factory):
-    import numpy as np
+    from .tokenizer import decode_episodes
 
-    if "frames" in source:
-        return source["frames"]
-    latents = source["latents"]
-    frames = tokenizer_factory().decode(latents.reshape(-1, *latents.shape[2:]))
-    return frames.reshape(*latents.shape[:2], *frames.shape[1:]).astype(np.uint8)
+    return source["frames"] if "frames" in source else decode_episodes(tokenizer_factory(), source["latents"])
 
 
 def cmd_analyze(args) -> None:
@@ -246,7 +242,8 @@ def cmd_reproduce(args) -> None:
     for exp in preset.experiments:
         stages.train_stage(preset, exp, progress)
         results[exp.label] = _report(stages.dream_stage(preset, exp, progress), "metrics.json")
-        refs = _report(stages.references_stage(preset, exp.model.context_frames, progress), "metrics.json")
+    k = preset.experiments[0].model.context_frames
+    refs = _report(stages.references_stage(preset, k, progress), "metrics.json")
     labels = {
         "copy_last": "copy last frame",
         "constant_velocity": "constant velocity",

@@ -6,9 +6,6 @@ were measured by the paper on its single training video at 512x512, with the det
 only RMSE; none of our code uses them as a result.
 """
 
-PAPER_FRAME_SIZE = 512
-"""The paper tracks the cube in frames resized to 512x512 pixels."""
-
 PAPER_RESULTS = {
     # model: (RMSE in px at 512 px or None, detection rate, parameters as the paper states them)
     "Baseline ResNet": (None, 0.00, "~1M"),
@@ -19,20 +16,3 @@ PAPER_RESULTS = {
     "ResNet-Rollout": (71.08, 0.99, "~1M"),
 }
 """Figure 3 of the technical report (the paper's numbers, typed into its plotting script)."""
-
-PAPER_DETECTION_FRAMES = (96, 97)
-"""ResNet-Rollout's detections over compared frames, as the paper reports them."""
-
-PAPER_RESNET_ROLLOUT = {
-    "mean_error": 54.97,
-    "rmse": 71.08,
-    "max_error": 229.66,
-    "detection": "96/97",
-    "final_val_loss": 1.5907,
-    "training_time": "~15 minutes on an RTX 5090",
-    "parameters": "~1,024,720",
-}
-"""The technical report's 'Results' and 'Training Details' for ResNet-Rollout (the paper's numbers)."""
-
-PAPER_HERO = {"parameters": "394M", "rmse": None, "detection": 0.30}
-"""The README's 'Hero Model' row: failed, no RMSE, 30% detection (the paper's numbers)."""

@@ -29,7 +29,7 @@ from .data import Normalizer, split_episodes
 from .dream import dream
 from .errors import UserError
 from .presets import Experiment, Preset
-from .tokenizer import ConvTokenizer, round_trip_report, train_tokenizer
+from .tokenizer import ConvTokenizer, decode_episodes, round_trip_report, train_tokenizer
 from .track import LENIENT, track, tracking_error
 from .train import load_model, train
 from .world import simulate
@@ -193,8 +193,7 @@ def train_stage(preset: Preset, experiment: Experiment, progress: bool = True, f
 
 def _decode_and_track(tokenizer, latents: torch.Tensor) -> np.ndarray:
     """Decode latents [E, T, 16, h, w] and track the cube (lenient thresholds, as for dreams)."""
-    frames = tokenizer.decode(latents.reshape(-1, *latents.shape[2:]))
-    return track(frames, LENIENT).reshape(*latents.shape[:2], 2)
+    return track(decode_episodes(tokenizer, latents), LENIENT)
 
 
 def references_stage(preset: Preset, context_frames: int, progress: bool = True, force: bool = False) -> Path:
@@ -258,10 +257,7 @@ def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8
         context = torch.stack([z[:, t - k : t] for t in targets], dim=1).flatten(0, 1)
         prediction = norm.denormalize(dream(model, context, 1)[:, 0]).reshape(len(test), len(targets), *z.shape[2:])
         truth = latents[test, first_target:]
-        frames = tokenizer.decode(prediction.flatten(0, 1)).reshape(
-            *prediction.shape[:2], *(2 * [preset.world.resolution]), 3
-        )
-        reference = tokenizer.decode(truth.flatten(0, 1)).reshape(frames.shape)
+        frames, reference = decode_episodes(tokenizer, prediction), decode_episodes(tokenizer, truth)
         true_frames = load_episodes(preset, progress)["frames"][test, first_target:]
         truth_xy = track(true_frames)
         half = preset.world.resolution // 8
@@ -285,5 +281,4 @@ def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8
 def load_dream_frames(preset: Preset, experiment: Experiment, progress: bool = True) -> np.ndarray:
     """Decoded dreams of the test episodes, uint8 [E, T - K, H, W, 3]."""
     dreamed = load_torch(dream_stage(preset, experiment, progress) / "dream.safetensors")["latents"]
-    frames = load_tokenizer(preset, progress).decode(dreamed.flatten(0, 1))
-    return frames.reshape(*dreamed.shape[:2], *frames.shape[1:])
+    return decode_episodes(load_tokenizer(preset, progress), dreamed)

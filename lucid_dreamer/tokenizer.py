@@ -197,6 +197,12 @@ def train_tokenizer(
     return ConvTokenizer(cfg, net.to(memory_format=torch.contiguous_format))
 
 
+def decode_episodes(tokenizer: Tokenizer, latents: torch.Tensor) -> np.ndarray:
+    """Latents [E, T, 16, h, w] -> uint8 frames [E, T, 8h, 8w, 3]."""
+    frames = tokenizer.decode(latents.flatten(0, 1))
+    return frames.reshape(*latents.shape[:2], *frames.shape[1:])
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """Peak signal-to-noise ratio in dB between two uint8 arrays."""
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
