@@ -1,11 +1,11 @@
 # lucid-dreamer: one command to install and rebuild everything, one to test.
-#   make book PRESET=cpu   install, run the five notebooks with papermill (outputs in place), build the book
+#   make book PRESET=cpu   install, run the notebooks with papermill (outputs in place), build the book
 #   make test              install, run unit tests, nbval (smoke preset), pair sync and a -W book build
 PYTHON ?= python3
 PRESET ?= cpu
 # The CPU wheel is pinned first: an unpinned torch pulls several GB of CUDA packages.
 TORCH ?= torch==2.13.0
-NOTEBOOKS := 01_tokenization 02_posterior_collapse 03_training 04_dreaming 05_analysis
+NOTEBOOKS := 01_tokenization 02_posterior_collapse 03_training 04_dreaming 05_analysis 06_performance
 export MUJOCO_GL ?= egl
 
 .PHONY: install book notebooks html reproduce test test-fast clean

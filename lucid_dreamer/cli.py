@@ -171,7 +171,8 @@ def cmd_dream(args) -> None:
             f"episodes have {latents.shape[1]} frames; the model needs {k} context frames and more to dream"
         )
     horizon = latents.shape[1] - k if args.horizon is None else args.horizon
-    dreamed = norm.denormalize(dream(model, norm.normalize(latents[:, :k]), horizon))
+    bf16 = meta["train"].get("bf16", False)  # as trained; older checkpoints trained in float32
+    dreamed = norm.denormalize(dream(model, norm.normalize(latents[:, :k]), horizon, bf16=bf16))
     _atomic_write(args.output_path, lambda p: save_file({"latents": dreamed.contiguous(), "episodes": episodes}, p))
     print(f"dreamed {dreamed.shape[1]} frames for {dreamed.shape[0]} episodes: {args.output_path}")
 
@@ -270,6 +271,24 @@ def cmd_reproduce(args) -> None:
     print(f"results: {summary}")
 
 
+def cmd_bench(args) -> None:
+    from . import bench, stages
+    from .data import split_episodes
+    from .presets import get_preset
+    from .provenance import provenance
+
+    preset = get_preset(args.preset or ("smoke" if args.quick else None))
+    latents, _ = stages.load_latents(preset, not args.quiet)
+    splits = split_episodes(len(latents), preset.data)
+    cfg = bench.QUICK if args.quick else bench.BenchConfig()
+    result = bench.bench(latents[splits["train"]], latents[splits["val"]], cfg, progress=not args.quiet)
+    result["provenance"] = provenance("lucid-dreamer bench" + (" --quick" if args.quick else ""), preset.name)
+    print(bench.format_table(result))
+    if args.json:
+        _atomic_write(args.json, lambda p: p.write_text(json.dumps(result, indent=1) + "\n"))
+        print(f"results: {args.json}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lucid-dreamer",
@@ -350,6 +369,17 @@ def build_parser() -> argparse.ArgumentParser:
         "Simulate, tokenize, train every experiment of the preset, dream the test episodes, and compare with "
         "copy-last-frame, constant velocity and the tokenizer's own floor. Finished stages are reused.",
     )  # fmt: skip
+
+    p = command(
+        "bench", cmd_bench, "time the paper's implementation against ours (training, dreaming, quality)",
+        "Train and dream with the paper's implementation (Conv3d, per-sample Dataset + DataLoader, one episode "
+        "at a time) and with ours, one optimisation at a time, alternating, several repeats; compare validation "
+        "losses after the same steps from the same start. Uses the preset's latents (default cpu; smoke with "
+        "--quick).",
+        force=False,
+    )  # fmt: skip
+    p.add_argument("--quick", action="store_true", help="a short run for tests (under a minute)")
+    p.add_argument("--json", type=Path, help="also write the results as JSON here")
     return parser
 
 

@@ -9,10 +9,12 @@ from .errors import UserError
 
 
 @torch.no_grad()
-def dream(model: nn.Module, context: torch.Tensor, horizon: int, batch: int = 64) -> torch.Tensor:
+def dream(model: nn.Module, context: torch.Tensor, horizon: int, batch: int = 64, bf16: bool = True) -> torch.Tensor:
     """Roll `model` out for `horizon` frames from normalised context [E, K, 16, h, w].
 
-    All episodes advance together (in chunks of `batch`); returns [E, horizon, 16, h, w].
+    All episodes advance together (in chunks of `batch`); returns float32 [E, horizon, 16, h, w].
+    `bf16` runs the model under bf16 autocast (as it was trained); the fed-back frames keep the
+    context's dtype.
     """
     if horizon < 1:
         raise UserError(f"the dream horizon must be at least 1 frame, got {horizon}")
@@ -23,10 +25,10 @@ def dream(model: nn.Module, context: torch.Tensor, horizon: int, batch: int = 64
         window = chunk.to(device)
         frames = []
         for _ in range(horizon):
-            with torch.autocast("cuda", torch.bfloat16, enabled=device.type == "cuda"):
-                nxt = model(window).float()
-            frames.append(nxt)
-            window = torch.cat([window[:, 1:], nxt[:, None]], dim=1)
+            with torch.autocast(device.type, torch.bfloat16, enabled=bf16):
+                nxt = model(window)
+            frames.append(nxt.float())
+            window = torch.cat([window[:, 1:], nxt[:, None].to(window.dtype)], dim=1)
         out.append(torch.stack(frames, dim=1).cpu())
     return torch.cat(out)
 

@@ -212,6 +212,32 @@ def architecture(rows: list[tuple[str, str, str]], title: str = "", source: str 
     return fig
 
 
+def speedups(result: dict, source: str = "") -> plt.Figure:
+    """The benchmark ladder: each variant's training and dreaming rate over the reference's (log scale)."""
+    from .bench import table_rows
+
+    header, rows = table_rows(result)
+    ratio_columns = [i for i, h in enumerate(header) if h.startswith("x ref")]
+    names = [r[0] for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(names) * len(ratio_columns) / 2 + 2))
+    y, height = np.arange(len(names)), 0.8 / len(ratio_columns)
+    for j, col in enumerate(ratio_columns):
+        values = [r[col] for r in rows]
+        bars = ax.barh(y + (j - (len(ratio_columns) - 1) / 2) * height, values, height,
+                       label=header[col].removeprefix("x ref "))  # fmt: skip
+        ax.bar_label(bars, [f"{v:.1f}x" for v in values], fontsize=7, padding=2)
+    ax.set_xscale("log")
+    ax.axvline(1, color="0.3", lw=0.8)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set(xlabel=f"speed over the paper's implementation (higher is better), {result['device']}")
+    ax.legend(fontsize=8, loc="lower right")
+    if source:
+        fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
 def side_by_side(panels: dict[str, np.ndarray], scale: int = 2) -> np.ndarray:
     """Frames [T, H, W, 3] of several sources joined left to right with a white gutter, upscaled."""
     gutter = np.full((*next(iter(panels.values())).shape[:2], 4, 3), 255, np.uint8)

@@ -100,6 +100,13 @@ def context_sweep_experiments(preset: Preset) -> list[Experiment]:
     ]
 
 
+def one_step_experiment(preset: Preset) -> Experiment:
+    """The context sweep's K = 4 model (the main network trained as a one-step predictor, R = 1),
+    dreamed like the rollout-trained models to show what the rollout objective changes."""
+    sweep = context_sweep_experiments(preset)[CONTEXT_SWEEP.index(4)]
+    return replace(sweep, name="one_step", label="ResNet one-step (ours: R = 1, lr 1e-3)")
+
+
 def get_preset(name: str | None = None) -> Preset:
     """The preset called `name` (default: $LUCID_DREAMER_PRESET, else `cpu`)."""
     name = name or os.environ.get("LUCID_DREAMER_PRESET") or DEFAULT_PRESET

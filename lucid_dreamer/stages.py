@@ -230,7 +230,9 @@ def dream_stage(preset: Preset, experiment: Experiment, progress: bool = True, f
         k = experiment.model.context_frames
         test = split_episodes(len(latents), preset.data)["test"]
         start = time.perf_counter()
-        dreamed = norm.denormalize(dream(model, norm.normalize(latents[test, :k]), latents.shape[1] - k))
+        dreamed = norm.denormalize(
+            dream(model, norm.normalize(latents[test, :k]), latents.shape[1] - k, bf16=experiment.train.bf16)
+        )
         seconds = time.perf_counter() - start
         save_torch({"latents": dreamed.contiguous(), "episodes": torch.as_tensor(test)}, out / "dream.safetensors")
         dream_xy = _decode_and_track(load_tokenizer(preset, progress), dreamed)
@@ -255,7 +257,8 @@ def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8
         z = norm.normalize(latents[test])
         targets = range(first_target, z.shape[1])
         context = torch.stack([z[:, t - k : t] for t in targets], dim=1).flatten(0, 1)
-        prediction = norm.denormalize(dream(model, context, 1)[:, 0]).reshape(len(test), len(targets), *z.shape[2:])
+        prediction = dream(model, context, 1, bf16=experiment.train.bf16)[:, 0]
+        prediction = norm.denormalize(prediction).reshape(len(test), len(targets), *z.shape[2:])
         truth = latents[test, first_target:]
         frames, reference = decode_episodes(tokenizer, prediction), decode_episodes(tokenizer, truth)
         true_frames = load_episodes(preset, progress)["frames"][test, first_target:]

@@ -58,6 +58,9 @@ class TrainConfig:
     """Validation windows (a fixed, evenly spaced subset of all validation windows)."""
     seed: int = 0
     """Seed of initialisation, dropout and batch sampling."""
+    bf16: bool = True
+    """bf16 autocast on CPU and CUDA (weights stay float32, unlike the paper's pure-bf16 cast):
+    1.6x the float32 speed on a 2-core AVX-512 CPU. False computes in float32 throughout."""
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -88,9 +91,8 @@ def rollout_loss(
     return torch.stack(losses).mean()
 
 
-def _autocast(device: torch.device):
-    # bf16 autocast on CUDA (weights stay float32, unlike the paper's pure-bf16 cast).
-    return torch.autocast("cuda", torch.bfloat16, enabled=device.type == "cuda")
+def _autocast(device: torch.device, cfg: TrainConfig):
+    return torch.autocast(device.type, torch.bfloat16, enabled=cfg.bf16)
 
 
 @torch.no_grad()
@@ -100,7 +102,7 @@ def validate(model, windows: Windows, norm: Normalizer, cfg: TrainConfig, device
     total = 0.0
     for chunk in index.split(cfg.batch_size):
         context, targets = (t.to(device) for t in windows[chunk])
-        with _autocast(device):
+        with _autocast(device, cfg):
             total += rollout_loss(model, context, targets, norm, cfg).item() * len(chunk)
     model.train()
     return total / len(index)
@@ -221,7 +223,7 @@ def train(
             context, targets = (t.to(device, non_blocking=True) for t in windows[index])
             for group in opt.param_groups:
                 group["lr"] = lr_at(step, cfg)
-            with _autocast(device):
+            with _autocast(device, cfg):
                 loss = rollout_loss(model, context, targets, norm, cfg)
             if not torch.isfinite(loss):
                 raise UserError(

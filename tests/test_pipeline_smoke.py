@@ -188,3 +188,15 @@ def test_dream_horizon_must_be_positive(tmp_path, capsys):
                      "--output_path", str(tmp_path / "d.safetensors"), "--horizon", "0"])  # fmt: skip
     assert code == 2 and "at least 1 frame" in capsys.readouterr().err
     assert not (tmp_path / "d.safetensors").exists()
+
+
+def test_cli_bench_quick_writes_ratios(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert cli.main(["bench", "--quick", "--quiet", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["variants"][0].startswith("reference") and result["variants"][-1].startswith("ours")
+    for key in ("train_speedup", "dream_speedup", "val_loss_ratio"):
+        assert 0 < result[key] < 100
+    # same start, same steps: the losses can differ only through batch order and bf16 rounding
+    assert abs(result["val_loss_ratio"] - 1) < 0.1
+    assert "train_speedup" in capsys.readouterr().out

@@ -1,0 +1,57 @@
+import torch
+
+from lucid_dreamer import bench
+from lucid_dreamer.data import Windows
+from lucid_dreamer.models import ModelConfig, ResNetRollout3d
+from lucid_dreamer.train import TrainConfig
+
+MODEL = ModelConfig(name="resnet_rollout_3d", width=16, blocks=1)
+TRAIN = TrainConfig(batch_size=4)
+
+
+def latents(episodes=3, frames=12, size=4):
+    return torch.randn(episodes, frames, 16, size, size, generator=torch.Generator().manual_seed(0))
+
+
+def test_papers_dataset_gives_the_same_windows_as_ours():
+    z = latents()
+    paper, ours = bench.PaperWindows(z, 4, 4), Windows(z, 4, 4)
+    assert len(paper) == len(ours) == 3 * (12 - 8 + 1)
+    for i in (0, 4, 5, 14):
+        for a, b in zip(paper[i], ours[i]):
+            torch.testing.assert_close(a, b[0], rtol=0, atol=0)
+
+
+def test_reference_and_ours_compute_the_same_function():
+    z, variants = latents(), bench.ladder(torch.device("cpu"))
+    assert variants[0].conv3d and variants[0].dataloader and not variants[-1].conv3d
+    init = ResNetRollout3d(MODEL)
+    runners = [bench.Runner(v, MODEL, TRAIN, z, torch.device("cpu"), bench._copy(init)) for v in variants]
+    context = runners[0].norm.normalize(z[:, :4])
+    for r in runners[1:]:
+        # float32 variants agree to rounding; bf16 autocast to bf16's 8 bits of mantissa
+        tolerance = 2e-2 if r.variant.autocast else 1e-5
+        assert abs(r.val_loss(z) - runners[0].val_loss(z)) <= tolerance * runners[0].val_loss(z)
+        torch.testing.assert_close(r.dream(context, 3), runners[0].dream(context, 3), rtol=10 * tolerance,
+                                   atol=10 * tolerance)  # fmt: skip
+
+
+def test_a_runner_learns():
+    z = latents()
+    runner = bench.Runner(bench.ladder(torch.device("cpu"))[-1], MODEL, TRAIN, z, torch.device("cpu"),
+                          ResNetRollout3d(MODEL))  # fmt: skip
+    before = runner.val_loss(z)
+    for _ in range(30):
+        runner.step()
+    assert runner.val_loss(z) < before
+
+
+def test_sample_cost_counts_a_third_of_the_flops_in_conv2d_form():
+    cfg = ModelConfig(width=16, blocks=1)
+    flat = bench.sample_cost(cfg, TrainConfig(), 8, conv3d=False)
+    deep = bench.sample_cost(cfg, TrainConfig(), 8, conv3d=True)
+    # the Conv3d kernel is 3 deep over a time axis of 1: three times the multiply-adds of the conv layers
+    assert 2.9 < deep["flops"] / flat["flops"] <= 3.0
+    # stem: 2 * (8*8 positions) * (64 in * 16 out * 9) MACs forward; backward costs about twice that
+    assert flat["flops"] > 4 * 2 * 64 * 64 * 16 * 9
+    assert flat["bytes"] > 0
