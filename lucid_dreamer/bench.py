@@ -224,7 +224,7 @@ def sample_cost(model_cfg: ModelConfig, cfg: TrainConfig, latent_size: int, conv
     return {"flops": counter.get_total_flops(), "bytes": Bytes.total}
 
 
-def machine_limits(device: torch.device, seconds: float = 1.0) -> dict:
+def machine_limits(device: torch.device) -> dict:
     """Measured float32 and bf16 matmul FLOP/s and copy bandwidth (bytes/s): the rates we compare against."""
     n = 2048 if device.type == "cpu" else 8192
     flops, runs = 2 * n**3, 1 if device.type == "cpu" else 20

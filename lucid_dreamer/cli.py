@@ -79,16 +79,23 @@ def _tokenizer(args, preset):
 
 
 def _tokenize_frames(args, preset) -> None:
-    """Encode a user's folder of frames into one latent episode plus its statistics."""
+    """Encode a user's episodes (folders of frames or videos) into latents plus their statistics."""
     import torch
     from safetensors.torch import save_file
 
-    from .data import Normalizer, read_frames
+    from .data import Normalizer, read_episode
 
     if args.output is None:
         raise UserError("--frames needs --output FILE.safetensors")
-    frames = read_frames(args.frames)
-    latents = _tokenizer(args, preset).encode(frames)[None]  # one episode [1, T, 16, h, w]
+    episodes = [read_episode(path) for path in args.frames]
+    sizes = {e.shape[1:3] for e in episodes}
+    if len(sizes) > 1:
+        raise UserError(f"episodes have different frame sizes {sorted(sizes)}; resize them to one size")
+    length = min(len(e) for e in episodes)
+    if any(len(e) > length for e in episodes):
+        print(f"note: episodes have {sorted({len(e) for e in episodes})} frames; all are cut to the shortest, {length}")
+    tokenizer = _tokenizer(args, preset)
+    latents = torch.stack([tokenizer.encode(e[:length]) for e in episodes])  # [E, T, 16, h, w]
     if not torch.isfinite(latents).all():
         raise UserError("the tokenizer produced NaN or Inf latents for these frames")
     stats = {k: Normalizer.fit(latents, k).to_json() for k in ("channel", "scalar")}
@@ -98,9 +105,33 @@ def _tokenize_frames(args, preset) -> None:
     print(f"latents {list(latents.shape)}: {args.output} (stats: {stats_path})")
 
 
+def _user_latents(args, kind: str):
+    """Raw latents and a `Normalizer` from --latents (and --stats), for training on the user's data.
+
+    Statistics come from --stats (the paper's latent_stats.pt, or our .stats.json), else from the
+    .stats.json beside the latents, else they are fitted on the training episodes by the caller (None).
+    """
+    from .data import Normalizer, load_paper_latents, read_sequences
+
+    if args.latents.suffix == ".pt":
+        return load_paper_latents(args.latents, args.stats)
+    source = read_sequences(args.latents)
+    if "latents" not in source:
+        raise UserError(f"{args.latents} holds frames; encode them first with `lucid-dreamer tokenize --frames`")
+    stats = args.stats or args.latents.with_suffix(".stats.json")
+    if not stats.exists():
+        if args.stats:
+            raise UserError(f"stats file not found: {args.stats}")
+        return source["latents"], None
+    try:
+        return source["latents"], Normalizer.from_json(json.loads(stats.read_text())[kind])
+    except (ValueError, KeyError, TypeError) as e:
+        raise UserError(f"{stats} is not a statistics file written by `lucid-dreamer tokenize` ({e})") from e
+
+
 def cmd_train(args) -> None:
     from . import stages
-    from .data import split_episodes
+    from .data import Normalizer, split_episodes, user_splits
     from .presets import get_preset
     from .train import train
 
@@ -129,8 +160,15 @@ def cmd_train(args) -> None:
     out = args.output_dir
     if (out / "last.safetensors").exists() and not args.resume:
         raise UserError(f"{out} already holds a run; pass --resume to continue it or choose another --output_dir")
-    latents, norm = stages.load_latents(preset, progress=not args.quiet)
-    splits = split_episodes(len(latents), preset.data)
+    if args.latents is None:
+        latents, norm = stages.load_latents(preset, progress=not args.quiet)
+        splits = split_episodes(len(latents), preset.data)
+    else:
+        latents, norm = _user_latents(args, preset.data.normalization)
+        splits, note = user_splits(len(latents))
+        print(f"{args.latents}: {note}")
+        if norm is None:
+            norm = Normalizer.fit(latents[splits["train"]], preset.data.normalization)
     if args.epochs is not None:  # the paper's unit: passes over all training windows
         windows = len(splits["train"]) * (latents.shape[1] - model_cfg.context_frames - cfg.rollout_steps + 1)
         cfg = replace(cfg, steps=args.epochs * math.ceil(max(windows, 1) / cfg.batch_size))
@@ -148,7 +186,7 @@ def cmd_dream(args) -> None:
     from safetensors.torch import save_file
 
     from . import stages
-    from .data import Normalizer, read_sequences, split_episodes
+    from .data import Normalizer, read_sequences, split_episodes, user_splits
     from .dream import dream
     from .presets import get_preset
     from .train import load_model
@@ -161,7 +199,10 @@ def cmd_dream(args) -> None:
         source = read_sequences(args.latents)
         if "latents" not in source:
             raise UserError(f"{args.latents} holds frames; encode them first with `lucid-dreamer tokenize --frames`")
-        latents, episodes = source["latents"], torch.arange(len(source["latents"]))
+        splits, note = user_splits(len(source["latents"]))
+        episodes = torch.as_tensor(splits["test"])
+        latents = source["latents"][episodes]
+        print(f"{args.latents}: dreaming the test episodes {episodes.tolist()} ({note})")
     else:
         latents, _ = stages.load_latents(preset, progress=not args.quiet)
         episodes = torch.as_tensor(split_episodes(len(latents), preset.data)["test"])
@@ -315,10 +356,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "tokenize", cmd_tokenize, "train the tokenizer if needed and encode frames to latents",
         "Without --frames: train the preset's ConvTokenizer (if not cached), encode all of its episodes and "
-        "write per-channel and scalar statistics of the training episodes. With --frames DIR: encode your own "
-        "folder of PNG/JPEG frames (sorted by name) as one episode into --output.",
+        "write per-channel and scalar statistics of the training episodes. With --frames PATH [PATH ...]: encode "
+        "your own episodes (each a folder of PNG/JPEG frames sorted by name, or a video file) into --output, "
+        "with their statistics beside it.",
     )  # fmt: skip
-    p.add_argument("--frames", type=Path, help="a folder of your own frames to encode")
+    p.add_argument(
+        "--frames",
+        type=Path,
+        nargs="+",
+        help="your own episodes to encode: folders of PNG/JPEG frames or video files, one episode each",
+    )
     p.add_argument("--output", type=Path, help="with --frames: where to write the latents (.safetensors)")
     p.add_argument("--cosmos", type=Path, help="a folder with Cosmos encoder.jit/decoder.jit to use instead")
 
@@ -337,11 +384,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rollout_steps", type=int, help="R, rollout steps per window (the paper: 4)")
     p.add_argument("--seed", type=int)
     p.add_argument("--output_dir", type=Path, default=Path("checkpoints"))
+    p.add_argument(
+        "--latents",
+        type=Path,
+        help="train on these latents, not the preset's: `tokenize --frames` output or the paper's latent.pt",
+    )
+    p.add_argument(
+        "--stats",
+        type=Path,
+        help="statistics for --latents (default: the .stats.json beside them), or the paper's latent_stats.pt",
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in --output_dir from its last checkpoint")
 
     p = command(
         "dream", cmd_dream, "roll a trained model out from the first K frames of each episode",
-        "Dream every test episode of the preset (or every episode of --latents) from its first K latent "
+        "Dream every test episode of the preset (or of --latents, split as `train --latents` splits them) "
+        "from its first K latent "
         "frames, for --horizon frames (default: to the end). Writes de-normalised latents to --output_path.",
         force=False,
     )  # fmt: skip

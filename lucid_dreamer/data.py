@@ -7,6 +7,8 @@ batch costs one indexing operation rather than a Python loop of `torch.cat`s.
 
 from __future__ import annotations
 
+import pickle
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -132,9 +134,16 @@ def _torch_load(path: Path, what: str):
     if not path.is_file():
         raise UserError(f"{what} not found: {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # pickle, zip and weights-only refusals all land here
-        raise UserError(f"cannot read {what} {path} safely: {str(e).splitlines()[0]}") from e
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's notes on pickle protocols are not the user's business
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise UserError(
+            f"refused to load {what} {path}: it holds Python objects, not only tensors, and unpickling them could "
+            "run code; save the tensors alone (torch.save(tensor, path))"
+        ) from e
+    except Exception as e:  # a truncated zip, or not a torch file at all
+        raise UserError(f"cannot read {what} {path} ({str(e).splitlines()[0]}); is it a complete torch file?") from e
 
 
 def load_paper_latents(latent_path: str | Path, stats_path: str | Path | None = None):
@@ -164,6 +173,7 @@ def load_paper_latents(latent_path: str | Path, stats_path: str | Path | None = 
 
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
 
 
 def read_frames(folder: str | Path) -> np.ndarray:
@@ -180,8 +190,8 @@ def read_frames(folder: str | Path) -> np.ndarray:
     for p in paths:
         try:
             img = iio.imread(p)
-        except Exception as e:
-            raise UserError(f"cannot read frame {p}: {e}") from e
+        except Exception as e:  # imageio raises many types for a damaged or foreign file
+            raise UserError(f"cannot read frame {p}: not a readable PNG or JPEG image") from e
         if img.ndim != 3 or img.shape[2] not in (3, 4):
             raise UserError(f"{p} is not an RGB image (shape {list(img.shape)}); convert it to RGB")
         if frames and img.shape[:2] != frames[0].shape[:2]:
@@ -192,10 +202,53 @@ def read_frames(folder: str | Path) -> np.ndarray:
     return stacked
 
 
+def read_video(path: str | Path) -> np.ndarray:
+    """The frames of a video file (decoded by imageio-ffmpeg) as uint8 [N, H, W, 3]."""
+    import imageio.v3 as iio
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"video not found: {path}")
+    try:
+        frames = iio.imread(path, plugin="FFMPEG", index=None)
+    except Exception as e:  # ffmpeg reports damage in many ways
+        raise UserError(f"cannot read video {path} ({str(e).splitlines()[0]}); is it a complete video file?") from e
+    if frames.ndim != 4 or len(frames) == 0:
+        raise UserError(f"no frames decoded from {path}")
+    frames = np.ascontiguousarray(frames[..., :3], dtype=np.uint8)
+    check_frames(frames)
+    return frames
+
+
+def read_episode(path: str | Path) -> np.ndarray:
+    """One episode's frames, uint8 [T, H, W, 3]: a video file or a folder of images sorted by name."""
+    path = Path(path)
+    return read_video(path) if path.suffix.lower() in VIDEO_SUFFIXES else read_frames(path)
+
+
+def user_splits(num_episodes: int) -> tuple[dict[str, np.ndarray], str]:
+    """Splits for a user's own episodes, and a note on what they mean.
+
+    From 3 episodes on, a quarter (at least one) is held out for testing and an eighth (at least
+    one) for validation. With fewer there is nothing to hold out: like the paper, the model is
+    trained, validated and dreamed on the same episodes, and the note says so.
+    """
+    if num_episodes < 3:
+        every = np.arange(num_episodes)
+        return {"train": every, "val": every, "test": every}, (
+            f"{num_episodes} episode(s): trained, validated and tested on the same frames (the paper's protocol); "
+            "give 3 or more episodes to hold some out"
+        )
+    cfg = DataConfig(val_episodes=max(1, num_episodes // 8), test_episodes=max(1, num_episodes // 4))
+    splits = split_episodes(num_episodes, cfg)
+    sizes = {name: len(index) for name, index in splits.items()}
+    return splits, f"{sizes['train']} training, {sizes['val']} validation, {sizes['test']} test episodes"
+
+
 def read_sequences(path: str | Path) -> dict:
     """Episodes from a file or folder, for dreaming and analysis.
 
-    Accepts a folder of frames (one episode), a `.safetensors` file holding `frames`
+    Accepts a folder of frames or a video file (one episode), a `.safetensors` file holding `frames`
     (uint8 [E, T, H, W, 3], e.g. our episodes) or `latents` ([E, T, 16, h, w], e.g. our dreams or
     `tokenize --frames` output, with optional `episodes` ids), or the paper's `latent.pt`.
     Returns a dict with `frames` (numpy) or `latents` (torch), and `episodes` if known.
@@ -203,8 +256,8 @@ def read_sequences(path: str | Path) -> dict:
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
-    if path.is_dir():
-        return {"frames": read_frames(path)[None]}
+    if path.is_dir() or path.suffix.lower() in VIDEO_SUFFIXES:
+        return {"frames": read_episode(path)[None]}
     if path.suffix == ".pt":
         return {"latents": load_paper_latents(path)[0]}
     if not path.is_file():

@@ -121,9 +121,11 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
         raise UserError(f"checkpoint not found: {path}")
     try:
         with safe_open(path, "pt") as f:
-            meta = json.loads((f.metadata() or {})["json"])
-            return {k: f.get_tensor(k) for k in f.keys()}, meta
-    except (SafetensorError, OSError, KeyError, ValueError) as e:
+            metadata = f.metadata() or {}
+            if "json" not in metadata:
+                raise UserError(f"{path} is a safetensors file but not a lucid-dreamer checkpoint (no settings in it)")
+            return {k: f.get_tensor(k) for k in f.keys()}, json.loads(metadata["json"])
+    except (SafetensorError, OSError, ValueError) as e:
         raise UserError(f"{path} is not a readable lucid-dreamer checkpoint ({e}); it may be truncated") from e
 
 

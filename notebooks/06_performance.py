@@ -35,7 +35,8 @@ preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import Markdown
+from IPython.display import HTML, Markdown, display
+from markdown_it import MarkdownIt
 from myst_nb import glue
 
 from lucid_dreamer import bench, book, stages
@@ -61,7 +62,9 @@ print(bench.format_table(result))
 
 # %%
 header, rows = bench.table_rows(result)
-glue("bench_table", Markdown(book.markdown_table(header, rows)))
+table = book.markdown_table(header, rows)
+glue("bench_table", HTML(MarkdownIt("commonmark").enable("table").render(table)), display=False)  # survives cross-page glue
+display(Markdown(table))
 fig = speedups(result, source=nb.source)
 nb.save_figure(fig, "bench_speedups")
 glue("bench_fig", fig, display=False)
@@ -113,6 +116,6 @@ for size, per_variant in bench.utilisation(result).items():
         kind = "conv3d" if result["conv3d"][name] else "conv2d"
         util_rows.append([f"{size}x{size}", name, cost[kind]["flops"] / 1e9, cost[kind]["bytes"] / 1e6,
                           100 * u["flops"], 100 * u["bytes"]])  # fmt: skip
-glue("util_table", Markdown(book.markdown_table(
+Markdown(book.markdown_table(
     ["latents", "variant", "GFLOP / sample", "MB touched / sample", "% of FLOP/s", "% of bandwidth (ceiling)"],
-    util_rows)))  # fmt: skip
+    util_rows))  # fmt: skip

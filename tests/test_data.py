@@ -109,7 +109,7 @@ def test_a_malicious_pickle_is_refused(tmp_path, capsys):
     path = tmp_path / "latent.pt"
     with open(path, "wb") as f:
         pickle.dump(Exploit(), f)
-    with pytest.raises(UserError, match="cannot read latent file"):
+    with pytest.raises(UserError, match="refused to load latent file"):
         load_paper_latents(path)
     assert "unpickled!" not in capsys.readouterr().out
 

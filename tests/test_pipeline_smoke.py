@@ -200,3 +200,46 @@ def test_cli_bench_quick_writes_ratios(tmp_path, capsys):
     # same start, same steps: the losses can differ only through batch order and bf16 rounding
     assert abs(result["val_loss_ratio"] - 1) < 0.1
     assert "train_speedup" in capsys.readouterr().out
+
+
+def ok(command, *args):
+    """Run a CLI command at the smoke preset and require success."""
+    assert cli.main([command, "--preset", "smoke", "--quiet", *map(str, args)]) == 0
+
+
+def test_the_users_own_frames_end_to_end(tmp_path, capsys):
+    """Folders of PNGs and a video in, through tokenize, train, dream and analyze (book/own_data.md)."""
+    import imageio.v3 as iio
+
+    from lucid_dreamer.data import user_splits
+    from lucid_dreamer.plots import write_video
+
+    frames = stages.load_episodes(SMOKE, progress=False)["frames"][:3]
+    sources = [tmp_path / "run1", tmp_path / "run2", tmp_path / "run3.mp4"]
+    for folder, episode in zip(sources[:2], frames):
+        folder.mkdir()
+        for t, frame in enumerate(episode):
+            iio.imwrite(folder / f"frame_{t:04d}.png", frame)
+    write_video(sources[2], frames[2])
+
+    mine, run, dreams, metrics = (tmp_path / n for n in ("mine.safetensors", "run", "d.safetensors", "m.json"))
+    ok("tokenize", "--frames", *sources, "--output", mine)
+    ok("train", "--latents", mine, "--steps", 4, "--output_dir", run)
+    ok("dream", "--checkpoint", run / "best.safetensors", "--latents", mine, "--output_path", dreams)
+    (test,) = user_splits(3)[0]["test"]
+    ok("analyze", "--ground_truth", sources[test], "--dreamed", dreams, "--output_figure", tmp_path / "a.png",
+       "--output_metrics", metrics)  # fmt: skip
+    assert "1 training, 1 validation, 1 test episodes" in capsys.readouterr().out
+    assert json.loads(metrics.read_text())["total_frames"] == 24 - 4
+
+
+def test_the_papers_latent_files_train_and_dream(tmp_path):
+    from lucid_dreamer.train import read_checkpoint
+
+    latent, stats, run = tmp_path / "latent.pt", tmp_path / "latent_stats.pt", tmp_path / "run"
+    torch.save(torch.randn(16, 12, 4, 4), latent)
+    torch.save({"mean": torch.tensor(0.1), "std": torch.tensor(1.5)}, stats)
+    ok("train", "--latents", latent, "--stats", stats, "--steps", 2, "--output_dir", run)
+    _, meta = read_checkpoint(run / "best.safetensors")
+    assert meta["normalizer"]["mean"] == pytest.approx([0.1]) and meta["normalizer"]["std"] == pytest.approx([1.5])
+    ok("dream", "--checkpoint", run / "best.safetensors", "--latents", latent, "--output_path", run / "d.safetensors")

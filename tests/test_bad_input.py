@@ -1,0 +1,246 @@
+"""Every bad input listed in `book/own_data.md`, through the command line: one line on stderr
+that starts with `error:`, exit code 2, no traceback, and no file written.
+
+`python tests/test_bad_input.py` prints what the user sees for each case (for the docs table).
+"""
+
+import contextlib
+import io
+import pickle
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from lucid_dreamer import cli
+from lucid_dreamer.data import Normalizer
+from lucid_dreamer.models import ModelConfig
+from lucid_dreamer.train import TrainConfig, train
+
+DOCS = Path(__file__).parent.parent / "book" / "own_data.md"
+
+
+def png(path: Path, size=(16, 16), channels=3):
+    import imageio.v3 as iio
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shape = (*size, channels) if channels > 1 else size
+    iio.imwrite(path, np.full(shape, 120, np.uint8))
+
+
+def latents_file(path: Path, frames=12, nan=False):
+    z = torch.randn(3, frames, 16, 4, 4)
+    if nan:
+        z[0, 0, 0, 0, 0] = float("nan")
+    save_file({"latents": z}, path)
+
+
+def checkpoint(folder: Path):
+    z = torch.randn(3, 12, 16, 4, 4)
+    cfg = TrainConfig(steps=1, batch_size=2, eval_every=1, val_windows=2)
+    train(ModelConfig(width=8, blocks=1, groups=4), cfg, z, z, Normalizer.fit(z, "channel"), folder, progress=False)
+    return folder / "best.safetensors"
+
+
+class Exploit:
+    def __reduce__(self):
+        return (print, ("unpickled!",))
+
+
+def frames_setup(t: Path, kind: str) -> list[str]:
+    if kind == "empty":
+        (t / "f").mkdir()
+    elif kind == "unreadable":
+        (t / "f").mkdir()
+        (t / "f" / "frame_0000.png").write_bytes(b"not a png")
+    elif kind == "mixed":
+        png(t / "f" / "frame_0000.png"), png(t / "f" / "frame_0001.png", size=(24, 24))
+    elif kind == "gray":
+        png(t / "f" / "frame_0000.png", channels=1)
+    elif kind == "odd":
+        png(t / "f" / "frame_0000.png", size=(20, 20))
+    elif kind == "bad_video":
+        (t / "f.mp4").write_bytes(b"garbage" * 100)
+        return ["tokenize", "--frames", str(t / "f.mp4"), "--output", str(t / "z.safetensors")]
+    elif kind == "two_sizes":
+        png(t / "a" / "frame_0000.png"), png(t / "b" / "frame_0000.png", size=(24, 24))
+        return ["tokenize", "--frames", str(t / "a"), str(t / "b"), "--output", str(t / "z.safetensors")]
+    return ["tokenize", "--frames", str(t / "f"), "--output", str(t / "z.safetensors")]
+
+
+def case_truncated_latents(t):
+    latents_file(t / "z.safetensors")
+    data = (t / "z.safetensors").read_bytes()
+    (t / "z.safetensors").write_bytes(data[: len(data) // 2])
+    return ["train", "--latents", str(t / "z.safetensors"), "--output_dir", str(t / "run")]
+
+
+def case_nan_latents(t):
+    latents_file(t / "z.safetensors", nan=True)
+    return ["train", "--latents", str(t / "z.safetensors"), "--output_dir", str(t / "run")]
+
+
+def case_frames_as_latents(t):
+    save_file({"frames": torch.zeros(1, 4, 16, 16, 3, dtype=torch.uint8)}, t / "z.safetensors")
+    return ["train", "--latents", str(t / "z.safetensors"), "--output_dir", str(t / "run")]
+
+
+def case_pickle(t):
+    with open(t / "latent.pt", "wb") as f:
+        pickle.dump(Exploit(), f)
+    return ["train", "--latents", str(t / "latent.pt"), "--output_dir", str(t / "run")]
+
+
+def case_paper_shape(t):
+    torch.save(torch.zeros(8, 10, 4, 4), t / "latent.pt")
+    return ["train", "--latents", str(t / "latent.pt"), "--output_dir", str(t / "run")]
+
+
+def case_short_episodes(t):
+    latents_file(t / "z.safetensors", frames=6)
+    return ["train", "--latents", str(t / "z.safetensors"), "--output_dir", str(t / "run")]
+
+
+def case_truncated_checkpoint(t):
+    ckpt = checkpoint(t / "run")
+    ckpt.write_bytes(ckpt.read_bytes()[:100])
+    latents_file(t / "z.safetensors")
+    return [
+        "dream",
+        "--checkpoint",
+        str(ckpt),
+        "--latents",
+        str(t / "z.safetensors"),
+        "--output_path",
+        str(t / "d.safetensors"),
+    ]
+
+
+def case_not_a_checkpoint(t):
+    latents_file(t / "z.safetensors")
+    return [
+        "dream",
+        "--checkpoint",
+        str(t / "z.safetensors"),
+        "--latents",
+        str(t / "z.safetensors"),
+        "--output_path",
+        str(t / "d.safetensors"),
+    ]
+
+
+def case_other_settings(t):
+    checkpoint(t / "run")
+    latents_file(t / "z.safetensors")
+    return ["train", "--latents", str(t / "z.safetensors"), "--output_dir", str(t / "run"), "--resume"]
+
+
+def case_existing_run(t):
+    checkpoint(t / "run")
+    latents_file(t / "z.safetensors")
+    return ["train", "--latents", str(t / "z.safetensors"), "--output_dir", str(t / "run")]
+
+
+def case_horizon(value):
+    def setup(t):
+        ckpt = checkpoint(t / "run")
+        latents_file(t / "z.safetensors")
+        return [
+            "dream",
+            "--checkpoint",
+            str(ckpt),
+            "--latents",
+            str(t / "z.safetensors"),
+            "--output_path",
+            str(t / "d.safetensors"),
+            "--horizon",
+            value,
+        ]
+
+    return setup
+
+
+def case_train_option(*option):
+    def setup(t):
+        latents_file(t / "z.safetensors")
+        return ["train", "--latents", str(t / "z.safetensors"), "--output_dir", str(t / "run"), *option]
+
+    return setup
+
+
+# (what the user did, how to make it, a fragment of the one-line error)
+CASES = [
+    ("frame folder does not exist", lambda t: frames_setup(t, "missing"), "frame folder not found"),
+    ("frame folder is empty", lambda t: frames_setup(t, "empty"), "no PNG or JPEG frames"),
+    ("a frame file is not an image", lambda t: frames_setup(t, "unreadable"), "cannot read frame"),
+    ("frames of mixed sizes", lambda t: frames_setup(t, "mixed"), "all frames must match"),
+    ("grayscale frames", lambda t: frames_setup(t, "gray"), "is not an RGB image"),
+    ("frame sides not a multiple of 8", lambda t: frames_setup(t, "odd"), "is not a multiple of 8"),
+    ("video file is damaged", lambda t: frames_setup(t, "bad_video"), "cannot read video"),
+    ("episodes of different frame sizes", lambda t: frames_setup(t, "two_sizes"), "different frame sizes"),
+    ("`--frames` without `--output`", lambda t: ["tokenize", "--frames", str(t)], "--frames needs --output"),
+    ("latent file does not exist", lambda t: ["train", "--latents", str(t / "nope.safetensors")], "not found"),
+    ("latent file is truncated", case_truncated_latents, "it may be truncated"),
+    ("latents hold NaN or Inf", case_nan_latents, "NaN or Inf"),
+    ("frames given where latents are needed", case_frames_as_latents, "encode them first"),
+    ("a `latent.pt` that is a malicious pickle", case_pickle, "refused to load latent file"),
+    ("a `latent.pt` of the wrong shape", case_paper_shape, "must hold [16, T, h, w]"),
+    ("context + rollout longer than an episode", case_short_episodes, "longer than an episode"),
+    (
+        "checkpoint does not exist",
+        lambda t: ["dream", "--checkpoint", str(t / "no.safetensors"), "--output_path", str(t / "d")],
+        "checkpoint not found",
+    ),
+    ("checkpoint is truncated", case_truncated_checkpoint, "not a readable lucid-dreamer checkpoint"),
+    ("a safetensors file that is not a checkpoint", case_not_a_checkpoint, "not a lucid-dreamer checkpoint"),
+    ("resuming a run with other settings", case_other_settings, "written with other settings"),
+    ("training into a folder that holds a run", case_existing_run, "pass --resume"),
+    ("dream horizon 0", case_horizon("0"), "at least 1 frame"),
+    ("dream horizon negative", case_horizon("-3"), "at least 1 frame"),
+    ("zero training steps", case_train_option("--steps", "0"), "--steps must be at least 1"),
+    ("negative learning rate", case_train_option("--lr", "-1"), "--lr must be positive"),
+    ("preset that does not exist", lambda t: ["simulate", "--preset", "huge"], "unknown preset 'huge'"),
+]
+
+
+def files(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file()}
+
+
+def run_case(setup, tmp_path: Path) -> tuple[int, list[str], set[Path]]:
+    """Exit code, stderr lines and the files the command left behind."""
+    args = setup(tmp_path)
+    before, err = files(tmp_path), io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = cli.main([*args, "--quiet"])
+    return code, [line for line in err.getvalue().splitlines() if line.strip()], files(tmp_path) - before
+
+
+@pytest.mark.parametrize("what, setup, fragment", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_and_writes_nothing(what, setup, fragment, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, err, new = run_case(setup, tmp_path)
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("error: ") and fragment in err[0], err
+    assert not new, f"left behind: {sorted(map(str, new))}"
+
+
+def test_the_docs_table_lists_every_case():
+    rows = {
+        m.group(1): m.group(2) for m in re.finditer(r"^\| (.+?) \| (error: .+) \|$", DOCS.read_text(), re.MULTILINE)
+    }
+    for what, _, fragment in CASES:
+        assert what in rows, f"book/own_data.md has no row for {what!r}"
+        assert fragment in rows[what], f"book/own_data.md shows {rows[what]!r} for {what!r}"
+
+
+if __name__ == "__main__":  # the docs table's rows, from a real run of every case
+    import tempfile
+
+    for what, setup, _ in CASES:
+        with tempfile.TemporaryDirectory() as tmp:
+            code, err, _ = run_case(setup, Path(tmp))
+            print(f"| {what} | {err[0].replace(tmp, '…') if err else '(nothing)'} |")
