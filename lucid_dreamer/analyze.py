@@ -11,7 +11,7 @@ frames are those where the ground truth has a detection. Two RMSEs:
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, stats
 
 HORIZONS = (1, 4, 16)
 
@@ -37,12 +37,34 @@ def trajectory_metrics(dream_xy: np.ndarray, truth_xy: np.ndarray, resolution: i
     }
 
 
+def jitter(xy: np.ndarray) -> float:
+    """Mean frame-to-frame acceleration |x[t+1] - 2 x[t] + x[t-1]| (px/frame^2) of tracked centroids
+    [..., T, 2], over the triples of frames that all have a detection; NaN if there are none."""
+    acceleration = np.linalg.norm(xy[..., 2:, :] - 2 * xy[..., 1:-1, :] + xy[..., :-2, :], axis=-1)
+    valid = ~np.isnan(acceleration)
+    return float(acceleration[valid].mean()) if valid.any() else float("nan")
+
+
+def mean_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean of per-seed values and the bounds of its Student-t interval (NaN bounds for one value)."""
+    values = np.asarray(values, dtype=float)
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, float("nan"), float("nan")
+    half = stats.t.ppf((1 + confidence) / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return mean, mean - half, mean + half
+
+
 def horizon_report(dream_xy: np.ndarray, truth_xy: np.ndarray, resolution: int) -> dict:
-    """Metrics of dreams [E, T, 2] pooled, per episode, within the first h frames, and per horizon."""
+    """Metrics of dreams [E, T, 2] pooled, per episode, within the first h frames, and per horizon;
+    jitter of the dreamed and true tracks, and the share of dreams still detected at their last frame."""
     frames = dream_xy.shape[1]
     curves = [trajectory_metrics(dream_xy[:, t], truth_xy[:, t], resolution) for t in range(frames)]
     return {
         "resolution": resolution,
+        "jitter_dream": jitter(dream_xy),
+        "jitter_truth": jitter(truth_xy),
+        "detected_at_end": float((~np.isnan(dream_xy[:, -1]).any(axis=-1)).mean()),
         "pooled": trajectory_metrics(dream_xy, truth_xy, resolution),
         "per_episode": [trajectory_metrics(d, t, resolution) for d, t in zip(dream_xy, truth_xy)],
         "within": {
@@ -64,7 +86,7 @@ def constant_velocity(context_xy: np.ndarray, horizon: int, resolution: int) -> 
     return np.clip(context_xy[:, -1:, :] + steps * velocity[:, None, :], 0, resolution - 1)
 
 
-PIXEL_KEYS = {"rmse", "strict_rmse", "mean_error", "max_error"}
+PIXEL_KEYS = {"rmse", "strict_rmse", "mean_error", "max_error", "jitter_dream", "jitter_truth"}
 
 
 def scale_to(report: dict, resolution: int = 512) -> dict:

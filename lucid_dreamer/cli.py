@@ -330,6 +330,23 @@ def cmd_bench(args) -> None:
         print(f"results: {args.json}")
 
 
+def cmd_grid(args) -> None:
+    from . import grid
+    from .presets import get_preset
+
+    preset = get_preset(args.preset)
+    runs = grid.grid_runs(preset)
+    if args.list:
+        for run in runs:
+            print(f"{'done' if grid.is_done(preset, run) else 'todo':5} {run.id}")
+        return
+    if args.limit is not None and args.limit < 1:
+        raise UserError(f"--limit must be at least 1, got {args.limit}")
+    done = grid.run_grid(preset, args.only, args.limit, progress=not args.quiet)
+    left = sum(not grid.is_done(preset, r) for r in runs)
+    print(f"ran {len(done)} runs; {len(runs) - left} of {len(runs)} done; results in {grid.results_dir(preset)}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lucid-dreamer",
@@ -438,6 +455,18 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--quick", action="store_true", help="a short run for tests (under a minute)")
     p.add_argument("--json", type=Path, help="also write the results as JSON here")
+
+    p = command(
+        "grid", cmd_grid, "train and score the rivals and ablations, every row with several seeds (resumable)",
+        "Run the preset's comparison grid (the paper's rival models, the ablations, the width sweeps, the "
+        "protocols), skipping runs whose results are already in figures/data/grid/<preset>/. Each finished run "
+        "writes its metrics there at once, so an interrupted grid loses at most the run in progress (and that "
+        "run's training resumes from its last checkpoint).",
+        force=False,
+    )  # fmt: skip
+    p.add_argument("--only", help="only runs whose id contains this text (see --list)")
+    p.add_argument("--limit", type=int, help="run at most this many of the unfinished runs")
+    p.add_argument("--list", action="store_true", help="list the runs and whether each is done")
     return parser
 
 

@@ -36,6 +36,8 @@ class DataConfig:
     protocol: Literal["held_out", "paper"] = "held_out"
     """`held_out`: train / val / test are disjoint episodes. `paper`: the paper's protocol,
     one trajectory (episode 0) trained, validated and dreamed on itself."""
+    train_episodes: int | None = None
+    """Train on only this many of the training episodes (None: all; 1: single-trajectory training)."""
 
 
 def split_episodes(num_episodes: int, cfg: DataConfig) -> dict[str, np.ndarray]:
@@ -51,6 +53,10 @@ def split_episodes(num_episodes: int, cfg: DataConfig) -> dict[str, np.ndarray]:
         )
     order = np.random.default_rng(cfg.split_seed).permutation(num_episodes)
     test, val, train = np.split(order, [cfg.test_episodes, held])
+    if cfg.train_episodes is not None:
+        if not 1 <= cfg.train_episodes <= len(train):
+            raise UserError(f"train_episodes must be between 1 and {len(train)}, got {cfg.train_episodes}")
+        train = train[: cfg.train_episodes]
     return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
 
 

@@ -9,16 +9,20 @@ from .errors import UserError
 
 
 @torch.no_grad()
-def dream(model: nn.Module, context: torch.Tensor, horizon: int, batch: int = 64, bf16: bool = True) -> torch.Tensor:
+def dream(
+    model: nn.Module, context: torch.Tensor, horizon: int, batch: int = 64, bf16: bool = True, sample: bool = False
+) -> torch.Tensor:
     """Roll `model` out for `horizon` frames from normalised context [E, K, 16, h, w].
 
     All episodes advance together (in chunks of `batch`); returns float32 [E, horizon, 16, h, w].
     `bf16` runs the model under bf16 autocast (as it was trained); the fed-back frames keep the
-    context's dtype.
+    context's dtype. `sample` draws each frame from a probabilistic model's distribution
+    (its `sample` method) instead of taking its mean.
     """
     if horizon < 1:
         raise UserError(f"the dream horizon must be at least 1 frame, got {horizon}")
     model.eval()
+    step = model.sample if sample else model
     device = next(model.parameters()).device
     out = []
     for chunk in context.split(batch):
@@ -26,7 +30,7 @@ def dream(model: nn.Module, context: torch.Tensor, horizon: int, batch: int = 64
         frames = []
         for _ in range(horizon):
             with torch.autocast(device.type, torch.bfloat16, enabled=bf16):
-                nxt = model(window)
+                nxt = step(window)
             frames.append(nxt.float())
             window = torch.cat([window[:, 1:], nxt[:, None].to(window.dtype)], dim=1)
         out.append(torch.stack(frames, dim=1).cpu())

@@ -4,6 +4,10 @@
 paper's literal layout: every Conv3d has a 3-deep temporal kernel applied to a time axis of
 length 1, so its outer slices only ever multiply zero padding. `to_conv2d` keeps the middle
 slices, which gives the same function with a third of the parameters.
+
+The paper's rivals released no code; these are our readings of its words (book: methods):
+`UNet` (the U-Nets and Sharp-Shooter), `ProbabilisticResNet` (Probabilistic Plus: a wider
+ResNet with a Gaussian head) and `LatentTransformer` (the failed 394M "Hero").
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ class ModelConfig:
     """GroupNorm groups."""
     dropout: float = 0.1
     """Dropout inside each residual block."""
+    levels: int = 2
+    """U-Net: downsampling levels (each halves the latent grid and doubles the width)."""
+    heads: int = 4
+    """Transformer: attention heads (`blocks` is its number of layers, `width` its model size)."""
 
 
 class _ResNet(nn.Module):
@@ -109,9 +117,101 @@ class ResNetRollout3d(_ResNet):
         return flat
 
 
+def _conv_block(i: int, o: int, groups: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.GroupNorm(groups, o), nn.SiLU(),
+                         nn.Conv2d(o, o, 3, padding=1), nn.GroupNorm(groups, o), nn.SiLU())  # fmt: skip
+
+
+class UNet(nn.Module):
+    """A U-Net over the stacked context: `levels` stride-2 downsamplings, skip connections back up."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        widths = [cfg.width * 2**i for i in range(cfg.levels + 1)]
+        self.down = nn.ModuleList([_conv_block(LATENT_CHANNELS * cfg.context_frames, widths[0], cfg.groups)])
+        self.down.extend(_conv_block(a, b, cfg.groups) for a, b in zip(widths, widths[1:]))
+        self.up = nn.ModuleList(nn.ConvTranspose2d(b, a, 2, stride=2) for a, b in zip(widths, widths[1:]))
+        self.merge = nn.ModuleList(_conv_block(2 * a, a, cfg.groups) for a in widths[:-1])
+        self.head = nn.Conv2d(widths[0], LATENT_CHANNELS, 1)
+
+    def forward(self, context: torch.Tensor) -> torch.Tensor:
+        b, k, c, h, w = context.shape
+        if h % 2**self.cfg.levels or w % 2**self.cfg.levels:
+            raise UserError(f"a {self.cfg.levels}-level U-Net needs latent sides divisible by {2**self.cfg.levels}")
+        x, skips = context.reshape(b, k * c, h, w), []
+        for i, block in enumerate(self.down):
+            x = block(x if i == 0 else nn.functional.max_pool2d(x, 2))
+            skips.append(x)
+        for up, merge, skip in zip(reversed(self.up), reversed(self.merge), reversed(skips[:-1])):
+            x = merge(torch.cat([up(x), skip], dim=1))
+        return self.head(x)
+
+
+class ProbabilisticResNet(ResNetRollout):
+    """The ResNet with a Gaussian head: a mean and a log-variance per latent element.
+
+    `forward` gives the mean (what the rollout feeds back while training); `sample` draws from
+    the predicted distribution (what dreaming uses, hence the "jitter").
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__(cfg)
+        self.log_var = nn.Conv2d(cfg.width, LATENT_CHANNELS, 3, padding=1)
+        nn.init.zeros_(self.log_var.weight)
+        nn.init.zeros_(self.log_var.bias)
+
+    def distribution(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b, k, c, h, w = context.shape
+        x = self.stem(context.reshape(b, k * c, h, w))
+        for block in self.blocks:
+            x = x + block(x)
+        return self.head(x), self.log_var(x).clamp(-10, 10)
+
+    def forward(self, context: torch.Tensor) -> torch.Tensor:
+        return self.distribution(context)[0]
+
+    def sample(self, context: torch.Tensor) -> torch.Tensor:
+        mean, log_var = self.distribution(context)
+        return mean + (0.5 * log_var).exp() * torch.randn_like(mean)
+
+
+def _sincos_2d(h: int, w: int, dim: int, device) -> torch.Tensor:
+    """Fixed 2-D sine-cosine position codes [h * w, dim] (a quarter of `dim` per sine/cosine and axis)."""
+    freqs = 1.0 / 10_000 ** (torch.arange(dim // 4, device=device) / (dim // 4))
+    y, x = torch.meshgrid(torch.arange(h, device=device), torch.arange(w, device=device), indexing="ij")
+    angles = [axis.reshape(-1, 1).float() * freqs for axis in (y, x)]
+    return torch.cat([f(a) for a in angles for f in (torch.sin, torch.cos)], dim=1)
+
+
+class LatentTransformer(nn.Module):
+    """A transformer over latent positions: each position's stacked context is a token, with
+    fixed 2-D sine-cosine position codes (so one model fits any latent size)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        if cfg.width % 4:
+            raise UserError(f"the transformer's width must be a multiple of 4, got {cfg.width}")
+        self.cfg = cfg
+        self.embed = nn.Linear(LATENT_CHANNELS * cfg.context_frames, cfg.width)
+        layer = nn.TransformerEncoderLayer(cfg.width, cfg.heads, 4 * cfg.width, cfg.dropout, activation="gelu",
+                                           batch_first=True, norm_first=True)  # fmt: skip
+        self.encoder = nn.TransformerEncoder(layer, cfg.blocks, enable_nested_tensor=False)
+        self.head = nn.Sequential(nn.LayerNorm(cfg.width), nn.Linear(cfg.width, LATENT_CHANNELS))
+
+    def forward(self, context: torch.Tensor) -> torch.Tensor:
+        b, k, c, h, w = context.shape
+        tokens = context.reshape(b, k * c, h * w).transpose(1, 2)  # [B, h*w, 16K]
+        x = self.encoder(self.embed(tokens) + _sincos_2d(h, w, self.cfg.width, tokens.device).to(tokens.dtype))
+        return self.head(x).transpose(1, 2).reshape(b, c, h, w)
+
+
 MODELS: dict[str, type[nn.Module]] = {
     "resnet_rollout": ResNetRollout,
     "resnet_rollout_3d": ResNetRollout3d,
+    "unet": UNet,
+    "probabilistic_resnet": ProbabilisticResNet,
+    "latent_transformer": LatentTransformer,
 }
 
 

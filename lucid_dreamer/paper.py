@@ -14,5 +14,7 @@ PAPER_RESULTS = {
     "Sharp-Shooter": (107.97, 0.59, "~84M"),
     "Probabilistic Plus": (77.81, 1.00, "~10M"),
     "ResNet-Rollout": (71.08, 0.99, "~1M"),
+    "Hero": (None, 0.30, "394M"),  # the README's table only ("Failed"); not in Figure 3
 }
-"""Figure 3 of the technical report (the paper's numbers, typed into its plotting script)."""
+"""Figure 3 of the technical report (the paper's numbers, typed into its plotting script), and the
+README's Hero row."""

@@ -238,6 +238,65 @@ def speedups(result: dict, source: str = "") -> plt.Figure:
     return fig
 
 
+def interval_bars(rows: dict[str, dict[str, dict]], panels: list[tuple[str, str]],
+                  paper: dict[str, dict[str, float]] | None = None, source: str = "") -> plt.Figure:  # fmt: skip
+    """One panel per metric: a bar per row at the mean over seeds, its 95% interval, and each seed as a dot.
+
+    `rows` maps a label to {metric: {"mean", "low", "high", "values"}}; `panels` lists (metric, axis label);
+    `paper` maps a label to {metric: the paper's value}, drawn as a star.
+    """
+    labels = list(rows)
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 0.45 * len(labels) + 2.2), squeeze=False)
+    y = np.arange(len(labels))
+    for ax, (metric, xlabel) in zip(axes[0], panels):
+        cells = [rows[k].get(metric) for k in labels]
+        means = [np.nan if c is None else c["mean"] for c in cells]
+        ax.barh(y, means, 0.6, color="C0", alpha=0.6)
+        for i, c in enumerate(cells):
+            if c is None:
+                ax.text(0, i, "  not run yet", va="center", fontsize=7, color="0.4")
+                continue
+            if np.isfinite(c["low"]):
+                ax.plot([c["low"], c["high"]], [i, i], color="k", lw=1.5)
+            ax.plot(c["values"], np.full(len(c["values"]), i), "o", ms=3, color="C3")
+            if paper and metric in paper.get(labels[i], {}):
+                ax.plot(paper[labels[i]][metric], i, "k*", ms=10)
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.set(xlabel=xlabel)
+    axes[0, 0].plot([], [], "o", ms=3, color="C3", label="one seed")
+    axes[0, 0].plot([], [], color="k", label="95% interval of the mean")
+    if paper:
+        axes[0, 0].plot([], [], "k*", label="the paper's reported value")
+    axes[0, 0].legend(fontsize=7, loc="lower right")
+    if source:
+        fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def inverted_u(series: dict[str, list[tuple[int, dict]]], ylabel: str, source: str = "") -> plt.Figure:
+    """Error against parameter count, one line per model family; `series` maps a family to
+    [(parameters, {"mean", "low", "high"}), ...]. The paper's claim is a U turned upside down in
+    performance: error falls, then rises as models grow."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for i, (family, points) in enumerate(series.items()):
+        points = sorted(points, key=lambda p: p[0])
+        x = [p for p, _ in points]
+        mean = np.array([c["mean"] for _, c in points])
+        low = np.array([c["low"] for _, c in points])
+        high = np.array([c["high"] for _, c in points])
+        ax.plot(x, mean, "o-", color=f"C{i}", label=family)
+        ax.fill_between(x, low, high, color=f"C{i}", alpha=0.2)
+    ax.set_xscale("log")
+    ax.set(xlabel="parameters", ylabel=ylabel)
+    ax.legend(fontsize=8)
+    if source:
+        fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
 def side_by_side(panels: dict[str, np.ndarray], scale: int = 2) -> np.ndarray:
     """Frames [T, H, W, 3] of several sources joined left to right with a white gutter, upscaled."""
     gutter = np.full((*next(iter(panels.values())).shape[:2], 4, 3), 255, np.uint8)

@@ -25,6 +25,30 @@ class Experiment:
     """The network."""
     train: TrainConfig
     """Its training."""
+    data: DataConfig | None = None
+    """Its own splits or protocol (None: the preset's)."""
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    """Budget and sizes of the grid at one preset."""
+
+    steps: int
+    """Optimizer steps of every run (one budget for all, cut from the paper's 1,450 to fit the time)."""
+    seeds: tuple[int, ...]
+    """Seeds of every row (initialisation, dropout, batches; the data and splits stay fixed)."""
+    lr: float = 1e-3
+    """Learning rate of every run (the paper's 1e-4 underfits at these budgets: chapter 3)."""
+    resnet_widths: tuple[int, ...] = (16, 32, 64, 128)
+    """ResNet-Rollout widths of the inverted-U sweep."""
+    unet_width: int = 64
+    """Width of the U-Nets (Baseline U-Net, Rollout U-Net, Sharp-Shooter)."""
+    unet_widths: tuple[int, ...] = (16, 32, 64, 96)
+    """Rollout U-Net widths of the inverted-U sweep."""
+    probabilistic_width: int = 128
+    """Width of Probabilistic Plus (the paper's is ~10x ResNet-Rollout's parameters)."""
+    transformer: tuple[int, int, int] = (128, 4, 4)
+    """Hero's model size, layers and heads (the paper's failed model has 394M parameters)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +67,8 @@ class Preset:
     """The models this preset trains; the first is the main one."""
     sweep_steps: int
     """Optimizer steps of each one-step (R = 1) model of the context sweep (02_posterior_collapse)."""
+    grid: GridConfig
+    """The comparison grid of rivals and ablations (chapter 7)."""
 
 
 def paper_and_tuned(model: ModelConfig, train: TrainConfig) -> tuple[Experiment, Experiment]:
@@ -63,6 +89,8 @@ PRESETS = {
             ModelConfig(width=16, blocks=1), TrainConfig(steps=30, batch_size=8, eval_every=10, val_windows=16)
         ),
         sweep_steps=10,
+        grid=GridConfig(steps=2, seeds=(0, 1), resnet_widths=(16, 64), unet_width=16, unet_widths=(16,),
+                        probabilistic_width=32, transformer=(32, 1, 2)),  # fmt: skip
     ),
     "cpu": Preset(
         "cpu",
@@ -71,6 +99,8 @@ PRESETS = {
         DataConfig(val_episodes=8, test_episodes=16),
         paper_and_tuned(ModelConfig(), TrainConfig()),
         sweep_steps=1450,
+        # 400 steps for every run fits the whole grid in about 4 hours on 2 cores
+        grid=GridConfig(steps=400, seeds=(0, 1, 2)),
     ),
     "paper": Preset(
         "paper",
@@ -79,6 +109,9 @@ PRESETS = {
         DataConfig(val_episodes=8, test_episodes=16),
         paper_and_tuned(ModelConfig(), TrainConfig()),
         sweep_steps=1450,
+        grid=GridConfig(steps=1450, seeds=(0, 1, 2, 3, 4), probabilistic_width=192, unet_width=128,
+                        unet_widths=(32, 64, 128, 192), resnet_widths=(16, 32, 64, 128, 256),
+                        transformer=(512, 8, 8)),  # fmt: skip
     ),
 }
 

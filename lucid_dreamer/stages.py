@@ -117,7 +117,7 @@ def tokenizer_stage(preset: Preset, progress: bool = True, force: bool = False) 
         episodes = load_episodes(preset, progress)
         # Like Cosmos, the tokenizer is general: trained on the held-out protocol's training
         # episodes whatever protocol the models use, and reported on its test episodes.
-        splits = split_episodes(preset.world.episodes, replace(preset.data, protocol="held_out"))
+        splits = split_episodes(preset.world.episodes, data)
         train = episodes["frames"][splits["train"]]
         centres = np.where(episodes["in_view"][..., None], episodes["pixel"], np.nan)[splits["train"]]
         start = time.perf_counter()
@@ -129,7 +129,9 @@ def tokenizer_stage(preset: Preset, progress: bool = True, force: bool = False) 
         report = round_trip_report(tokenizer, episodes["frames"][splits["test"]])
         _write_json(out / "report.json", {"train_seconds": seconds, "test_round_trip": report})
 
-    return cached("tokenizer", preset, (preset.world, preset.tokenizer, preset.data), build, force)
+    # one tokenizer per world and split, whatever normalisation, protocol or subset the models use
+    data = replace(preset.data, protocol="held_out", normalization="channel", train_episodes=None)
+    return cached("tokenizer", preset, (preset.world, preset.tokenizer, data), build, force)
 
 
 def load_tokenizer(preset: Preset, progress: bool = True) -> ConvTokenizer:
@@ -166,11 +168,17 @@ def _data_key(preset: Preset) -> tuple:
     return (preset.world, preset.tokenizer, preset.data)
 
 
+def with_data(preset: Preset, experiment: Experiment) -> Preset:
+    """The preset with the experiment's own data settings, if it has any."""
+    return preset if experiment.data is None else replace(preset, data=experiment.data)
+
+
 def train_stage(preset: Preset, experiment: Experiment, progress: bool = True, force: bool = False) -> Path:
     """Train an experiment on the training episodes, selecting on the validation episodes.
 
     Resumable: a run killed part way continues from its last checkpoint next time.
     """
+    preset = with_data(preset, experiment)
 
     def build(out: Path) -> None:
         latents, norm = load_latents(preset, progress)
@@ -223,6 +231,7 @@ def references_stage(preset: Preset, context_frames: int, progress: bool = True,
 
 def dream_stage(preset: Preset, experiment: Experiment, progress: bool = True, force: bool = False) -> Path:
     """Dream every test episode from its first K frames to its end; track and score the dreams."""
+    preset = with_data(preset, experiment)
 
     def build(out: Path) -> None:
         model, _ = load_model(train_stage(preset, experiment, progress) / "best.safetensors", experiment.model)
@@ -230,8 +239,11 @@ def dream_stage(preset: Preset, experiment: Experiment, progress: bool = True, f
         k = experiment.model.context_frames
         test = split_episodes(len(latents), preset.data)["test"]
         start = time.perf_counter()
+        torch.manual_seed(experiment.train.seed)  # a probabilistic model's samples are repeatable
+        sample = experiment.train.loss == "gaussian_nll"
+        context = norm.normalize(latents[test, :k])
         dreamed = norm.denormalize(
-            dream(model, norm.normalize(latents[test, :k]), latents.shape[1] - k, bf16=experiment.train.bf16)
+            dream(model, context, latents.shape[1] - k, bf16=experiment.train.bf16, sample=sample)
         )
         seconds = time.perf_counter() - start
         save_torch({"latents": dreamed.contiguous(), "episodes": torch.as_tensor(test)}, out / "dream.safetensors")
@@ -248,6 +260,7 @@ def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8
     """One-step predictions of every test frame from `first_target` on (the same frames whatever
     the context size): latent error, sharpness against the tokenizer's own reconstruction, and
     whether the tracker still finds the cube. Also keeps a few decoded predictions for figures."""
+    preset = with_data(preset, experiment)
 
     def build(out: Path) -> None:
         model, _ = load_model(train_stage(preset, experiment, progress) / "best.safetensors", experiment.model)

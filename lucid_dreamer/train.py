@@ -15,6 +15,7 @@ import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -24,7 +25,7 @@ from tqdm.auto import tqdm
 
 from .data import Normalizer, Windows
 from .errors import UserError
-from .losses import motion_weighted_l1
+from .losses import gaussian_nll, gradient_difference, motion_weighted_l1
 from .models import ModelConfig, build_model
 
 
@@ -48,6 +49,11 @@ class TrainConfig:
     """R: frames predicted per window, each fed back as context (the paper's 4)."""
     teacher_forcing: bool = False
     """Feed the true frame back instead of the prediction (an ablation; the paper rolls out)."""
+    loss: Literal["motion_l1", "gaussian_nll"] = "motion_l1"
+    """`motion_l1`: the paper's motion-weighted L1 on de-normalised latents. `gaussian_nll`: the
+    negative log-likelihood of a model with a Gaussian head (Probabilistic Plus), on normalised latents."""
+    gdl_weight: float = 0.0
+    """Weight of the gradient difference loss added to the L1 (Sharp-Shooter); 0 leaves it out."""
     motion_threshold: float = 0.1
     """Latent change above which a target element counts as moving."""
     motion_weight: float = 10.0
@@ -72,20 +78,20 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 def rollout_loss(
     model: nn.Module, context: torch.Tensor, targets: torch.Tensor, norm: Normalizer, cfg: TrainConfig
 ) -> torch.Tensor:
-    """Mean motion-weighted L1 over R steps; each prediction slides into the context (no detach)."""
+    """Mean loss over R steps; each prediction (a Gaussian's mean) slides into the context (no detach)."""
     losses = []
     for r in range(targets.shape[1]):
-        prediction = model(context)
         target = targets[:, r]
-        losses.append(
-            motion_weighted_l1(
-                norm.denormalize(prediction),
-                norm.denormalize(target),
-                norm.denormalize(context[:, -1]),
-                cfg.motion_threshold,
-                cfg.motion_weight,
-            )  # fmt: skip
-        )
+        if cfg.loss == "gaussian_nll":
+            prediction, log_var = model.distribution(context)
+            losses.append(gaussian_nll(prediction.float(), log_var.float(), target.float()))
+        else:
+            prediction = model(context)
+            predicted, true = norm.denormalize(prediction), norm.denormalize(target)
+            loss = motion_weighted_l1(
+                predicted, true, norm.denormalize(context[:, -1]), cfg.motion_threshold, cfg.motion_weight
+            )
+            losses.append(loss + cfg.gdl_weight * gradient_difference(predicted, true) if cfg.gdl_weight else loss)
         fed_back = target if cfg.teacher_forcing else prediction
         context = torch.cat([context[:, 1:], fed_back[:, None].to(context.dtype)], dim=1)
     return torch.stack(losses).mean()
@@ -185,6 +191,8 @@ def train(
     torch.manual_seed(cfg.seed)
     sampler = torch.Generator().manual_seed(cfg.seed)
     model = build_model(model_cfg).to(device)
+    if cfg.loss == "gaussian_nll" and not hasattr(model, "distribution"):
+        raise UserError(f"the {model_cfg.name} model has no Gaussian head; the gaussian_nll loss needs one")
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -83,3 +83,27 @@ def test_sharpness_drops_with_blur_and_looks_around_the_cube():
     assert blur_c < 0.5 * sharp_c
     assert np.isnan(sharpness(frame[None], np.array([[np.nan, np.nan]]))[0])
     assert sharpness(frame[None])[0] > 0
+
+
+def test_jitter_is_zero_at_constant_velocity_and_counts_only_detected_triples():
+    from lucid_dreamer.analyze import jitter
+
+    line = np.stack([np.arange(6.0), 2 * np.arange(6.0)], axis=-1)
+    assert jitter(line) == 0.0
+    zigzag = np.array([[0.0, 0], [1, 0], [0, 0], [1, 0], [0, 0], [1, 0]])  # acceleration 2 every frame
+    assert jitter(zigzag) == pytest.approx(2.0)
+    zigzag[4] = [50, 50]  # a jump
+    zigzag[1] = np.nan  # triples through frame 1 do not count; those through the jump do
+    # frames 2, 3, 4: (50, 50) - 2 (1, 0) + (0, 0); frames 3, 4, 5: (1, 0) - 2 (50, 50) + (1, 0)
+    expected = (np.linalg.norm([48, 50]) + np.linalg.norm([-98, -100])) / 2
+    assert jitter(zigzag) == pytest.approx(expected)
+    assert np.isnan(jitter(np.full((4, 2), np.nan)))
+
+
+def test_mean_interval_matches_the_t_distribution():
+    from lucid_dreamer.analyze import mean_interval
+
+    mean, low, high = mean_interval([1.0, 2.0, 3.0])
+    # t(0.975, 2) = 4.3027; std 1; half width 4.3027 / sqrt(3)
+    assert mean == 2.0 and high - mean == pytest.approx(4.3027 / np.sqrt(3), rel=1e-4) and mean - low == high - mean
+    assert np.isnan(mean_interval([5.0])[1])

@@ -51,3 +51,61 @@ def test_motion_weighted_l1_by_hand():
     assert motion_weighted_l1(prediction, target, previous, threshold=0.3).item() == pytest.approx(
         (0.05 + 5.0 + 0.2 + 1.0) / 4
     )
+
+
+SMALL = {
+    "resnet_rollout": {},
+    "resnet_rollout_3d": {},
+    "unet": {"levels": 2},
+    "probabilistic_resnet": {},
+    "latent_transformer": {"heads": 2},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+@pytest.mark.parametrize("context_frames", [1, 4])
+def test_every_model_builds_at_smoke_size(name, context_frames):
+    cfg = ModelConfig(name=name, context_frames=context_frames, width=16, blocks=1, groups=4, **SMALL[name])
+    model = build_model(cfg)
+    out = model(torch.randn(2, context_frames, 16, 8, 8))
+    assert out.shape == (2, 16, 8, 8) and torch.isfinite(out).all()
+    out.sum().backward()  # trainable end to end
+
+
+def test_the_unet_needs_sides_divisible_by_its_depth():
+    with pytest.raises(UserError, match="divisible by 4"):
+        build_model(ModelConfig(name="unet", width=8, groups=4))(torch.randn(1, 4, 16, 6, 6))
+
+
+def test_the_probabilistic_head_starts_at_unit_variance_and_samples_around_its_mean():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(name="probabilistic_resnet", width=16, blocks=1, groups=4)).eval()
+    x = torch.randn(64, 4, 16, 8, 8)
+    mean, log_var = model.distribution(x)
+    assert torch.all(log_var == 0) and torch.equal(mean, model(x))
+    noise = model.sample(x) - mean
+    assert noise.std().item() == pytest.approx(1.0, abs=0.02) and noise.mean().abs().item() < 0.02
+
+
+def test_gradient_difference_by_hand():
+    from lucid_dreamer.losses import gradient_difference
+
+    target = torch.tensor([[0.0, 2.0], [0.0, 0.0]])  # |vertical steps| 0, 2; |horizontal| 2, 0
+    prediction = torch.tensor([[0.0, 1.0], [1.0, 1.0]])  # vertical 1, 0; horizontal 1, 0
+    # vertical: |0 - 1|, |2 - 0| -> mean 1.5; horizontal: |2 - 1|, |0 - 0| -> mean 0.5
+    assert gradient_difference(prediction, target).item() == pytest.approx(2.0)
+    assert gradient_difference(target, target).item() == 0.0
+    # alpha 2: vertical (1 + 4) / 2, horizontal (1 + 0) / 2
+    assert gradient_difference(prediction, target, alpha=2.0).item() == pytest.approx(3.0)
+
+
+def test_gaussian_nll_by_hand():
+    import math
+
+    from lucid_dreamer.losses import gaussian_nll
+
+    mean, target = torch.zeros(2), torch.tensor([1.0, 3.0])
+    log_var = torch.tensor([0.0, math.log(4.0)])
+    # 0.5 * (log var + (t - m)^2 / var + log 2 pi): (0 + 1) and (log 4 + 9 / 4)
+    expected = 0.5 * ((0 + 1) + (math.log(4) + 2.25)) / 2 + 0.5 * math.log(2 * math.pi)
+    assert gaussian_nll(mean, log_var, target).item() == pytest.approx(expected)

@@ -243,3 +243,17 @@ def test_the_papers_latent_files_train_and_dream(tmp_path):
     _, meta = read_checkpoint(run / "best.safetensors")
     assert meta["normalizer"]["mean"] == pytest.approx([0.1]) and meta["normalizer"]["std"] == pytest.approx([1.5])
     ok("dream", "--checkpoint", run / "best.safetensors", "--latents", latent, "--output_path", run / "d.safetensors")
+
+
+def test_the_grid_writes_each_run_and_skips_finished_ones(tmp_path, monkeypatch, capsys):
+    from lucid_dreamer import grid
+
+    monkeypatch.setattr(grid, "repo_root", lambda: tmp_path)
+    ok("grid", "--only", "rivals__probabilistic_plus")
+    files = sorted((tmp_path / "artifacts/smoke/figures/data/grid/smoke").glob("*.json"))
+    assert [f.stem for f in files] == [f"rivals__probabilistic_plus__seed{s}" for s in SMOKE.grid.seeds]
+    record = json.loads(files[0].read_text())
+    assert record["parameters"] > 0 and record["train"]["finished"]
+    assert 0 <= record["metrics"]["pooled"]["detection_rate"] <= 1 and "jitter_dream" in record["metrics"]
+    ok("grid", "--only", "rivals__probabilistic_plus")
+    assert "ran 0 runs" in capsys.readouterr().out

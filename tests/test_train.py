@@ -1,4 +1,5 @@
 import json
+import math
 
 import pytest
 import torch
@@ -137,3 +138,25 @@ def test_dream_rolls_all_episodes_out_together():
     with pytest.raises(UserError, match="at least 1"):
         dream(model, context, horizon=0)
     assert torch.equal(copy_last(context, 2)[:, 1], context[:, -1])
+
+
+def test_the_gradient_difference_term_is_added_per_rollout_step():
+    from lucid_dreamer.losses import gradient_difference
+
+    context, targets = torch.randn(2, 4, 16, 3, 3), torch.randn(2, 2, 16, 3, 3)
+    base = rollout_loss(Recorder(), context, targets, IDENTITY, TrainConfig())
+    sharp = rollout_loss(Recorder(), context, targets, IDENTITY, TrainConfig(gdl_weight=0.5))
+    first = context[:, -1] * 2 + 1
+    second = first * 2 + 1  # the first prediction fed back
+    gdl = (gradient_difference(first, targets[:, 0]) + gradient_difference(second, targets[:, 1])) / 2
+    assert sharp.item() == pytest.approx(base.item() + 0.5 * gdl.item(), rel=1e-5)
+
+
+def test_the_nll_loss_needs_a_gaussian_head(tmp_path):
+    z = latents()
+    with pytest.raises(UserError, match="no Gaussian head"):
+        train(TINY_MODEL, TrainConfig(steps=1, loss="gaussian_nll"), z, z, IDENTITY, tmp_path, progress=False)
+    prob = ModelConfig(name="probabilistic_resnet", width=8, blocks=1, groups=4)
+    cfg = TrainConfig(steps=2, batch_size=2, eval_every=2, val_windows=2, loss="gaussian_nll")
+    summary = train(prob, cfg, z, z, IDENTITY, tmp_path / "prob", progress=False)
+    assert summary["finished"] and math.isfinite(summary["best_val_loss"])

@@ -1,0 +1,201 @@
+"""The comparison grid: the paper's rivals and our ablations, every row with several seeds.
+
+A run is a train stage and a dream stage (cached and resumable, like the book's). Its metrics,
+configs and provenance go to `figures/data/grid/<preset>/<run>.json` (under `artifacts/smoke/`
+for the smoke preset), so the grid can be filled over several sittings, or on a GPU, and the
+book renders from the committed files. A run whose file holds the same configuration is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .analyze import mean_interval
+from .book import repo_root
+from .errors import UserError
+from .models import ModelConfig, build_model, count_parameters
+from .presets import Experiment, GridConfig, Preset
+from .provenance import provenance
+
+
+@dataclass(frozen=True)
+class GridRun:
+    """One cell of the grid: a row of a table or a point of a sweep, with one seed."""
+
+    group: str
+    """Which table or figure it belongs to."""
+    variant: str
+    """Its row within the group."""
+    seed: int
+    experiment: Experiment
+
+    @property
+    def id(self) -> str:
+        return f"{self.group}__{self.variant}__seed{self.seed}"
+
+
+Row = tuple[str, str, str, ModelConfig, dict, "dict | None"]
+
+
+def _rows(g: GridConfig) -> list[Row]:
+    """(group, variant, label, model, training overrides, data overrides) for every row."""
+    resnet = ModelConfig()
+    unet = ModelConfig(name="unet", context_frames=1, width=g.unet_width)
+    probabilistic = ModelConfig(name="probabilistic_resnet", width=g.probabilistic_width)
+    width, layers, heads = g.transformer
+    hero = ModelConfig(name="latent_transformer", width=width, blocks=layers, heads=heads)
+    rollout, one_step = {"rollout_steps": 4}, {"rollout_steps": 1}
+    nll = {**rollout, "loss": "gaussian_nll"}
+
+    rows: list[Row] = [
+        ("rivals", "resnet_rollout", "ResNet-Rollout", resnet, rollout, None),
+        ("rivals", "baseline_resnet", "Baseline ResNet (1 frame)", replace(resnet, context_frames=1), one_step, None),
+        ("rivals", "unet_single", "U-Net (single)", unet, one_step, None),
+        ("rivals", "rollout_unet", "Rollout U-Net", unet, rollout, None),
+        ("rivals", "sharp_shooter", "Sharp-Shooter (U-Net, L1 + GDL)", unet, {**one_step, "gdl_weight": 1.0}, None),
+        ("rivals", "probabilistic_plus", "Probabilistic Plus", probabilistic, nll, None),
+        ("rivals", "hero", "Hero (latent transformer)", hero, rollout, None),
+    ]
+    rows += [("context", f"k{k}", f"{k} context frames", replace(resnet, context_frames=k), rollout, None)
+             for k in (1, 2, 4, 8)]  # fmt: skip
+    rows += [("rollout", f"r{r}", f"rollout {r}", resnet, {"rollout_steps": r}, None) for r in (1, 2, 4, 8)]
+    rows += [
+        ("teacher_forcing", "rollout", "teacher-less rollout", resnet, rollout, None),
+        ("teacher_forcing", "forced", "teacher forcing", resnet, {**rollout, "teacher_forcing": True}, None),
+        ("motion", "w10_t0.1", "weight 10, threshold 0.1 (the paper's)", resnet, rollout, None),
+        ("motion", "w1", "weight 1 (plain L1)", resnet, {**rollout, "motion_weight": 1.0}, None),
+        ("motion", "w10_t0.3", "weight 10, threshold 0.3", resnet, {**rollout, "motion_threshold": 0.3}, None),
+    ]
+    rows += [("width_resnet", f"w{w}", f"ResNet-Rollout width {w}", replace(resnet, width=w), rollout, None)
+             for w in g.resnet_widths]  # fmt: skip
+    rows += [("width_unet", f"w{w}", f"Rollout U-Net width {w}", replace(unet, width=w), rollout, None)
+             for w in g.unet_widths]  # fmt: skip
+    for name, label, model, train in (("resnet_rollout", "ResNet-Rollout", resnet, rollout),
+                                      ("probabilistic_plus", "Probabilistic Plus", probabilistic, nll)):  # fmt: skip
+        rows += [
+            ("protocol", f"{name}_paper", f"{label}, the paper's protocol", model, train, {"protocol": "paper"}),
+            ("protocol", f"{name}_held_out", f"{label}, held-out trajectories", model, train, None),
+        ]
+    rows += [
+        ("trajectories", "single", "one training trajectory", resnet, rollout, {"train_episodes": 1}),
+        ("trajectories", "all", "all training trajectories", resnet, rollout, None),
+    ]
+    return rows
+
+
+def grid_runs(preset: Preset) -> list[GridRun]:
+    """Every run of the preset's grid (rows x seeds); identical configs share their cached stages."""
+    g = preset.grid
+    base = replace(preset.experiments[-1].train, steps=g.steps, lr=g.lr, eval_every=max(1, min(100, g.steps)))
+    runs = []
+    for group, variant, label, model, train, data in _rows(g):
+        data_cfg = None if data is None else replace(preset.data, **data)
+        for seed in g.seeds:
+            exp = Experiment(f"{group}_{variant}", label, model, replace(base, seed=seed, **train), data_cfg)
+            runs.append(GridRun(group, variant, seed, exp))
+    return runs
+
+
+def results_dir(preset: Preset) -> Path:
+    root = repo_root() / ("artifacts/smoke/figures" if preset.name == "smoke" else "figures")
+    return root / "data" / "grid" / preset.name
+
+
+def _configs(preset: Preset, run: GridRun) -> dict:
+    data = run.experiment.data or preset.data
+    return json.loads(json.dumps({"model": asdict(run.experiment.model), "train": asdict(run.experiment.train),
+                                  "data": asdict(data), "world": asdict(preset.world)}))  # fmt: skip
+
+
+def is_done(preset: Preset, run: GridRun) -> bool:
+    path = results_dir(preset) / f"{run.id}.json"
+    try:
+        return json.loads(path.read_text())["configs"] == _configs(preset, run)
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
+    """Train, dream and score one run; write and return its record."""
+    from . import stages
+
+    start = time.perf_counter()
+    folder = stages.train_stage(preset, run.experiment, progress)
+    summary = json.loads((folder / "summary.json").read_text())
+    metrics = json.loads((stages.dream_stage(preset, run.experiment, progress) / "metrics.json").read_text())
+    record = {
+        "id": run.id, "group": run.group, "variant": run.variant, "seed": run.seed, "label": run.experiment.label,
+        "parameters": count_parameters(build_model(run.experiment.model)),
+        "train": summary, "metrics": metrics, "seconds": time.perf_counter() - start,
+        "configs": _configs(preset, run), "provenance": provenance("lucid-dreamer grid", preset.name),
+    }  # fmt: skip
+    path = results_dir(preset) / f"{run.id}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".partial")
+    tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
+    os.replace(tmp, path)
+    return record
+
+
+def run_grid(preset: Preset, only: str | None = None, limit: int | None = None, progress: bool = True) -> list[str]:
+    """Run every unfinished run (whose id contains `only`), at most `limit` of them; returns their ids."""
+    todo = [r for r in grid_runs(preset) if (only is None or only in r.id) and not is_done(preset, r)]
+    if only is not None and not any(only in r.id for r in grid_runs(preset)):
+        raise UserError(f"no grid run matches {only!r}; `lucid-dreamer grid --list` shows them")
+    todo = todo[:limit] if limit is not None else todo
+    for run in tqdm(todo, desc="grid", unit="run", disable=not progress):
+        run_one(preset, run)
+    return [r.id for r in todo]
+
+
+def load_records(preset: Preset) -> list[dict]:
+    """The finished runs' records (files written for other configurations are left out)."""
+    runs = {r.id: r for r in grid_runs(preset)}
+    records = []
+    for path in sorted(results_dir(preset).glob("*.json")):
+        record = json.loads(path.read_text())
+        if record["id"] in runs and record["configs"] == _configs(preset, runs[record["id"]]):
+            records.append(record)
+    return records
+
+
+def metric_values(record: dict) -> dict[str, float]:
+    """The numbers the book's tables compare, from one run's record (pixel values at 512 px)."""
+    m = record["metrics"]
+    to_512 = 512 / m["resolution"]
+    within = m["within"]
+    return {
+        "rmse_512": m["pooled"]["rmse"] * to_512,
+        "strict_512": m["pooled"]["strict_rmse"] * to_512,
+        "detection": m["pooled"]["detection_rate"],
+        "strict_h4_512": within["4"]["strict_rmse"] * to_512 if "4" in within else float("nan"),
+        "strict_h16_512": within["16"]["strict_rmse"] * to_512 if "16" in within else float("nan"),
+        "jitter_512": m["jitter_dream"] * to_512,
+        "truth_jitter_512": m["jitter_truth"] * to_512,
+        "detected_at_end": m["detected_at_end"],
+        "samples_per_s": record["train"]["samples_per_s"],
+        "parameters": record["parameters"],
+    }
+
+
+def summarize(records: list[dict]) -> dict[tuple[str, str], dict]:
+    """Per (group, variant): its label, seed count, and per metric the mean, 95% interval and values."""
+    cells: dict[tuple[str, str], list[dict]] = {}
+    for r in records:
+        cells.setdefault((r["group"], r["variant"]), []).append(r)
+    out = {}
+    for key, runs in cells.items():
+        values = [metric_values(r) for r in runs]
+        stats = {}
+        for name in values[0]:
+            column = [v[name] for v in values]
+            mean, low, high = mean_interval(column)
+            stats[name] = {"mean": mean, "low": low, "high": high, "values": column}
+        out[key] = {"label": runs[0]["label"], "seeds": len(runs), "metrics": stats}
+    return out

@@ -1,0 +1,59 @@
+from lucid_dreamer import audit
+
+
+def row(mean, half=1.0, **extra):
+    return {"mean": mean, "low": mean - half, "high": mean + half, "values": [mean]}
+
+
+def grid(cells: dict) -> dict:
+    """(group, variant) -> {"metrics": {...}} from keys "group/variant/metric"."""
+    out: dict = {}
+    for key, cell in cells.items():
+        group, variant, metric = key.split("/")
+        out.setdefault((group, variant), {"metrics": {}})["metrics"][metric] = cell
+    return out
+
+
+def verdict(text, ev):
+    (claim,) = [c for c in audit.CLAIMS if c.text.startswith(text)]
+    return claim.check(ev)
+
+
+def test_missing_evidence_is_pending_never_guessed():
+    rows = audit.audit(audit.Evidence(grid={}))
+    assert len(rows) == len(audit.CLAIMS)
+    assert {r["verdict"] for r in rows} <= {audit.PENDING, audit.UNTESTABLE}
+
+
+def test_a_difference_holds_only_when_the_intervals_separate():
+    ev = audit.Evidence(grid({"rivals/resnet_rollout/strict_512": row(50), "rivals/unet_single/strict_512": row(60)}))
+    assert verdict("context matters", ev)[1] == audit.HOLDS
+    ev = audit.Evidence(
+        grid({"rivals/resnet_rollout/strict_512": row(50, 6), "rivals/unet_single/strict_512": row(60, 6)})
+    )
+    assert verdict("context matters", ev)[1] == audit.PARTLY
+    ev = audit.Evidence(grid({"rivals/resnet_rollout/strict_512": row(70), "rivals/unet_single/strict_512": row(60)}))
+    assert verdict("context matters", ev)[1] == audit.FAILS
+
+
+def test_higher_is_better_flips_the_comparison():
+    ev = audit.Evidence(grid({"motion/w10_t0.1/detection": row(0.9, 0.02), "motion/w1/detection": row(0.5, 0.02)}))
+    line, v = verdict("motion weighting", ev)
+    assert v == audit.HOLDS and "90.0%" in line
+
+
+def test_reductions_and_detection_rates_by_hand():
+    ev = audit.Evidence(grid({"rivals/resnet_rollout/strict_512": row(40), "rivals/rollout_unet/strict_512": row(100),
+                             "rivals/resnet_rollout/detection": row(0.16, 0.03)}))  # fmt: skip
+    line, v = verdict("56% reduction", ev)
+    assert v == audit.HOLDS and "60% less" in line  # 1 - 40/100
+    assert verdict("99% detection", ev)[1] == audit.FAILS
+    ev = audit.Evidence(grid({"rivals/resnet_rollout/strict_512": row(90), "rivals/rollout_unet/strict_512": row(100)}))
+    assert verdict("56% reduction", ev)[1] == audit.PARTLY  # better, but by 10%, not 56%
+
+
+def test_context_blur_reads_the_sweep():
+    sweep = {"1": {"sharpness_ratio": 0.66}, "4": {"sharpness_ratio": 0.80}}
+    assert verdict("a 4-frame context", audit.Evidence({}, context=sweep))[1] == audit.PARTLY
+    sweep["4"]["sharpness_ratio"] = 0.97
+    assert verdict("a 4-frame context", audit.Evidence({}, context=sweep))[1] == audit.HOLDS

@@ -1,0 +1,76 @@
+import json
+
+import numpy as np
+import pytest
+
+from lucid_dreamer import grid
+from lucid_dreamer.presets import PRESETS
+from lucid_dreamer.stages import config_hash
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_row_has_every_seed_and_ids_are_unique(name):
+    preset = PRESETS[name]
+    runs = grid.grid_runs(preset)
+    assert len({r.id for r in runs}) == len(runs)
+    rows: dict = {}
+    for r in runs:
+        rows.setdefault((r.group, r.variant), []).append(r.seed)
+        assert r.experiment.train.steps == preset.grid.steps and r.experiment.train.seed == r.seed
+    assert all(sorted(seeds) == sorted(preset.grid.seeds) for seeds in rows.values())
+    assert len(preset.grid.seeds) >= (5 if name == "paper" else 3 if name == "cpu" else 2)
+
+
+def test_the_grid_holds_the_rivals_and_ablations_the_issue_asks_for():
+    variants = {(r.group, r.variant) for r in grid.grid_runs(PRESETS["cpu"])}
+    for row in [("rivals", v) for v in ("resnet_rollout", "baseline_resnet", "unet_single", "rollout_unet",
+                                         "sharp_shooter", "probabilistic_plus", "hero")]:  # fmt: skip
+        assert row in variants
+    assert {v for g, v in variants if g == "context"} == {"k1", "k2", "k4", "k8"}
+    assert {v for g, v in variants if g == "rollout"} == {"r1", "r2", "r4", "r8"}
+    assert {g for g, _ in variants} >= {"teacher_forcing", "motion", "width_resnet", "width_unet", "protocol",
+                                        "trajectories"}  # fmt: skip
+
+
+def test_shared_rows_share_their_cached_runs():
+    runs = {r.id: r.experiment for r in grid.grid_runs(PRESETS["cpu"])}
+
+    def key(run_id):
+        e = runs[run_id]
+        return config_hash(e.model, e.train, e.data)
+
+    assert key("rivals__resnet_rollout__seed0") == key("context__k4__seed0") == key("width_resnet__w64__seed0")
+    assert key("rivals__resnet_rollout__seed0") != key("rivals__resnet_rollout__seed1")
+    assert runs["protocol__resnet_rollout_paper__seed0"].data.protocol == "paper"
+    assert runs["trajectories__single__seed0"].data.train_episodes == 1
+
+
+def test_a_run_counts_as_done_only_with_the_same_configs(tmp_path, monkeypatch):
+    monkeypatch.setattr(grid, "repo_root", lambda: tmp_path)
+    preset = PRESETS["cpu"]
+    run = grid.grid_runs(preset)[0]
+    assert not grid.is_done(preset, run)
+    path = grid.results_dir(preset) / f"{run.id}.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"configs": grid._configs(preset, run)}))
+    assert grid.is_done(preset, run)
+    path.write_text(json.dumps({"configs": {**grid._configs(preset, run), "train": {}}}))
+    assert not grid.is_done(preset, run)
+    path.write_text("{truncated")
+    assert not grid.is_done(preset, run)
+
+
+def record(strict, resolution=128):
+    pooled = {"rmse": strict / 2, "strict_rmse": strict, "detection_rate": 0.5}
+    metrics = {"resolution": resolution, "pooled": pooled, "within": {"4": pooled}, "jitter_dream": 1.0,
+               "jitter_truth": 0.5, "detected_at_end": 1.0}  # fmt: skip
+    return {"group": "g", "variant": "v", "label": "row", "metrics": metrics, "parameters": 10,
+            "train": {"samples_per_s": 5.0}}  # fmt: skip
+
+
+def test_summaries_give_a_mean_and_interval_per_row_at_512_px():
+    cell = grid.summarize([record(s) for s in (1.0, 2.0, 3.0)])[("g", "v")]
+    strict = cell["metrics"]["strict_512"]
+    assert cell["seeds"] == 3 and strict["mean"] == 8.0 and strict["low"] < 8.0 < strict["high"]
+    assert strict["values"] == [4.0, 8.0, 12.0] and cell["metrics"]["rmse_512"]["mean"] == 4.0
+    assert np.isnan(cell["metrics"]["strict_h16_512"]["mean"]) and cell["metrics"]["jitter_512"]["mean"] == 4.0
