@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .presets import Preset, get_preset
+from .presets import Preset, get_preset, seeds
 from .provenance import caption, provenance
 
 
@@ -34,7 +34,7 @@ class Notebook:
     figures: Path = field(init=False)
 
     def __post_init__(self) -> None:
-        self.record = provenance(self.name, self.preset.name)
+        self.record = provenance(self.name, self.preset.name) | {"seeds": seeds(self.preset)}
         root = repo_root()
         self.figures = root / ("artifacts/smoke/figures" if self.preset.name == "smoke" else "figures")
         (self.figures / "data").mkdir(parents=True, exist_ok=True)

@@ -140,6 +140,17 @@ def one_step_experiment(preset: Preset) -> Experiment:
     return replace(sweep, name="one_step", label="ResNet one-step (ours: R = 1, lr 1e-3)")
 
 
+def seeds(preset: Preset) -> dict:
+    """Every seed a preset's results depend on (the book's provenance records them)."""
+    return {
+        "world": preset.world.seed,
+        "tokenizer": preset.tokenizer.seed,
+        "split": preset.data.split_seed,
+        "training": sorted({e.train.seed for e in preset.experiments}),
+        "grid": list(preset.grid.seeds),
+    }
+
+
 def get_preset(name: str | None = None) -> Preset:
     """The preset called `name` (default: $LUCID_DREAMER_PRESET, else `cpu`)."""
     name = name or os.environ.get("LUCID_DREAMER_PRESET") or DEFAULT_PRESET

@@ -1,0 +1,22 @@
+import re
+
+from lucid_dreamer import book
+from lucid_dreamer.provenance import caption, provenance
+
+
+def test_a_record_names_commit_device_versions_and_seeds(tmp_path, monkeypatch):
+    (tmp_path / "_toc.yml").write_text("format: jb-book\n")
+    monkeypatch.chdir(tmp_path)
+    nb = book.start("99_test", "smoke")
+    r = nb.record
+    assert r["notebook"] == "99_test" and r["preset"] == "smoke"
+    assert re.fullmatch(r"[0-9a-f]{7,}(\+dirty)?|unknown", r["commit"])
+    assert r["torch"] and r["mujoco"] and r["python"] and r["device"]
+    assert r["seeds"]["world"] == 0 and r["seeds"]["grid"] == [0, 1]
+    saved = nb.save_data("x", {"a": 1})
+    assert saved["provenance"]["seeds"] == r["seeds"] and (nb.figures / "data" / "x.json").exists()
+    assert caption(r).startswith("99_test | preset smoke | commit ")
+
+
+def test_provenance_without_a_notebook():
+    assert provenance("cli", "cpu")["preset"] == "cpu"
