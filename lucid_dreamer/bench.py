@@ -264,6 +264,7 @@ def bench(
         "config": asdict(cfg),
         "variants": [v.name for v in variants],
         "conv3d": {v.name: v.conv3d for v in variants},
+        "bf16": {v.name: v.autocast or v.pure_bf16 for v in variants},
     }
     bar = tqdm(total=len(cfg.latent_sizes) * cfg.repeats + cfg.repeats + 2, desc="bench", disable=not progress)
 

@@ -55,3 +55,17 @@ def test_sample_cost_counts_a_third_of_the_flops_in_conv2d_form():
     # stem: 2 * (8*8 positions) * (64 in * 16 out * 9) MACs forward; backward costs about twice that
     assert flat["flops"] > 4 * 2 * 64 * 64 * 16 * 9
     assert flat["bytes"] > 0
+
+
+def test_utilisation_divides_by_the_limit_of_each_variants_precision():
+    result = {
+        "limits": {"fp32_flops_per_s": 100.0, "bf16_flops_per_s": 200.0, "copy_bytes_per_s": 10.0},
+        "conv3d": {"ref": True, "ours": False},
+        "bf16": {"ref": False, "ours": True},
+        "train": {"16": {"samples_per_s": {"ref": {"median": 2.0}, "ours": {"median": 4.0}},
+                         "cost_per_sample": {"conv3d": {"flops": 30.0, "bytes": 1.0},
+                                             "conv2d": {"flops": 10.0, "bytes": 2.0}}}},
+    }  # fmt: skip
+    u = bench.utilisation(result)["16"]
+    assert u["ref"] == {"flops": 2 * 30 / 100, "bytes": 2 * 1 / 10}
+    assert u["ours"] == {"flops": 4 * 10 / 200, "bytes": 4 * 2 / 10}
