@@ -67,5 +67,5 @@ def test_utilisation_divides_by_the_limit_of_each_variants_precision():
                                              "conv2d": {"flops": 10.0, "bytes": 2.0}}}},
     }  # fmt: skip
     u = bench.utilisation(result)["16"]
-    assert u["ref"] == {"flops": 2 * 30 / 100, "bytes": 2 * 1 / 10}
+    assert u["ref"] == {"flops": 2 * 10 / 100, "bytes": 2 * 2 / 10}  # useful work: the Conv2d count
     assert u["ours"] == {"flops": 4 * 10 / 200, "bytes": 4 * 2 / 10}
