@@ -290,7 +290,10 @@ def inverted_u(series: dict[str, list[tuple[int, dict]]], ylabel: str, source: s
         ax.fill_between(x, low, high, color=f"C{i}", alpha=0.2)
     ax.set_xscale("log")
     ax.set(xlabel="parameters", ylabel=ylabel)
-    ax.legend(fontsize=8)
+    if series:
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "not run yet", transform=ax.transAxes, ha="center", color="0.4")
     if source:
         fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
     fig.tight_layout(rect=(0, 0.04, 1, 1))

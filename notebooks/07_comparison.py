@@ -194,8 +194,8 @@ ablations = book.markdown_table(["ablation", "setting", "strict RMSE", "strict, 
                                  "detected", "seeds"], ablation_rows)  # fmt: skip
 glue("ablation_table", html(ablations), display=False)
 display(Markdown(ablations))
-nb.save_data("comparison", {"runs_done": len(records), "runs": len(runs),
-                            "summary": {f"{g}/{v}": c for (g, v), c in summary.items()}})  # fmt: skip
+_ = nb.save_data("comparison", {"runs_done": len(records), "runs": len(runs),
+                                "summary": {f"{g}/{v}": c for (g, v), c in summary.items()}})  # fmt: skip
 
 # %% [markdown]
 # ## The claims audit
@@ -218,5 +218,5 @@ audit_table = book.markdown_table(["the paper's claim", "where", "our measuremen
 glue("audit_table", html(audit_table), display=False)
 for verdict in ("holds", "holds partly", "does not hold", "not testable here", "not measured yet"):
     glue(f"audit_{verdict.replace(' ', '_')}", sum(c["verdict"] == verdict for c in claims), display=False)
-nb.save_data("claims_audit", claims)
+_ = nb.save_data("claims_audit", claims)
 Markdown(audit_table)

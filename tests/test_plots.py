@@ -27,3 +27,15 @@ def test_tracking_analysis_accepts_a_single_trajectory():
     truth = np.stack([np.arange(10.0), np.arange(10.0)], -1)
     fig = tracking_analysis(truth, truth + 1, trajectory_metrics(truth + 1, truth, 64), 64)
     assert len(fig.axes[0].lines) == 3 + 2
+
+
+def test_comparison_figures_draw_missing_rows_as_not_run_yet():
+    from lucid_dreamer.plots import interval_bars, inverted_u
+
+    cell = {"mean": 2.0, "low": 1.0, "high": 3.0, "values": [1.5, 2.0, 2.5]}
+    fig = interval_bars({"a": {"m": cell}, "b": {}}, [("m", "metric")], paper={"a": {"m": 2.5}})
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert any("not run yet" in t for t in texts)
+    assert inverted_u({}, "error").axes[0].texts[0].get_text() == "not run yet"
+    fig = inverted_u({"family": [(10, cell), (100, cell)]}, "error")
+    assert fig.axes[0].get_xscale() == "log" and len(fig.axes[0].lines) == 1
