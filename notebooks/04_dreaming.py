@@ -78,9 +78,10 @@ HTML(animation_html(panels))
 # %% [markdown]
 # ## The demo video
 #
-# The paper's demo shows ground truth beside Probabilistic Plus and ResNet-Rollout. Our rival
-# models are not built yet (see the analysis chapter), so the video shows the ground truth
-# beside the ResNet-Rollout runs that exist, for the first three test episodes.
+# The paper's demo shows ground truth beside Probabilistic Plus and ResNet-Rollout. Our
+# Probabilistic Plus is trained in the comparison grid (chapter 7), whose products this
+# notebook does not rebuild, so the video shows the ground truth beside the ResNet-Rollout runs
+# of this chapter, for the first three test episodes.
 
 # %%
 video_frames = np.concatenate(

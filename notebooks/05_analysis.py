@@ -186,8 +186,8 @@ plt.show()
 # The paper's Figure 3 compares six models by RMSE and detection, with numbers typed into its
 # plotting script. Ours is computed: bars are our runs and reference points at 512 px, stars
 # the paper's reported values where a model of the same name exists here. Baseline ResNet,
-# the U-Nets, Sharp-Shooter and Probabilistic Plus are not built yet, so they are absent
-# rather than filled in.
+# the U-Nets, Sharp-Shooter, Probabilistic Plus and Hero are compared with seeds in chapter 7
+# (Figure 3 with intervals); here they are absent rather than filled in.
 
 # %%
 fig = results_bars({label: scale_to(r)["pooled"] for label, r in reports.items()},
