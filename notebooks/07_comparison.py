@@ -64,8 +64,12 @@ def fmt(cell, digits=1, percent=False):
     """mean [low, high] over seeds, or a dash for a row not run yet."""
     if cell is None:
         return "not run yet"
+    if cell["mean"] != cell["mean"]:
+        return "no detections"
     scale, unit = (100, "%") if percent else (1, "")
     m, lo, hi = (scale * cell[k] for k in ("mean", "low", "high"))
+    if percent:  # a rate's interval is clipped to 0-100%
+        lo, hi = max(lo, 0.0), min(hi, 100.0)
     return f"{m:.{digits}f}{unit}" if lo != lo else f"{m:.{digits}f}{unit} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 

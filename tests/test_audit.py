@@ -57,3 +57,11 @@ def test_context_blur_reads_the_sweep():
     assert verdict("a 4-frame context", audit.Evidence({}, context=sweep))[1] == audit.PARTLY
     sweep["4"]["sharpness_ratio"] = 0.97
     assert verdict("a 4-frame context", audit.Evidence({}, context=sweep))[1] == audit.HOLDS
+
+
+def test_a_detection_claim_inside_a_wide_interval_is_only_partly_confirmed():
+    ev = audit.Evidence(grid({"rivals/sharp_shooter/detection": row(0.45, 1.0)}))
+    line, v = verdict("Sharp-Shooter", ev)
+    assert v == audit.PARTLY and "[0, 100]" in line  # clipped for display
+    ev = audit.Evidence(grid({"rivals/sharp_shooter/detection": row(0.57, 0.3)}))
+    assert verdict("Sharp-Shooter", ev)[1] == audit.HOLDS
