@@ -24,6 +24,11 @@ def repo_root() -> Path:
     return here
 
 
+def figures_root(preset: Preset) -> Path:
+    """Where figures and their data go: `figures/`, or `artifacts/smoke/figures/` for the smoke preset."""
+    return repo_root() / ("artifacts/smoke/figures" if preset.name == "smoke" else "figures")
+
+
 @dataclass
 class Notebook:
     """One notebook's run: its preset, provenance and output folders."""
@@ -35,8 +40,7 @@ class Notebook:
 
     def __post_init__(self) -> None:
         self.record = provenance(self.name, self.preset.name) | {"seeds": seeds(self.preset)}
-        root = repo_root()
-        self.figures = root / ("artifacts/smoke/figures" if self.preset.name == "smoke" else "figures")
+        self.figures = figures_root(self.preset)
         (self.figures / "data").mkdir(parents=True, exist_ok=True)
 
     @property

@@ -17,7 +17,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .analyze import mean_interval
-from .book import repo_root
+from .book import figures_root
 from .errors import UserError
 from .models import ModelConfig, build_model, count_parameters
 from .presets import Experiment, GridConfig, Preset
@@ -103,8 +103,7 @@ def grid_runs(preset: Preset) -> list[GridRun]:
 
 
 def results_dir(preset: Preset) -> Path:
-    root = repo_root() / ("artifacts/smoke/figures" if preset.name == "smoke" else "figures")
-    return root / "data" / "grid" / preset.name
+    return figures_root(preset) / "data" / "grid" / preset.name
 
 
 def _configs(preset: Preset, run: GridRun) -> dict:

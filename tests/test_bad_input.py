@@ -75,17 +75,17 @@ def case_truncated_latents(t):
     latents_file(t / "z.safetensors")
     data = (t / "z.safetensors").read_bytes()
     (t / "z.safetensors").write_bytes(data[: len(data) // 2])
-    return ["train", "--latents", str(t / "z.safetensors"), "--output_dir", str(t / "run")]
+    return train_args(t)
 
 
 def case_nan_latents(t):
     latents_file(t / "z.safetensors", nan=True)
-    return ["train", "--latents", str(t / "z.safetensors"), "--output_dir", str(t / "run")]
+    return train_args(t)
 
 
 def case_frames_as_latents(t):
     save_file({"frames": torch.zeros(1, 4, 16, 16, 3, dtype=torch.uint8)}, t / "z.safetensors")
-    return ["train", "--latents", str(t / "z.safetensors"), "--output_dir", str(t / "run")]
+    return train_args(t)
 
 
 def case_pickle(t):
@@ -101,64 +101,56 @@ def case_paper_shape(t):
 
 def case_short_episodes(t):
     latents_file(t / "z.safetensors", frames=6)
-    return ["train", "--latents", str(t / "z.safetensors"), "--output_dir", str(t / "run")]
+    return train_args(t)
+
+
+def dream_args(t: Path, checkpoint: Path, *extra: str) -> list[str]:
+    latents = str(t / "z.safetensors")
+    return [
+        "dream",
+        "--checkpoint",
+        str(checkpoint),
+        "--latents",
+        latents,
+        "--output_path",
+        str(t / "d.safetensors"),
+        *extra,
+    ]
+
+
+def train_args(t: Path, *extra: str) -> list[str]:
+    return ["train", "--latents", str(t / "z.safetensors"), "--output_dir", str(t / "run"), *extra]
 
 
 def case_truncated_checkpoint(t):
     ckpt = checkpoint(t / "run")
     ckpt.write_bytes(ckpt.read_bytes()[:100])
     latents_file(t / "z.safetensors")
-    return [
-        "dream",
-        "--checkpoint",
-        str(ckpt),
-        "--latents",
-        str(t / "z.safetensors"),
-        "--output_path",
-        str(t / "d.safetensors"),
-    ]
+    return dream_args(t, ckpt)
 
 
 def case_not_a_checkpoint(t):
     latents_file(t / "z.safetensors")
-    return [
-        "dream",
-        "--checkpoint",
-        str(t / "z.safetensors"),
-        "--latents",
-        str(t / "z.safetensors"),
-        "--output_path",
-        str(t / "d.safetensors"),
-    ]
+    return dream_args(t, t / "z.safetensors")
 
 
 def case_other_settings(t):
     checkpoint(t / "run")
     latents_file(t / "z.safetensors")
-    return ["train", "--latents", str(t / "z.safetensors"), "--output_dir", str(t / "run"), "--resume"]
+    return train_args(t, "--resume")
 
 
 def case_existing_run(t):
     checkpoint(t / "run")
     latents_file(t / "z.safetensors")
-    return ["train", "--latents", str(t / "z.safetensors"), "--output_dir", str(t / "run")]
+    return train_args(t)
 
 
 def case_horizon(value):
     def setup(t):
         ckpt = checkpoint(t / "run")
         latents_file(t / "z.safetensors")
-        return [
-            "dream",
-            "--checkpoint",
-            str(ckpt),
-            "--latents",
-            str(t / "z.safetensors"),
-            "--output_path",
-            str(t / "d.safetensors"),
-            "--horizon",
-            value,
-        ]
+        return dream_args(t, ckpt, "--horizon", value)
 
     return setup
 
@@ -166,7 +158,7 @@ def case_horizon(value):
 def case_train_option(*option):
     def setup(t):
         latents_file(t / "z.safetensors")
-        return ["train", "--latents", str(t / "z.safetensors"), "--output_dir", str(t / "run"), *option]
+        return train_args(t, *option)
 
     return setup
 

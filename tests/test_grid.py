@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from lucid_dreamer import grid
+from lucid_dreamer import book, grid
 from lucid_dreamer.presets import PRESETS
 from lucid_dreamer.stages import config_hash
 
@@ -46,7 +46,7 @@ def test_shared_rows_share_their_cached_runs():
 
 
 def test_a_run_counts_as_done_only_with_the_same_configs(tmp_path, monkeypatch):
-    monkeypatch.setattr(grid, "repo_root", lambda: tmp_path)
+    monkeypatch.setattr(book, "repo_root", lambda: tmp_path)
     preset = PRESETS["cpu"]
     run = grid.grid_runs(preset)[0]
     assert not grid.is_done(preset, run)

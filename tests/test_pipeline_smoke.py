@@ -246,9 +246,9 @@ def test_the_papers_latent_files_train_and_dream(tmp_path):
 
 
 def test_the_grid_writes_each_run_and_skips_finished_ones(tmp_path, monkeypatch, capsys):
-    from lucid_dreamer import grid
+    from lucid_dreamer import book
 
-    monkeypatch.setattr(grid, "repo_root", lambda: tmp_path)
+    monkeypatch.setattr(book, "repo_root", lambda: tmp_path)
     ok("grid", "--only", "rivals__probabilistic_plus")
     files = sorted((tmp_path / "artifacts/smoke/figures/data/grid/smoke").glob("*.json"))
     assert [f.stem for f in files] == [f"rivals__probabilistic_plus__seed{s}" for s in SMOKE.grid.seeds]
