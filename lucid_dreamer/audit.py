@@ -22,8 +22,6 @@ class Evidence:
     """`grid.summarize` of the grid's records: (group, variant) -> row."""
     context: dict | None = None
     """The context sweep (02_posterior_collapse): frames -> one-step metrics."""
-    bench: dict | None = None
-    """`lucid-dreamer bench` results (06_performance)."""
 
 
 @dataclass(frozen=True)

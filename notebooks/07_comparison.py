@@ -215,7 +215,7 @@ def saved(name):
     return json.loads(path.read_text())["data"] if path.exists() else None
 
 
-claims = audit(Evidence(grid=summary, context=saved("posterior_collapse"), bench=saved("bench")))
+claims = audit(Evidence(grid=summary, context=saved("posterior_collapse")))
 audit_table = book.markdown_table(["the paper's claim", "where", "our measurement", "verdict", "chapter"],
                                   [[c["claim"], c["source"], c["ours"], f"**{c['verdict']}**", c["evidence"]]
                                    for c in claims])  # fmt: skip
