@@ -86,6 +86,13 @@ def _rows(g: GridConfig) -> list[Row]:
         ("trajectories", "single", "one training trajectory", resnet, rollout, {"train_episodes": 1}),
         ("trajectories", "all", "all training trajectories", resnet, rollout, None),
     ]
+    change = replace(resnet, name="change_resnet")  # ours, not the paper's
+    rows += [
+        ("predict_change", "next_one_step", "predicts the next frame, one-step", resnet, one_step, None),
+        ("predict_change", "next_rollout", "predicts the next frame, 4-step rollout", resnet, rollout, None),
+        ("predict_change", "change_one_step", "predicts the change, one-step", change, one_step, None),
+        ("predict_change", "change_rollout", "predicts the change, 4-step rollout", change, rollout, None),
+    ]
     return rows
 
 
@@ -100,6 +107,14 @@ def grid_runs(preset: Preset) -> list[GridRun]:
             exp = Experiment(f"{group}_{variant}", label, model, replace(base, seed=seed, **train), data_cfg)
             runs.append(GridRun(group, variant, seed, exp))
     return runs
+
+
+def find_run(preset: Preset, run_id: str) -> GridRun:
+    """The grid run called `run_id` (ids as `lucid-dreamer grid --list` prints them)."""
+    for run in grid_runs(preset):
+        if run.id == run_id:
+            return run
+    raise UserError(f"no grid run is called {run_id!r}; `lucid-dreamer grid --list` shows them")
 
 
 def results_dir(preset: Preset) -> Path:

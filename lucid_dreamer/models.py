@@ -38,7 +38,8 @@ class ModelConfig:
     dropout: float = 0.1
     """Dropout inside each residual block."""
     levels: int = 2
-    """U-Net: downsampling levels (each halves the latent grid and doubles the width)."""
+    """U-Net: downsampling levels (each halves the latent grid and doubles the width).
+    Transformer: tokens are patches of 2**levels x 2**levels latent positions."""
     heads: int = 4
     """Transformer: attention heads (`blocks` is its number of layers, `width` its model size)."""
 
@@ -94,6 +95,18 @@ class ResNetRollout(_ResNet):
     def forward(self, context: torch.Tensor) -> torch.Tensor:
         b, k, c, h, w = context.shape
         return self._run(context.reshape(b, k * c, h, w))
+
+
+class ChangeResNet(ResNetRollout):
+    """Ours, not the paper's: the ResNet predicts the change from the last context frame. Its head
+    starts at zero, so before training it is copy-last-frame, and rollouts keep the scene."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__(cfg)
+        nn.init.zeros_(self.head.weight)
+
+    def forward(self, context: torch.Tensor) -> torch.Tensor:
+        return super().forward(context) + context[:, -1]
 
 
 class ResNetRollout3d(_ResNet):
@@ -185,30 +198,38 @@ def _sincos_2d(h: int, w: int, dim: int, device) -> torch.Tensor:
 
 
 class LatentTransformer(nn.Module):
-    """A transformer over latent positions: each position's stacked context is a token, with
-    fixed 2-D sine-cosine position codes (so one model fits any latent size)."""
+    """A transformer over patches of the latent grid: each patch of 2**levels x 2**levels positions
+    of the stacked context is a token, with fixed 2-D sine-cosine position codes (so one model fits
+    any latent size). Patches as in DiT keep attention affordable on a CPU."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         if cfg.width % 4:
             raise UserError(f"the transformer's width must be a multiple of 4, got {cfg.width}")
-        self.cfg = cfg
-        self.embed = nn.Linear(LATENT_CHANNELS * cfg.context_frames, cfg.width)
+        self.cfg, self.patch = cfg, 2**cfg.levels
+        self.embed = nn.Linear(LATENT_CHANNELS * cfg.context_frames * self.patch**2, cfg.width)
         layer = nn.TransformerEncoderLayer(cfg.width, cfg.heads, 4 * cfg.width, cfg.dropout, activation="gelu",
                                            batch_first=True, norm_first=True)  # fmt: skip
         self.encoder = nn.TransformerEncoder(layer, cfg.blocks, enable_nested_tensor=False)
-        self.head = nn.Sequential(nn.LayerNorm(cfg.width), nn.Linear(cfg.width, LATENT_CHANNELS))
+        self.head = nn.Sequential(nn.LayerNorm(cfg.width), nn.Linear(cfg.width, LATENT_CHANNELS * self.patch**2))
 
     def forward(self, context: torch.Tensor) -> torch.Tensor:
         b, k, c, h, w = context.shape
-        tokens = context.reshape(b, k * c, h * w).transpose(1, 2)  # [B, h*w, 16K]
-        x = self.encoder(self.embed(tokens) + _sincos_2d(h, w, self.cfg.width, tokens.device).to(tokens.dtype))
-        return self.head(x).transpose(1, 2).reshape(b, c, h, w)
+        p = self.patch
+        if h % p or w % p:
+            raise UserError(f"a transformer with {p}x{p} patches needs latent sides divisible by {p}")
+        patches = nn.functional.pixel_unshuffle(context.reshape(b, k * c, h, w), p)  # [B, 16K p p, h/p, w/p]
+        tokens = patches.flatten(2).transpose(1, 2)
+        position = _sincos_2d(h // p, w // p, self.cfg.width, tokens.device).to(tokens.dtype)
+        x = self.encoder(self.embed(tokens) + position)
+        out = self.head(x).transpose(1, 2).reshape(b, c * p * p, h // p, w // p)
+        return nn.functional.pixel_shuffle(out, p)
 
 
 MODELS: dict[str, type[nn.Module]] = {
     "resnet_rollout": ResNetRollout,
     "resnet_rollout_3d": ResNetRollout3d,
+    "change_resnet": ChangeResNet,
     "unet": UNet,
     "probabilistic_resnet": ProbabilisticResNet,
     "latent_transformer": LatentTransformer,

@@ -47,7 +47,7 @@ class GridConfig:
     """Rollout U-Net widths of the inverted-U sweep."""
     probabilistic_width: int = 128
     """Width of Probabilistic Plus (the paper's is ~10x ResNet-Rollout's parameters)."""
-    transformer: tuple[int, int, int] = (128, 4, 4)
+    transformer: tuple[int, int, int] = (256, 4, 4)
     """Hero's model size, layers and heads (the paper's failed model has 394M parameters)."""
 
 

@@ -59,6 +59,7 @@ SMALL = {
     "unet": {"levels": 2},
     "probabilistic_resnet": {},
     "latent_transformer": {"heads": 2},
+    "change_resnet": {},
 }
 
 
@@ -75,6 +76,21 @@ def test_every_model_builds_at_smoke_size(name, context_frames):
 def test_the_unet_needs_sides_divisible_by_its_depth():
     with pytest.raises(UserError, match="divisible by 4"):
         build_model(ModelConfig(name="unet", width=8, groups=4))(torch.randn(1, 4, 16, 6, 6))
+
+
+def test_the_transformer_needs_sides_divisible_by_its_patch():
+    with pytest.raises(UserError, match="divisible by 4"):
+        build_model(ModelConfig(name="latent_transformer", width=16, heads=2))(torch.randn(1, 4, 16, 6, 6))
+
+
+def test_the_change_resnet_starts_as_copy_last_frame_and_learns_the_change():
+    cfg = ModelConfig(name="change_resnet", width=16, blocks=1, groups=4)
+    model = build_model(cfg)
+    x = torch.randn(2, 4, 16, 8, 8)
+    assert torch.equal(model(x), x[:, -1])
+    with torch.no_grad():
+        model.head.bias.fill_(0.5)
+    assert torch.allclose(model(x), x[:, -1] + 0.5)
 
 
 def test_the_probabilistic_head_starts_at_unit_variance_and_samples_around_its_mean():
