@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from lucid_dreamer import book, grid
+from lucid_dreamer.errors import UserError
 from lucid_dreamer.presets import PRESETS
 from lucid_dreamer.stages import config_hash
 
@@ -43,6 +44,15 @@ def test_shared_rows_share_their_cached_runs():
     assert key("rivals__resnet_rollout__seed0") != key("rivals__resnet_rollout__seed1")
     assert runs["protocol__resnet_rollout_paper__seed0"].data.protocol == "paper"
     assert runs["trajectories__single__seed0"].data.train_episodes == 1
+    assert key("predict_change__next_one_step__seed1") == key("rollout__r1__seed1")
+    assert key("predict_change__change_one_step__seed1") != key("rollout__r1__seed1")
+
+
+def test_runs_are_found_by_id():
+    preset = PRESETS["smoke"]
+    assert grid.find_run(preset, "rivals__hero__seed1").experiment.model.name == "latent_transformer"
+    with pytest.raises(UserError, match="no grid run is called 'rivals__hero__seed9'"):
+        grid.find_run(preset, "rivals__hero__seed9")
 
 
 def test_a_run_counts_as_done_only_with_the_same_configs(tmp_path, monkeypatch):
