@@ -42,9 +42,9 @@ def _cell(ev: Evidence, group: str, variant: str, metric: str) -> dict | None:
 
 
 def _text(cell: dict, digits: int = 1, percent: bool = False) -> str:
-    """mean [low, high]; a rate's interval is clipped to 0-100%."""
+    """mean [low, high]; the interval is clipped at 0 (no measure here is negative) and a rate's at 100%."""
     s, u = (100, "%") if percent else (1, "")
-    low, high = (max(cell["low"], 0.0), min(cell["high"], 1.0)) if percent else (cell["low"], cell["high"])
+    low, high = max(cell["low"], 0.0), min(cell["high"], 1.0) if percent else cell["high"]
     return f"{s * cell['mean']:.{digits}f}{u} [{s * low:.{digits}f}, {s * high:.{digits}f}]"
 
 

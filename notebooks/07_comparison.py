@@ -68,8 +68,7 @@ def fmt(cell, digits=1, percent=False):
         return "no detections"
     scale, unit = (100, "%") if percent else (1, "")
     m, lo, hi = (scale * cell[k] for k in ("mean", "low", "high"))
-    if percent:  # a rate's interval is clipped to 0-100%
-        lo, hi = max(lo, 0.0), min(hi, 100.0)
+    lo, hi = max(lo, 0.0), min(hi, 100.0) if percent else hi  # errors, rates and speeds are never negative
     return f"{m:.{digits}f}{unit}" if lo != lo else f"{m:.{digits}f}{unit} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
@@ -215,6 +214,12 @@ ablations = book.markdown_table(["ablation", "setting", "strict RMSE", "strict, 
                                  "detected", "seeds"], ablation_rows)  # fmt: skip
 glue("ablation_table", html(ablations), display=False)
 display(Markdown(ablations))
+for h in ("h4", "h16"):  # the predict-change group against copying the last frame, for the report's prose
+    for variant in ("next_one_step", "change_one_step", "change_rollout"):
+        glue(f"{variant}_{h}", fmt(metric("predict_change", variant, f"strict_{h}_512")), display=False)
+    if references is not None:
+        copy = references["reports"]["copy last frame"]
+        glue(f"copy_{h}", f"{copy['within'][h[1:]]['strict_rmse'] * 512 / copy['resolution']:.1f}", display=False)
 _ = nb.save_data("comparison", {"runs_done": len(records), "runs": len(runs),
                                 "summary": {f"{g}/{v}": c for (g, v), c in summary.items()}})  # fmt: skip
 

@@ -65,3 +65,8 @@ def test_a_detection_claim_inside_a_wide_interval_is_only_partly_confirmed():
     assert v == audit.PARTLY and "[0, 100]" in line  # clipped for display
     ev = audit.Evidence(grid({"rivals/sharp_shooter/detection": row(0.57, 0.3)}))
     assert verdict("Sharp-Shooter", ev)[1] == audit.HOLDS
+
+
+def test_intervals_are_shown_clipped_to_what_a_measure_can_be():
+    assert audit._text(row(1.0, 3.0)) == "1.0 [0.0, 4.0]"  # an RMSE is never negative
+    assert audit._text(row(0.9, 0.2), 0, True) == "90% [70, 100]"
