@@ -179,6 +179,17 @@ def load_records(preset: Preset) -> list[dict]:
     return records
 
 
+def compute_hours(records: list[dict]) -> float:
+    """Hours the records' distinct runs take from scratch (rows that share a run count it once; a run
+    found in the cache counts its training and dreaming time, as recorded when it was built)."""
+    longest: dict[str, float] = {}
+    for r in records:
+        key = json.dumps(r["configs"], sort_keys=True)
+        built = r["train"]["train_seconds"] + r["metrics"].get("dream_seconds", 0.0)
+        longest[key] = max(longest.get(key, 0.0), r["seconds"], built)
+    return sum(longest.values()) / 3600
+
+
 def metric_values(record: dict) -> dict[str, float]:
     """The numbers the book's tables compare, from one run's record (pixel values at 512 px)."""
     m = record["metrics"]

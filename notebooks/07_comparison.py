@@ -51,7 +51,10 @@ summary = grid.summarize(records)
 print(nb.source)
 print(f"{len(records)} of {len(runs)} grid runs done at preset {P.name} "
       f"({P.grid.steps} steps each, seeds {P.grid.seeds}, lr {P.grid.lr:g})")
+hours = grid.compute_hours(records)
+print(f"the distinct runs among them took {hours:.2f} h to train and dream, on {records[0]['train']['device'] if records else '-'}")
 glue("grid_done", f"{len(records)} of {len(runs)}", display=False)
+glue("grid_hours", f"{hours:.1f}", display=False)
 glue("grid_steps", P.grid.steps, display=False)
 glue("grid_seeds", len(P.grid.seeds), display=False)
 

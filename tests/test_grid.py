@@ -84,3 +84,12 @@ def test_summaries_give_a_mean_and_interval_per_row_at_512_px():
     assert cell["seeds"] == 3 and strict["mean"] == 8.0 and strict["low"] < 8.0 < strict["high"]
     assert strict["values"] == [4.0, 8.0, 12.0] and cell["metrics"]["rmse_512"]["mean"] == 4.0
     assert np.isnan(cell["metrics"]["strict_h16_512"]["mean"]) and cell["metrics"]["jitter_512"]["mean"] == 4.0
+
+
+def test_compute_hours_counts_a_shared_run_once():
+    def timed(configs, seconds, train_seconds):
+        return {"configs": configs, "seconds": seconds, "train": {"train_seconds": train_seconds},
+                "metrics": {"dream_seconds": 10.0}}  # fmt: skip
+
+    records = [timed({"a": 1}, 3600.0, 3000.0), timed({"a": 1}, 2.0, 3000.0), timed({"b": 1}, 5.0, 1790.0)]
+    assert grid.compute_hours(records) == 1.5  # b came from the cache: its training and dreaming count
