@@ -7,7 +7,8 @@ slices, which gives the same function with a third of the parameters.
 
 The paper's rivals released no code; these are our readings of its words (book: methods):
 `UNet` (the U-Nets and Sharp-Shooter), `ProbabilisticResNet` (Probabilistic Plus: a wider
-ResNet with a Gaussian head) and `LatentTransformer` (the failed 394M "Hero").
+ResNet with a Gaussian head) and `LatentTransformer` (the failed 394M "Hero"). `ChangeResNet` is
+ours: the paper's network predicting the change from the last context frame.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class ResNetRollout(_ResNet):
 
 class ChangeResNet(ResNetRollout):
     """Ours, not the paper's: the ResNet predicts the change from the last context frame. Its head
-    starts at zero, so before training it is copy-last-frame, and rollouts keep the scene."""
+    starts at zero, so before training it is copy-last-frame, the reference a world model must beat."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
