@@ -36,6 +36,7 @@ from markdown_it import MarkdownIt
 from myst_nb import glue
 
 from lucid_dreamer import book, grid
+from lucid_dreamer.analyze import scale_to
 from lucid_dreamer.audit import Evidence, audit
 from lucid_dreamer.models import build_model, count_parameters
 from lucid_dreamer.paper import PAPER_RESULTS
@@ -206,13 +207,13 @@ for run in runs:
     ablation_rows.append([run.group.replace("_", " "), run.experiment.label, fmt(m["strict_512"]),
                           fmt(m["strict_h4_512"]), fmt(m["strict_h16_512"]), fmt(m["detection"], 0, True),
                           cell["seeds"] if cell else 0])  # fmt: skip
-references = saved("results")  # chapter 5's reference points (one deterministic run each)
-for name in ("copy last frame", "constant velocity", "oracle (tokenizer floor)"):
-    if references is not None:
-        r, to_512 = references["reports"][name], 512 / references["reports"][name]["resolution"]
-        ablation_rows.append(["reference", name, f"{r['pooled']['strict_rmse'] * to_512:.1f}",
-                              *(f"{r['within'][h]['strict_rmse'] * to_512:.1f}" for h in ("4", "16")),
-                              f"{r['pooled']['detection_rate']:.0%}", "-"])  # fmt: skip
+results = saved("results")  # chapter 5's reference points (one deterministic run each), at 512 px
+references = {} if results is None else {name: scale_to(results["reports"][name]) for name in
+                                         ("copy last frame", "constant velocity", "oracle (tokenizer floor)")}  # fmt: skip
+for name, r in references.items():
+    ablation_rows.append(["reference", name, f"{r['pooled']['strict_rmse']:.1f}",
+                          *(f"{r['within'][h]['strict_rmse']:.1f}" for h in ("4", "16")),
+                          f"{r['pooled']['detection_rate']:.0%}", "-"])  # fmt: skip
 ablations = book.markdown_table(["ablation", "setting", "strict RMSE", "strict, first 4", "strict, first 16",
                                  "detected", "seeds"], ablation_rows)  # fmt: skip
 glue("ablation_table", html(ablations), display=False)
@@ -220,9 +221,8 @@ display(Markdown(ablations))
 for h in ("h4", "h16"):  # the predict-change group against copying the last frame, for the report's prose
     for variant in ("next_one_step", "change_one_step", "change_rollout"):
         glue(f"{variant}_{h}", fmt(metric("predict_change", variant, f"strict_{h}_512")), display=False)
-    if references is not None:
-        copy = references["reports"]["copy last frame"]
-        glue(f"copy_{h}", f"{copy['within'][h[1:]]['strict_rmse'] * 512 / copy['resolution']:.1f}", display=False)
+    if references:
+        glue(f"copy_{h}", f"{references['copy last frame']['within'][h[1:]]['strict_rmse']:.1f}", display=False)
 _ = nb.save_data("comparison", {"runs_done": len(records), "runs": len(runs),
                                 "summary": {f"{g}/{v}": c for (g, v), c in summary.items()}})  # fmt: skip
 
