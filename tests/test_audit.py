@@ -70,3 +70,33 @@ def test_a_detection_claim_inside_a_wide_interval_is_only_partly_confirmed():
 def test_intervals_are_shown_clipped_to_what_a_measure_can_be():
     assert audit._text(row(1.0, 3.0)) == "1.0 [0.0, 4.0]"  # an RMSE is never negative
     assert audit._text(row(0.9, 0.2), 0, True) == "90% [70, 100]"
+
+
+def width_sweep(group, strict_by_params):
+    return {(group, f"w{i}"): {"metrics": {"parameters": row(p, 0), "strict_512": row(s)}}
+            for i, (p, s) in enumerate(strict_by_params)}  # fmt: skip
+
+
+def test_the_inverted_u_needs_both_families_to_rise_past_their_best():
+    rising = [(1e3, 80), (1e4, 50), (1e5, 90)]
+    flat = [(1e3, 80), (1e4, 60), (1e5, 50)]
+    ev = audit.Evidence({**width_sweep("width_resnet", rising), **width_sweep("width_unet", rising)})
+    line, v = verdict("small beats big", ev)
+    assert v == audit.HOLDS and "best at 10,000 parameters" in line
+    ev = audit.Evidence({**width_sweep("width_resnet", rising), **width_sweep("width_unet", flat)})
+    assert verdict("small beats big", ev)[1] == audit.PARTLY
+    ev = audit.Evidence({**width_sweep("width_resnet", flat), **width_sweep("width_unet", flat)})
+    assert verdict("small beats big", ev)[1] == audit.FAILS
+    assert verdict("small beats big", audit.Evidence(width_sweep("width_resnet", rising)))[1] == audit.PENDING
+
+
+def test_generalising_better_also_needs_a_smaller_gap_to_the_training_trajectory():
+    cells = {"protocol/resnet_rollout_paper/strict_512": row(30), "protocol/resnet_rollout_held_out/strict_512": row(50),
+             "protocol/probabilistic_plus_paper/strict_512": row(20),
+             "protocol/probabilistic_plus_held_out/strict_512": row(80)}  # fmt: skip
+    line, v = verdict("small models generalise", audit.Evidence(grid(cells)))
+    assert v == audit.HOLDS and "+20.0 against +60.0" in line
+    cells["protocol/probabilistic_plus_paper/strict_512"] = row(75)  # better held out, yet overfits more
+    assert verdict("small models generalise", audit.Evidence(grid(cells)))[1] == audit.PARTLY
+    del cells["protocol/resnet_rollout_paper/strict_512"]
+    assert verdict("small models generalise", audit.Evidence(grid(cells)))[1] == audit.PENDING
