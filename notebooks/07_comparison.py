@@ -223,6 +223,15 @@ for h in ("h4", "h16"):  # the predict-change group against copying the last fra
         glue(f"{variant}_{h}", fmt(metric("predict_change", variant, f"strict_{h}_512")), display=False)
     if references:
         glue(f"copy_{h}", f"{references['copy last frame']['within'][h[1:]]['strict_rmse']:.1f}", display=False)
+prose_cells = [("rollout", "r1", "strict_512"), ("rollout", "r4", "strict_512"),
+               ("teacher_forcing", "rollout", "strict_h16_512"), ("teacher_forcing", "forced", "strict_h16_512")]
+prose_cells += [(group, variant, name) for group, variant in
+                (("protocol", "resnet_rollout_paper"), ("protocol", "resnet_rollout_held_out"),
+                 ("protocol", "probabilistic_plus_paper"), ("protocol", "probabilistic_plus_held_out"),
+                 ("trajectories", "single"), ("trajectories", "all"))
+                for name in ("rmse_512", "strict_512")]  # fmt: skip
+for group, variant, name in prose_cells:  # the report's sentences on the ablations
+    glue(f"{group}_{variant}_{name}", fmt(metric(group, variant, name)), display=False)
 _ = nb.save_data("comparison", {"runs_done": len(records), "runs": len(runs),
                                 "summary": {f"{g}/{v}": c for (g, v), c in summary.items()}})  # fmt: skip
 
