@@ -90,19 +90,27 @@ def _detection(ev: Evidence, variant: str, claimed: float) -> tuple[str, str]:
 
 
 def _inverted_u(ev: Evidence) -> tuple[str, str]:
-    verdicts = []
+    """Per family: does error rise past the best width (intervals separate), lean that way, or is
+    the widest the best?"""
+    shapes = {}
     for group in ("width_resnet", "width_unet"):
         rows = sorted((row["metrics"]["parameters"]["mean"], row["metrics"]["strict_512"])
                       for (g, _), row in ev.grid.items() if g == group)  # fmt: skip
         if len(rows) < 3:
             return "the width sweeps are not run yet", PENDING
         best = min(range(len(rows)), key=lambda i: rows[i][1]["mean"])
-        rises = best < len(rows) - 1 and _lower(rows[best][1], rows[-1][1])
-        verdicts.append((group, f"{int(rows[best][0]):,}", rises))
-    line = "; ".join(f"{g.split('_')[1]}: best at {p} parameters, "
-                     f"{'worse' if r else 'not clearly worse'} at the largest" for g, p, r in verdicts)  # fmt: skip
-    n = sum(r for *_, r in verdicts)
-    return line, HOLDS if n == 2 else PARTLY if n == 1 else FAILS
+        params, widest = f"{int(rows[best][0]):,}", rows[-1][1]
+        if best == len(rows) - 1:
+            shapes[group] = ("contradicts", f"best at the widest ({params} parameters)")
+        elif _lower(rows[best][1], widest):
+            shapes[group] = ("rises", f"best at {params} parameters, worse at the widest")
+        else:
+            shapes[group] = ("leans", f"best at {params} parameters, worse at the widest within the intervals")
+    line = "; ".join(f"{g.split('_')[1]}: {text}" for g, (_, text) in shapes.items())
+    kinds = [kind for kind, _ in shapes.values()]
+    if kinds == ["rises", "rises"]:
+        return line, HOLDS
+    return line, FAILS if "contradicts" in kinds else PARTLY
 
 
 def _context_blur(ev: Evidence) -> tuple[str, str]:

@@ -229,9 +229,10 @@ prose_cells += [(group, variant, name) for group, variant in
                 (("protocol", "resnet_rollout_paper"), ("protocol", "resnet_rollout_held_out"),
                  ("protocol", "probabilistic_plus_paper"), ("protocol", "probabilistic_plus_held_out"),
                  ("trajectories", "single"), ("trajectories", "all"))
-                for name in ("rmse_512", "strict_512")]  # fmt: skip
+                for name in ("rmse_512", "strict_512", "detection")]  # fmt: skip
 for group, variant, name in prose_cells:  # the report's sentences on the ablations
-    glue(f"{group}_{variant}_{name}", fmt(metric(group, variant, name)), display=False)
+    cell = metric(group, variant, name)
+    glue(f"{group}_{variant}_{name}", fmt(cell, 0, True) if name == "detection" else fmt(cell), display=False)
 _ = nb.save_data("comparison", {"runs_done": len(records), "runs": len(runs),
                                 "summary": {f"{g}/{v}": c for (g, v), c in summary.items()}})  # fmt: skip
 
@@ -251,5 +252,7 @@ audit_table = book.markdown_table(["the paper's claim", "where", "our measuremen
 glue("audit_table", html(audit_table), display=False)
 for verdict in ("holds", "holds partly", "does not hold", "not testable here", "not measured yet"):
     glue(f"audit_{verdict.replace(' ', '_')}", sum(c["verdict"] == verdict for c in claims), display=False)
+(inverted_u,) = [c for c in claims if "inverted-U" in c["claim"]]
+glue("inverted_u_audit", f"{inverted_u['ours']} ({inverted_u['verdict']})", display=False)
 _ = nb.save_data("claims_audit", claims)
 Markdown(audit_table)

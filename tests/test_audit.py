@@ -79,14 +79,16 @@ def width_sweep(group, strict_by_params):
 
 def test_the_inverted_u_needs_both_families_to_rise_past_their_best():
     rising = [(1e3, 80), (1e4, 50), (1e5, 90)]
-    flat = [(1e3, 80), (1e4, 60), (1e5, 50)]
+    leaning = [(1e3, 80), (1e4, 50), (1e5, 51)]  # worse at the widest, inside the intervals
+    falling = [(1e3, 80), (1e4, 60), (1e5, 50)]  # the widest is the best
     ev = audit.Evidence({**width_sweep("width_resnet", rising), **width_sweep("width_unet", rising)})
     line, v = verdict("small beats big", ev)
     assert v == audit.HOLDS and "best at 10,000 parameters" in line
-    ev = audit.Evidence({**width_sweep("width_resnet", rising), **width_sweep("width_unet", flat)})
+    ev = audit.Evidence({**width_sweep("width_resnet", rising), **width_sweep("width_unet", leaning)})
     assert verdict("small beats big", ev)[1] == audit.PARTLY
-    ev = audit.Evidence({**width_sweep("width_resnet", flat), **width_sweep("width_unet", flat)})
-    assert verdict("small beats big", ev)[1] == audit.FAILS
+    ev = audit.Evidence({**width_sweep("width_resnet", falling), **width_sweep("width_unet", rising)})
+    line, v = verdict("small beats big", ev)
+    assert v == audit.FAILS and "best at the widest (100,000 parameters)" in line
     assert verdict("small beats big", audit.Evidence(width_sweep("width_resnet", rising)))[1] == audit.PENDING
 
 
