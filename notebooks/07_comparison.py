@@ -223,10 +223,12 @@ for h in ("h4", "h16"):  # the predict-change group against copying the last fra
         glue(f"{variant}_{h}", fmt(metric("predict_change", variant, f"strict_{h}_512")), display=False)
     if references:
         glue(f"copy_{h}", f"{references['copy last frame']['within'][h[1:]]['strict_rmse']:.1f}", display=False)
+copy = references.get("copy last frame")
+glue("copy_all", f"{copy['pooled']['strict_rmse']:.1f}" if copy else "not run yet", display=False)
 prose_cells = [("rollout", "r1", "strict_512"), ("rollout", "r4", "strict_512"),
                ("teacher_forcing", "rollout", "strict_h16_512"), ("teacher_forcing", "forced", "strict_h16_512")]
 prose_cells += [(group, variant, name) for group, variant in
-                (("protocol", "resnet_rollout_paper"), ("protocol", "resnet_rollout_held_out"),
+                (("rivals", "resnet_rollout"), ("rivals", "probabilistic_plus"), ("protocol", "resnet_rollout_paper"), ("protocol", "resnet_rollout_held_out"),
                  ("protocol", "probabilistic_plus_paper"), ("protocol", "probabilistic_plus_held_out"),
                  ("trajectories", "single"), ("trajectories", "all"))
                 for name in ("rmse_512", "strict_512", "detection")]  # fmt: skip
@@ -250,6 +252,7 @@ audit_table = book.markdown_table(["the paper's claim", "where", "our measuremen
                                   [[c["claim"], c["source"], c["ours"], f"**{c['verdict']}**", c["evidence"]]
                                    for c in claims])  # fmt: skip
 glue("audit_table", html(audit_table), display=False)
+glue("audit_total", len(claims), display=False)
 for verdict in ("holds", "holds partly", "does not hold", "not testable here", "not measured yet"):
     glue(f"audit_{verdict.replace(' ', '_')}", sum(c["verdict"] == verdict for c in claims), display=False)
 (inverted_u,) = [c for c in claims if "inverted-U" in c["claim"]]
