@@ -239,11 +239,13 @@ def speedups(result: dict, source: str = "") -> plt.Figure:
 
 
 def interval_bars(rows: dict[str, dict[str, dict]], panels: list[tuple[str, str]],
-                  paper: dict[str, dict[str, float]] | None = None, source: str = "") -> plt.Figure:  # fmt: skip
+                  paper: dict[str, dict[str, float]] | None = None, source: str = "",
+                  shares: tuple[str, ...] = ("detection",)) -> plt.Figure:  # fmt: skip
     """One panel per metric: a bar per row at the mean over seeds, its 95% interval, and each seed as a dot.
 
     `rows` maps a label to {metric: {"mean", "low", "high", "values"}}; `panels` lists (metric, axis label);
-    `paper` maps a label to {metric: the paper's value}, drawn as a star.
+    `paper` maps a label to {metric: the paper's value}, drawn as a star. Intervals are drawn clipped
+    to what a metric can be: never below 0, and at most 1 for the metrics in `shares`.
     """
     labels = list(rows)
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 0.45 * len(labels) + 2.2), squeeze=False)
@@ -257,7 +259,8 @@ def interval_bars(rows: dict[str, dict[str, dict]], panels: list[tuple[str, str]
                 ax.text(0, i, "  not run yet", va="center", fontsize=7, color="0.4")
                 continue
             if np.isfinite(c["low"]):
-                ax.plot([c["low"], c["high"]], [i, i], color="k", lw=1.5)
+                high = min(c["high"], 1.0) if metric in shares else c["high"]
+                ax.plot([max(c["low"], 0.0), high], [i, i], color="k", lw=1.5)
             ax.plot(c["values"], np.full(len(c["values"]), i), "o", ms=3, color="C3")
             if paper and metric in paper.get(labels[i], {}):
                 ax.plot(paper[labels[i]][metric], i, "k*", ms=10)
@@ -268,10 +271,10 @@ def interval_bars(rows: dict[str, dict[str, dict]], panels: list[tuple[str, str]
     axes[0, 0].plot([], [], color="k", label="95% interval of the mean")
     if paper:
         axes[0, 0].plot([], [], "k*", label="the paper's reported value")
-    axes[0, 0].legend(fontsize=7, loc="lower right")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), fontsize=7, loc="lower right", ncol=3)  # clear of the bars
     if source:
         fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 

@@ -161,8 +161,8 @@ display(Markdown(report))
 
 # %%
 rivals = {labels[v]: summary.get(("rivals", v), {"metrics": {}})["metrics"] for v in paper_names}
-paper = {labels[v]: {"rmse_512": PAPER_RESULTS[name][0], "detection": PAPER_RESULTS[name][1]}
-         for v, name in paper_names.items() if PAPER_RESULTS[name][0] is not None}  # fmt: skip
+paper = {labels[v]: {metric: value for metric, value in zip(("rmse_512", "detection"), PAPER_RESULTS[name][:2])
+                     if value is not None} for v, name in paper_names.items()}  # fmt: skip
 fig = interval_bars(rivals, [("rmse_512", "RMSE, detected frames (px at 512)"), ("strict_512", "strict RMSE (px at 512)"),
                              ("detection", "share of frames with a detected cube")], paper, source=nb.source)  # fmt: skip
 nb.save_figure(fig, "figure3_intervals")
