@@ -7,7 +7,8 @@ teacher-less rollout). They differ only in how:
   `torch.cat` behind a shuffling `DataLoader`, pure-bf16 weights on CUDA (float32 on CPU, where
   the paper has no bf16 path), dreaming one episode at a time;
 - ours: the Conv2d form, windows gathered by indexing tensors already on the device, all
-  episodes dreamed at once, bf16 autocast (float32 weights) on CPU and CUDA, channels_last on CUDA.
+  episodes dreamed at once, in the device's best precision (bf16 autocast with float32 weights
+  where the device computes bf16 natively, float32 elsewhere: `precision`), channels_last on CUDA.
 
 Both use the paper's scalar normalisation: per-channel statistics (our pipeline's default) are a
 modelling choice, not a speed-up, so they stay out of this comparison.
@@ -32,6 +33,8 @@ from tqdm.auto import tqdm
 from .data import Normalizer, Windows
 from .dream import dream
 from .models import ModelConfig, ResNetRollout3d
+from .precision import Hardware, detect, use_bf16
+from .precision import name as precision_name
 from .tokenizer import LATENT_CHANNELS
 from .train import TrainConfig, rollout_loss
 
@@ -56,13 +59,20 @@ class Variant:
     """Dream all episodes at once rather than one at a time."""
 
 
-def ladder(device: torch.device) -> list[Variant]:
-    """Reference first, ours last, one change per step in between."""
+def ladder(device: torch.device, hardware: Hardware | None = None) -> list[Variant]:
+    """Reference first, ours last, one change per step in between.
+
+    Ours computes in the device's best precision (`precision.use_bf16`): the bf16 autocast step
+    is on the ladder only where the device computes bf16 natively, so on a CPU without it ours
+    is the last float32 step.
+    """
     cuda = device.type == "cuda"
     reference = Variant("reference (the paper's code)", conv3d=True, dataloader=True, pure_bf16=cuda)
     conv2d = replace(reference, name="+ Conv2d form", conv3d=False)
     indexed = replace(conv2d, name="+ indexed windows", dataloader=False)
     batched = replace(indexed, name="+ batched dreaming", batched_dream=True)
+    if not use_bf16("auto", device.type, hardware):
+        return [reference, conv2d, indexed, replace(batched, name="ours (+ batched dreaming; no native bf16)")]
     autocast = replace(batched, name="+ bf16 autocast", pure_bf16=False, autocast=True)
     if not cuda:  # channels_last measured no faster on CPU
         return [reference, conv2d, indexed, batched, replace(autocast, name="ours (+ bf16 autocast)")]
@@ -224,9 +234,9 @@ def sample_cost(model_cfg: ModelConfig, cfg: TrainConfig, latent_size: int, conv
     return {"flops": counter.get_total_flops(), "bytes": Bytes.total}
 
 
-def machine_limits(device: torch.device, repeats: int = 5) -> dict:
-    """Measured float32 and bf16 matmul FLOP/s and copy bandwidth (bytes/s): the rates we compare
-    against (the best of `repeats`, since a rate can only be slowed by the machine, not sped up)."""
+def machine_limits(device: torch.device, repeats: int = 5, bf16: bool = True) -> dict:
+    """Measured float32 (and, with `bf16`, bf16) matmul FLOP/s and copy bandwidth (bytes/s): the rates
+    we compare against (the best of `repeats`, since a rate can only be slowed by the machine, not sped up)."""
     n = 2048 if device.type == "cpu" else 8192
     flops, runs = 2 * n**3, 2 if device.type == "cpu" else 20
 
@@ -241,7 +251,7 @@ def machine_limits(device: torch.device, repeats: int = 5) -> dict:
     dst.copy_(src)
     return {
         "fp32_flops_per_s": matmul_rate(torch.float32),
-        "bf16_flops_per_s": matmul_rate(torch.bfloat16),
+        **({"bf16_flops_per_s": matmul_rate(torch.bfloat16)} if bf16 else {}),
         "copy_bytes_per_s": max(2 * src.numel() / _timed(lambda: dst.copy_(src), device) for _ in range(repeats)),
     }
 
@@ -252,18 +262,21 @@ def bench(
     cfg: BenchConfig = BenchConfig(),
     device: torch.device | None = None,
     progress: bool = True,
+    hardware: Hardware | None = None,
 ) -> dict:
-    """Time every variant of `ladder(device)`; compare reference and ours on quality.
+    """Time every variant of `ladder(device, hardware)`; compare reference and ours on quality.
 
     `latents` and `val_latents` are raw latents [E, T, 16, h, w] of training and validation
     episodes (the equal-quality check learns from them); timings at other latent sizes use
     random latents of the same episode count and length, since speed does not depend on values.
     """
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    variants = ladder(device)
+    hardware = hardware or detect(device.type)
+    variants = ladder(device, hardware)
     model_cfg, train_cfg = ModelConfig(name="resnet_rollout_3d"), TrainConfig()
     result: dict = {
         "device": str(device),
+        "hardware": asdict(hardware),
         "config": asdict(cfg),
         "variants": [v.name for v in variants],
         "conv3d": {v.name: v.conv3d for v in variants},
@@ -330,14 +343,32 @@ def bench(
     bar.close()
     ref_loss, our_loss = quality[variants[0].name], quality[variants[-1].name]
     result["quality"] = {"steps": cfg.quality_steps, "val_loss": quality}
-    result["limits"] = machine_limits(device)
+    # the bf16 rate only where a variant computes in bf16: emulated, it would take long to measure
+    result["limits"] = machine_limits(device, bf16=any(result["bf16"].values()))
     main = result["train"][str(cfg.latent_sizes[0])]
     result |= {
         "train_speedup": main["speedup"],
         "dream_speedup": result["dream"]["speedup"],
         "val_loss_ratio": our_loss / ref_loss if ref_loss else math.nan,
+        "precision": precision_name(result["bf16"][variants[-1].name]),
     }
+    # Float32 against float32 (ours as on a CPU without bf16), where the reference computes in
+    # float32: on CPU. On CUDA the paper's own code casts to bf16.
+    fast = [v.name for v in variants if not result["bf16"][v.name]][-1]
+    if not result["bf16"][variants[0].name]:
+        result["float32"] = {
+            "variant": fast,
+            "train_speedup": {
+                s: _speedup(t["samples_per_s"], fast, variants[0].name) for s, t in result["train"].items()
+            },
+            "dream_speedup": _speedup(result["dream"]["frames_per_s"], fast, variants[0].name),
+        }
     return result
+
+
+def _speedup(rates: dict[str, dict], fast: str, slow: str) -> float:
+    """Ratio of two variants' median rates."""
+    return rates[fast]["median"] / rates[slow]["median"]
 
 
 def _copy(model: torch.nn.Module) -> torch.nn.Module:
@@ -391,6 +422,13 @@ def format_table(result: dict) -> str:
     q = result["quality"]
     lines.append(
         f"train_speedup {result['train_speedup']:.2f}x  dream_speedup {result['dream_speedup']:.2f}x  "
-        f"val_loss_ratio {result['val_loss_ratio']:.4f} (after {q['steps']} steps each)  on {result['device']}"
+        f"val_loss_ratio {result['val_loss_ratio']:.4f} (after {q['steps']} steps each)  on {result['device']} "
+        f"({result['hardware']['capability']}; ours in {result['precision']})"
     )
+    if "float32" in result:
+        f32 = result["float32"]
+        train = "  ".join(f"{s}x{s} {x:.2f}x" for s, x in f32["train_speedup"].items())
+        lines.append(
+            f"float32 only ({f32['variant']}): train_speedup {train}  dream_speedup {f32['dream_speedup']:.2f}x"
+        )
     return "\n".join(lines)

@@ -18,6 +18,8 @@ from pathlib import Path
 from .errors import UserError
 
 PRESET_NAMES = ("smoke", "cpu", "paper")
+PRECISION_CHOICES = {"auto": "auto", "bf16": True, "float32": False}
+PRECISION_HELP = "auto (bf16 autocast only where the device computes bf16 natively), bf16 or float32"
 
 
 def _report(folder: Path, name: str = "report.json") -> dict:
@@ -148,6 +150,7 @@ def cmd_train(args) -> None:
                 "rollout_steps": args.rollout_steps,
                 "steps": args.steps,
                 "seed": args.seed,
+                "bf16": PRECISION_CHOICES.get(args.precision),
             }.items()
             if v is not None
         },  # fmt: skip
@@ -176,8 +179,8 @@ def cmd_train(args) -> None:
     summary = train(model_cfg, cfg, z[splits["train"]], z[splits["val"]], norm, out, args.resume, not args.quiet)
     print(
         f"{summary['steps']} steps in {summary['train_seconds']:.0f} s ({summary['samples_per_s']:.0f} rollout "
-        f"samples/s on {summary['device']}); best validation loss {summary['best_val_loss']:.4f}: "
-        f"{out / 'best.safetensors'}"
+        f"samples/s on {summary['device']}, {summary['precision']['precision']}); best validation loss "
+        f"{summary['best_val_loss']:.4f}: {out / 'best.safetensors'}"
     )
 
 
@@ -185,7 +188,7 @@ def cmd_dream(args) -> None:
     import torch
     from safetensors.torch import save_file
 
-    from . import stages
+    from . import precision, stages
     from .data import Normalizer, read_sequences, split_episodes, user_splits
     from .dream import dream
     from .presets import get_preset
@@ -212,10 +215,12 @@ def cmd_dream(args) -> None:
             f"episodes have {latents.shape[1]} frames; the model needs {k} context frames and more to dream"
         )
     horizon = latents.shape[1] - k if args.horizon is None else args.horizon
-    bf16 = meta["train"].get("bf16", False)  # as trained; older checkpoints trained in float32
-    dreamed = norm.denormalize(dream(model, norm.normalize(latents[:, :k]), horizon, bf16=bf16))
+    # as trained unless overridden; checkpoints older than the setting trained in float32
+    setting = PRECISION_CHOICES[args.precision] if args.precision else meta["train"].get("bf16", False)
+    dreamed = norm.denormalize(dream(model, norm.normalize(latents[:, :k]), horizon, bf16=setting))
     _atomic_write(args.output_path, lambda p: save_file({"latents": dreamed.contiguous(), "episodes": episodes}, p))
-    print(f"dreamed {dreamed.shape[1]} frames for {dreamed.shape[0]} episodes: {args.output_path}")
+    used = precision.name(precision.use_bf16(setting, next(model.parameters()).device.type))
+    print(f"dreamed {dreamed.shape[1]} frames for {dreamed.shape[0]} episodes ({used}): {args.output_path}")
 
 
 def _as_frames(source: dict, tokenizer_factory):
@@ -412,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="statistics for --latents (default: the .stats.json beside them), or the paper's latent_stats.pt",
     )
     p.add_argument("--resume", action="store_true", help="continue the run in --output_dir from its last checkpoint")
+    p.add_argument("--precision", choices=PRECISION_CHOICES, help=f"{PRECISION_HELP} (default: auto)")
 
     p = command(
         "dream", cmd_dream, "roll a trained model out from the first K frames of each episode",
@@ -424,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output_path", type=Path, required=True)
     p.add_argument("--latents", type=Path, help="dream these latents (.safetensors or the paper's latent.pt)")
     p.add_argument("--horizon", type=int, help="frames to dream (default: the rest of each episode)")
+    p.add_argument("--precision", choices=PRECISION_CHOICES, help=f"{PRECISION_HELP} (default: as trained)")
 
     p = command(
         "analyze", cmd_analyze, "track the cube in ground truth and dream; write metrics and a figure",

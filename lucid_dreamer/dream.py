@@ -6,24 +6,31 @@ import torch
 from torch import nn
 
 from .errors import UserError
+from .precision import Setting, use_bf16
 
 
 @torch.no_grad()
 def dream(
-    model: nn.Module, context: torch.Tensor, horizon: int, batch: int = 64, bf16: bool = True, sample: bool = False
+    model: nn.Module,
+    context: torch.Tensor,
+    horizon: int,
+    batch: int = 64,
+    bf16: Setting = "auto",
+    sample: bool = False,
 ) -> torch.Tensor:
     """Roll `model` out for `horizon` frames from normalised context [E, K, 16, h, w].
 
     All episodes advance together (in chunks of `batch`); returns float32 [E, horizon, 16, h, w].
-    `bf16` runs the model under bf16 autocast (as it was trained); the fed-back frames keep the
-    context's dtype. `sample` draws each frame from a probabilistic model's distribution
-    (its `sample` method) instead of taking its mean.
+    `bf16` chooses bf16 autocast or float32 by `precision.use_bf16` (`"auto"`: bf16 only where the
+    device computes it natively); the fed-back frames keep the context's dtype. `sample` draws each
+    frame from a probabilistic model's distribution (its `sample` method) instead of taking its mean.
     """
     if horizon < 1:
         raise UserError(f"the dream horizon must be at least 1 frame, got {horizon}")
     model.eval()
     step = model.sample if sample else model
     device = next(model.parameters()).device
+    bf16 = use_bf16(bf16, device.type)
     out = []
     for chunk in context.split(batch):
         window = chunk.to(device)

@@ -24,6 +24,7 @@ from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import load_file as load_torch
 from safetensors.torch import save_file as save_torch
 
+from . import precision
 from .analyze import constant_velocity, horizon_report, sharpness, trajectory_metrics
 from .data import Normalizer, split_episodes
 from .dream import dream
@@ -251,7 +252,8 @@ def dream_stage(preset: Preset, experiment: Experiment, progress: bool = True, f
         truth = load_numpy(references_stage(preset, k, progress) / "tracks.safetensors")["truth"]
         save_numpy({"dream": dream_xy, "truth": truth}, out / "tracks.safetensors")
         report = horizon_report(dream_xy, truth, preset.world.resolution)
-        _write_json(out / "metrics.json", {**report, "dream_seconds": seconds})
+        used = precision.record(experiment.train.bf16, next(model.parameters()).device.type)
+        _write_json(out / "metrics.json", {**report, "dream_seconds": seconds, "precision": used})
 
     return cached("dream", preset, (*_data_key(preset), experiment.model, experiment.train), build, force)
 

@@ -23,6 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .errors import UserError
+from .precision import Setting, use_bf16
 from .track import red_mask, track, tracking_error
 
 LATENT_CHANNELS = 16
@@ -104,7 +105,10 @@ class ConvAutoencoder(nn.Module):
 
 
 class ConvTokenizer:
-    """The built-in tokenizer: a `ConvAutoencoder` with batched, gradient-free encode/decode."""
+    """The built-in tokenizer: a `ConvAutoencoder` with batched, gradient-free encode/decode.
+
+    It trains and runs in float32 on every machine (`precision` does not apply): it is small, and
+    the latents every model learns from stay the same whether or not the CPU has bf16."""
 
     def __init__(self, cfg: TokenizerConfig, net: ConvAutoencoder | None = None, batch: int = 64):
         self.cfg = cfg
@@ -232,15 +236,17 @@ class CosmosTokenizer:
     """NVIDIA's Cosmos image tokenizer from local TorchScript files (`encoder.jit`, `decoder.jit`).
 
     Never downloads: point it at a directory that holds the two files. Frames go in as
-    Bx3xHxW in [-1, 1], padded to multiples of 16 and cropped back; bf16 on CUDA, float32 on CPU.
+    Bx3xHxW in [-1, 1], padded to multiples of 16 and cropped back. Weights and frames are cast to
+    bf16 (NVIDIA's own inference dtype) where the device computes bf16 natively, by the rule of
+    `precision.use_bf16`, else kept in float32; `bf16` forces either.
     """
 
     PAD = 16
 
-    def __init__(self, directory: str | Path, device: str | None = None, batch: int = 8):
+    def __init__(self, directory: str | Path, device: str | None = None, batch: int = 8, bf16: Setting = "auto"):
         directory = Path(directory)
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
+        self.dtype = torch.bfloat16 if use_bf16(bf16, self.device.type) else torch.float32
         self.batch = batch
         modules = []
         for name in ("encoder.jit", "decoder.jit"):

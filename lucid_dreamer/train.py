@@ -27,6 +27,8 @@ from .data import Normalizer, Windows
 from .errors import UserError
 from .losses import gaussian_nll, gradient_difference, motion_weighted_l1
 from .models import ModelConfig, build_model
+from .precision import Setting, use_bf16
+from .precision import record as precision_record
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,10 @@ class TrainConfig:
     """Validation windows (a fixed, evenly spaced subset of all validation windows)."""
     seed: int = 0
     """Seed of initialisation, dropout and batch sampling."""
-    bf16: bool = True
-    """bf16 autocast on CPU and CUDA (weights stay float32, unlike the paper's pure-bf16 cast):
-    1.6x the float32 speed on a 2-core AVX-512 CPU. False computes in float32 throughout."""
+    bf16: Setting = "auto"
+    """bf16 autocast (weights stay float32, unlike the paper's pure-bf16 cast): `"auto"` uses it only
+    where the device computes bf16 natively (`precision.use_bf16`: 1.6x the float32 speed on a 2-core
+    CPU with AVX-512 BF16, 9x slower where bf16 is emulated); `True` forces it, `False` forces float32."""
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -98,7 +101,7 @@ def rollout_loss(
 
 
 def _autocast(device: torch.device, cfg: TrainConfig):
-    return torch.autocast(device.type, torch.bfloat16, enabled=cfg.bf16)
+    return torch.autocast(device.type, torch.bfloat16, enabled=use_bf16(cfg.bf16, device.type))
 
 
 @torch.no_grad()
@@ -197,7 +200,8 @@ def train(
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, best, seconds = 0, math.inf, 0.0
-    meta_base = {"model": asdict(model_cfg), "train": asdict(cfg), "normalizer": norm.to_json()}
+    precision = precision_record(cfg.bf16, device.type)
+    meta_base = {"model": asdict(model_cfg), "train": asdict(cfg), "normalizer": norm.to_json(), "precision": precision}
 
     last, log_path = out / "last.safetensors", out / "log.jsonl"
     if resume and last.is_file():
@@ -270,6 +274,7 @@ def train(
         "train_seconds": seconds,
         "samples_per_s": step * cfg.batch_size / seconds if seconds else float("nan"),
         "device": str(device),
+        "precision": precision,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary

@@ -3,10 +3,13 @@ import torch
 from lucid_dreamer import bench
 from lucid_dreamer.data import Windows
 from lucid_dreamer.models import ModelConfig, ResNetRollout3d
+from lucid_dreamer.precision import Hardware
 from lucid_dreamer.train import TrainConfig
 
 MODEL = ModelConfig(name="resnet_rollout_3d", width=16, blocks=1)
 TRAIN = TrainConfig(batch_size=4)
+AVX2 = Hardware("cpu", native_bf16=False, capability="AVX2, no bf16 instructions")
+AVX512_BF16 = Hardware("cpu", native_bf16=True, capability="AVX512, bf16 instructions: AVX-512 BF16")
 
 
 def latents(episodes=3, frames=12, size=4):
@@ -69,3 +72,28 @@ def test_utilisation_divides_by_the_limit_of_each_variants_precision():
     u = bench.utilisation(result)["16"]
     assert u["ref"] == {"flops": 2 * 10 / 100, "bytes": 2 * 2 / 10}  # useful work: the Conv2d count
     assert u["ours"] == {"flops": 4 * 10 / 200, "bytes": 4 * 2 / 10}
+
+
+def test_ours_is_bf16_autocast_only_where_the_hardware_computes_bf16_natively():
+    cpu = torch.device("cpu")
+    without = bench.ladder(cpu, AVX2)
+    assert not any(v.autocast or v.pure_bf16 for v in without)
+    assert without[-1].name.startswith("ours") and without[-1].batched_dream and not without[-1].conv3d
+    with_bf16 = bench.ladder(cpu, AVX512_BF16)
+    assert with_bf16[-1].autocast and with_bf16[-1].name.startswith("ours")
+    assert [v.name for v in with_bf16[:-1]] == [v.name for v in without[:-1]] + ["+ batched dreaming"]
+
+
+TINY = bench.BenchConfig(latent_sizes=(4,), timed_steps=1, repeats=1, dream_episodes=2, dream_horizon=2,
+                         quality_steps=1)  # fmt: skip
+
+
+def test_the_bench_records_the_hardware_and_float32_speedups(monkeypatch):
+    monkeypatch.setattr(bench, "machine_limits", lambda device, bf16: {"fp32_flops_per_s": 1.0, "bf16": bf16})
+    result = bench.bench(latents(), latents(2), TINY, torch.device("cpu"), progress=False, hardware=AVX2)
+    assert result["hardware"] == {"device_type": "cpu", "native_bf16": False, "capability": AVX2.capability}
+    assert result["precision"] == "float32" and result["limits"]["bf16"] is False
+    f32 = result["float32"]
+    assert f32["variant"] == result["variants"][-1]
+    # without native bf16, ours is float32: its float32 speed-up is the headline speed-up
+    assert f32["train_speedup"]["4"] == result["train_speedup"] and f32["dream_speedup"] == result["dream_speedup"]
