@@ -71,6 +71,8 @@ def _rows(g: GridConfig) -> list[Row]:
         ("motion", "w10_t0.1", "weight 10, threshold 0.1 (the paper's)", resnet, rollout, None),
         ("motion", "w1", "weight 1 (plain L1)", resnet, {**rollout, "motion_weight": 1.0}, None),
         ("motion", "w10_t0.3", "weight 10, threshold 0.3", resnet, {**rollout, "motion_threshold": 0.3}, None),
+        # against the rivals' ResNet-Rollout, which computes in the machine's best precision
+        ("precision", "float32", "ResNet-Rollout in float32", resnet, {**rollout, "bf16": False}, None),
     ]
     rows += [("width_resnet", f"w{w}", f"ResNet-Rollout width {w}", replace(resnet, width=w), rollout, None)
              for w in g.resnet_widths]  # fmt: skip
@@ -127,10 +129,29 @@ def _configs(preset: Preset, run: GridRun) -> dict:
                                   "data": asdict(data), "world": asdict(preset.world)}))  # fmt: skip
 
 
+def _identity(configs: dict) -> dict:
+    """What makes a record the result of a run: its configs less the precision setting, which (like
+    the device) changes results only slightly and is named in each record (`record_precision`)."""
+    return {**configs, "train": {k: v for k, v in configs["train"].items() if k != "bf16"}}
+
+
+def _matches(record: dict, preset: Preset, run: GridRun) -> bool:
+    return _identity(record["configs"]) == _identity(_configs(preset, run))
+
+
+def record_precision(record: dict) -> str:
+    """The precision a run computed in (records older than the `auto` setting name only their setting)."""
+    from .precision import name
+
+    if "precision" in record["train"]:
+        return record["train"]["precision"]["precision"]
+    return name(record["configs"]["train"]["bf16"] is True)
+
+
 def is_done(preset: Preset, run: GridRun) -> bool:
     path = results_dir(preset) / f"{run.id}.json"
     try:
-        return json.loads(path.read_text())["configs"] == _configs(preset, run)
+        return _matches(json.loads(path.read_text()), preset, run)
     except (OSError, ValueError, KeyError):
         return False
 
@@ -174,7 +195,7 @@ def load_records(preset: Preset) -> list[dict]:
     records = []
     for path in sorted(results_dir(preset).glob("*.json")):
         record = json.loads(path.read_text())
-        if record["id"] in runs and record["configs"] == _configs(preset, runs[record["id"]]):
+        if record["id"] in runs and _matches(record, preset, runs[record["id"]]):
             records.append(record)
     return records
 
