@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -146,6 +147,11 @@ def record_precision(record: dict) -> str:
     if "precision" in record["train"]:
         return record["train"]["precision"]["precision"]
     return name(record["configs"]["train"]["bf16"] is True)
+
+
+def precision_counts(records: list[dict]) -> dict[str, int]:
+    """How many records computed in each precision."""
+    return dict(Counter(record_precision(r) for r in records))
 
 
 def is_done(preset: Preset, run: GridRun) -> bool:

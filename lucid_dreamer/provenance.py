@@ -38,14 +38,18 @@ def device_name() -> str:
 
 
 def provenance(notebook: str, preset: str) -> dict:
-    """A record of how a result was made."""
+    """A record of how a result was made; `precision` is what the default setting (`auto`) computes
+    in on this device, and the hardware it read (a run's own record names what it used)."""
     import torch
+
+    from .precision import record as precision_record
 
     return {
         "notebook": notebook,
         "preset": preset,
         "commit": _commit(),
         "device": device_name(),
+        "precision": precision_record("auto", "cuda" if torch.cuda.is_available() else "cpu"),
         "torch": torch.__version__,
         "mujoco": version("mujoco"),
         "python": platform.python_version(),
@@ -56,4 +60,5 @@ def provenance(notebook: str, preset: str) -> dict:
 def caption(record: dict) -> str:
     """One line for the foot of a figure."""
     r = record
-    return f"{r['notebook']} | preset {r['preset']} | commit {r['commit']} | {r['device']} | {r['date']}"
+    used = f", {r['precision']['precision']} ({r['precision']['hardware']})" if "precision" in r else ""
+    return f"{r['notebook']} | preset {r['preset']} | commit {r['commit']} | {r['device']}{used} | {r['date']}"

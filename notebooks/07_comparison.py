@@ -52,6 +52,9 @@ summary = grid.summarize(records)
 print(nb.source)
 print(f"{len(records)} of {len(runs)} grid runs done at preset {P.name} "
       f"({P.grid.steps} steps each, seeds {P.grid.seeds}, lr {P.grid.lr:g})")
+precisions = grid.precision_counts(records)
+print("precision of the runs: " + ", ".join(f"{name} {count}" for name, count in precisions.items()))
+glue("grid_precisions", ", ".join(f"{count} in {name}" for name, count in precisions.items()), display=False)
 hours = grid.compute_hours(records)
 print(f"the distinct runs among them took {hours:.2f} h to train and dream, on {records[0]['train']['device'] if records else '-'}")
 glue("grid_done", f"{len(records)} of {len(runs)}", display=False)
@@ -200,7 +203,7 @@ plt.show()
 # %%
 ablation_rows = []
 for run in runs:
-    if run.group in ("rivals", "width_resnet", "width_unet") or run.seed != P.grid.seeds[0]:
+    if run.group in ("rivals", "width_resnet", "width_unet", "precision") or run.seed != P.grid.seeds[0]:
         continue
     m = {k: metric(run.group, run.variant, k) for k in ("strict_512", "strict_h4_512", "strict_h16_512", "detection")}
     cell = summary.get((run.group, run.variant))
@@ -238,6 +241,39 @@ for group, variant, name in prose_cells:  # the report's sentences on the ablati
     glue(f"{group}_{variant}_{name}", fmt(cell, 0, True) if name == "detection" else fmt(cell), display=False)
 _ = nb.save_data("comparison", {"runs_done": len(records), "runs": len(runs),
                                 "summary": {f"{g}/{v}": c for (g, v), c in summary.items()}})  # fmt: skip
+
+# %% [markdown]
+# ## bf16 or float32: how much the precision changes the results
+#
+# Runs compute in bf16 autocast where the machine computes bf16 natively and in float32
+# elsewhere (methods page), so a reader on another kind of CPU gets slightly different numbers
+# from the same commands. The same network and budget trained both ways, with the same seeds:
+# the rivals' ResNet-Rollout (in its records' precision) and the same row forced to float32.
+
+# %%
+precision_rows = []
+columns = ("strict_512", "strict_h4_512", "strict_h16_512", "detection", "samples_per_s")
+for group, variant in (("rivals", "resnet_rollout"), ("precision", "float32")):
+    cell = summary.get((group, variant))
+    used = {grid.record_precision(r) for r in records if (r["group"], r["variant"]) == (group, variant)}
+    strict, h4, h16, detection, speed = (metric(group, variant, k) for k in columns)
+    precision_rows.append(
+        [", ".join(sorted(used)) or "-", fmt(strict), fmt(h4), fmt(h16), fmt(detection, 0, True), fmt(speed, 0),
+         cell["seeds"] if cell else 0]
+    )
+precision_table = book.markdown_table(
+    ["ResNet-Rollout computed in", "strict RMSE", "strict, first 4", "strict, first 16", "detected",
+     "training samples/s", "seeds"],
+    precision_rows,
+)
+glue("precision_table", html(precision_table), display=False)
+display(Markdown(precision_table))
+for name in ("strict_512", "detection", "samples_per_s"):
+    best, f32 = metric("rivals", "resnet_rollout", name), metric("precision", "float32", name)
+    if best and f32:
+        scale = 100 if name == "detection" else 1  # detection in percentage points
+        glue(f"precision_{name}_difference", scale * abs(best["mean"] - f32["mean"]), display=False)
+        print(f"{name}: best precision {best['mean']:.3f}, float32 {f32['mean']:.3f}")
 
 # %% [markdown]
 # ## The claims audit

@@ -70,6 +70,29 @@ def test_a_run_counts_as_done_only_with_the_same_configs(tmp_path, monkeypatch):
     assert not grid.is_done(preset, run)
 
 
+def test_a_record_counts_as_done_whatever_precision_it_computed_in(tmp_path, monkeypatch):
+    monkeypatch.setattr(book, "repo_root", lambda: tmp_path)
+    preset = PRESETS["cpu"]
+    run = grid.grid_runs(preset)[0]
+    configs = grid._configs(preset, run)
+    assert configs["train"]["bf16"] == "auto"
+    path = grid.results_dir(preset) / f"{run.id}.json"
+    path.parent.mkdir(parents=True)
+    # a record from before the "auto" setting, made with bf16 forced on
+    path.write_text(json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": True}}}))
+    assert grid.is_done(preset, run)
+    path.write_text(json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": True, "lr": 0.5}}}))
+    assert not grid.is_done(preset, run)
+
+
+def test_a_records_precision_is_what_it_used_or_its_forced_setting():
+    new = {"train": {"precision": {"precision": "float32", "setting": "auto"}}, "configs": {"train": {"bf16": "auto"}}}
+    old = {"train": {}, "configs": {"train": {"bf16": True}}}
+    forced = {"train": {}, "configs": {"train": {"bf16": False}}}
+    assert [grid.record_precision(r) for r in (new, old, forced)] == ["float32", "bf16 autocast", "float32"]
+    assert grid.precision_counts([new, old, forced]) == {"float32": 2, "bf16 autocast": 1}
+
+
 def record(strict, resolution=128):
     pooled = {"rmse": strict / 2, "strict_rmse": strict, "detection_rate": 0.5}
     metrics = {"resolution": resolution, "pooled": pooled, "within": {"4": pooled}, "jitter_dream": 1.0,

@@ -190,6 +190,21 @@ def test_dream_horizon_must_be_positive(tmp_path, capsys):
     assert not (tmp_path / "d.safetensors").exists()
 
 
+def test_training_under_the_default_setting_computes_in_this_machines_best_precision(tmp_path, capsys):
+    from lucid_dreamer import precision
+
+    expected = precision.name(precision.detect("cpu").native_bf16)
+    assert cli.main(["train", "--preset", "smoke", "--quiet", "--steps", "3", "--output_dir", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["precision"]["setting"] == "auto" and summary["precision"]["precision"] == expected
+    assert expected in capsys.readouterr().out
+    forced = tmp_path / "float32"
+    cli.main(
+        ["train", "--preset", "smoke", "--quiet", "--steps", "1", "--precision", "float32", "--output_dir", str(forced)]
+    )
+    assert json.loads((forced / "summary.json").read_text())["precision"]["precision"] == "float32"
+
+
 def test_cli_bench_quick_writes_ratios(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert cli.main(["bench", "--quick", "--quiet", "--json", str(out)]) == 0
@@ -199,6 +214,8 @@ def test_cli_bench_quick_writes_ratios(tmp_path, capsys):
         assert 0 < result[key] < 100
     # same start, same steps: the losses can differ only through batch order and bf16 rounding
     assert abs(result["val_loss_ratio"] - 1) < 0.1
+    assert result["hardware"]["capability"] and result["precision"] in ("bf16 autocast", "float32")
+    assert 0 < result["float32"]["train_speedup"]["16"] < 100 and 0 < result["float32"]["dream_speedup"] < 100
     assert "train_speedup" in capsys.readouterr().out
 
 

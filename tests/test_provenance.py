@@ -16,6 +16,8 @@ def test_a_record_names_commit_device_versions_and_seeds(tmp_path, monkeypatch):
     saved = nb.save_data("x", {"a": 1})
     assert saved["provenance"]["seeds"] == r["seeds"] and (nb.figures / "data" / "x.json").exists()
     assert caption(r).startswith("99_test | preset smoke | commit ")
+    assert r["precision"]["precision"] in ("bf16 autocast", "float32") and r["precision"]["setting"] == "auto"
+    assert f"{r['precision']['precision']} ({r['precision']['hardware']})" in caption(r)
 
 
 def test_provenance_without_a_notebook():
