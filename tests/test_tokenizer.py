@@ -106,6 +106,24 @@ def test_cosmos_adapter_pads_crops_and_round_trips_flat_colour(cosmos_dir):
     assert np.abs(out.astype(int) - f).max() <= 1
 
 
+@pytest.mark.parametrize(
+    "native, setting, dtype",
+    [
+        (False, "auto", torch.float32),
+        (True, "auto", torch.bfloat16),
+        (True, False, torch.float32),
+        (False, True, torch.bfloat16),
+    ],
+)
+def test_cosmos_adapter_casts_to_bf16_by_the_precision_rule(cosmos_dir, monkeypatch, native, setting, dtype):
+    from lucid_dreamer import precision
+
+    monkeypatch.setattr(precision, "detect", lambda device_type="cpu": precision.Hardware("cpu", native, "test"))
+    tok = CosmosTokenizer(cosmos_dir, device="cpu", bf16=setting)
+    assert tok.dtype == dtype
+    assert tok.encode(np.zeros((1, 16, 16, 3), np.uint8)).dtype == torch.float32
+
+
 def test_cosmos_adapter_needs_both_files(tmp_path, cosmos_dir):
     with pytest.raises(UserError, match="no encoder.jit"):
         CosmosTokenizer(tmp_path / "nowhere")
