@@ -131,9 +131,12 @@ def _configs(preset: Preset, run: GridRun) -> dict:
 
 
 def _identity(configs: dict) -> dict:
-    """What makes a record the result of a run: its configs less the precision setting, which (like
-    the device) changes results only slightly and is named in each record (`record_precision`)."""
-    return {**configs, "train": {k: v for k, v in configs["train"].items() if k != "bf16"}}
+    """What makes a record the result of a run: its configs, with the precision setting `auto` and
+    `True` counted as one. Records made before `auto` existed forced bf16, which is what `auto`
+    computes on machines like theirs; each record names the precision it used (`record_precision`),
+    and a run forced to float32 stays a run of its own."""
+    bf16 = configs["train"]["bf16"]
+    return {**configs, "train": {**configs["train"], "bf16": "auto" if bf16 in (True, "auto") else bf16}}
 
 
 def _matches(record: dict, preset: Preset, run: GridRun) -> bool:

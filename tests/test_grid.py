@@ -70,7 +70,7 @@ def test_a_run_counts_as_done_only_with_the_same_configs(tmp_path, monkeypatch):
     assert not grid.is_done(preset, run)
 
 
-def test_a_record_counts_as_done_whatever_precision_it_computed_in(tmp_path, monkeypatch):
+def test_a_record_forced_to_bf16_counts_as_done_under_auto_but_not_a_float32_one(tmp_path, monkeypatch):
     monkeypatch.setattr(book, "repo_root", lambda: tmp_path)
     preset = PRESETS["cpu"]
     run = grid.grid_runs(preset)[0]
@@ -83,6 +83,8 @@ def test_a_record_counts_as_done_whatever_precision_it_computed_in(tmp_path, mon
     assert grid.is_done(preset, run)
     path.write_text(json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": True, "lr": 0.5}}}))
     assert not grid.is_done(preset, run)
+    path.write_text(json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": False}}}))
+    assert not grid.is_done(preset, run)  # a float32 run is another run
 
 
 def test_a_records_precision_is_what_it_used_or_its_forced_setting():
