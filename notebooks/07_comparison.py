@@ -252,23 +252,22 @@ _ = nb.save_data("comparison", {"runs_done": len(records), "runs": len(runs),
 
 # %%
 precision_rows = []
-columns = ("strict_512", "strict_h4_512", "strict_h16_512", "detection", "samples_per_s")
+columns = ("strict_512", "strict_h4_512", "strict_h16_512", "detection")
 for group, variant in (("rivals", "resnet_rollout"), ("precision", "float32")):
     cell = summary.get((group, variant))
     used = {grid.record_precision(r) for r in records if (r["group"], r["variant"]) == (group, variant)}
-    strict, h4, h16, detection, speed = (metric(group, variant, k) for k in columns)
+    strict, h4, h16, detection = (metric(group, variant, k) for k in columns)
     precision_rows.append(
-        [", ".join(sorted(used)) or "-", fmt(strict), fmt(h4), fmt(h16), fmt(detection, 0, True), fmt(speed, 0),
+        [", ".join(sorted(used)) or "-", fmt(strict), fmt(h4), fmt(h16), fmt(detection, 0, True),
          cell["seeds"] if cell else 0]
     )
 precision_table = book.markdown_table(
-    ["ResNet-Rollout computed in", "strict RMSE", "strict, first 4", "strict, first 16", "detected",
-     "training samples/s", "seeds"],
+    ["ResNet-Rollout computed in", "strict RMSE", "strict, first 4", "strict, first 16", "detected", "seeds"],
     precision_rows,
 )
 glue("precision_table", html(precision_table), display=False)
 display(Markdown(precision_table))
-for name in ("strict_512", "detection", "samples_per_s"):
+for name in ("strict_512", "detection"):  # speed is chapter 6's, timed side by side
     best, f32 = metric("rivals", "resnet_rollout", name), metric("precision", "float32", name)
     if best and f32:
         scale = 100 if name == "detection" else 1  # detection in percentage points
