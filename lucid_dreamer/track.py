@@ -76,10 +76,10 @@ def red_mask(frames: np.ndarray, cfg: TrackerConfig = TrackerConfig()) -> np.nda
     return red_hue & (sat >= cfg.saturation_min) & (val >= cfg.value_min) & (sat > 0)
 
 
-def _largest_blob(frame: np.ndarray, cfg: TrackerConfig) -> tuple[float, float, float] | None:
-    """Centroid (x, y) and area (px) of the largest red blob of a frame, or None below the least area."""
-    mask = red_mask(frame, cfg)
-    size = _morph_size(frame.shape[1])
+def _largest_blob(mask: np.ndarray, min_area_fraction: float) -> tuple[float, float, float] | None:
+    """Centroid (x, y) and area (px) of the largest blob of a red mask [H, W] after an open and a
+    close, or None below the least area."""
+    size = _morph_size(mask.shape[1])
     if size > 1:
         kernel = np.ones((size, size), bool)
         mask = ndimage.binary_closing(ndimage.binary_opening(mask, kernel), kernel)
@@ -88,7 +88,7 @@ def _largest_blob(frame: np.ndarray, cfg: TrackerConfig) -> tuple[float, float, 
         return None
     areas = np.bincount(labels.ravel())[1:]
     largest = int(np.argmax(areas)) + 1
-    if areas[largest - 1] < cfg.min_area_fraction * frame.shape[0] * frame.shape[1]:
+    if areas[largest - 1] < min_area_fraction * mask.shape[0] * mask.shape[1]:
         return None
     y, x = ndimage.center_of_mass(labels == largest)
     return float(x), float(y), float(areas[largest - 1])
@@ -96,14 +96,14 @@ def _largest_blob(frame: np.ndarray, cfg: TrackerConfig) -> tuple[float, float, 
 
 def detect(frame: np.ndarray, cfg: TrackerConfig = TrackerConfig()) -> tuple[float, float] | None:
     """Centroid (x, y) in pixel-index coordinates of the largest red blob, or None."""
-    found = _largest_blob(frame, cfg)
+    found = _largest_blob(red_mask(frame, cfg), cfg.min_area_fraction)
     return None if found is None else found[:2]
 
 
 def red_blobs(frames: np.ndarray, cfg: TrackerConfig = TrackerConfig()) -> tuple[np.ndarray, np.ndarray]:
     """Centroids [..., 2] and areas [...] (px) of the largest red blob of uint8 frames [..., H, W, 3];
     NaN where no blob reaches the least area."""
-    found = _each_frame(frames, lambda frame: _largest_blob(frame, cfg), 3)
+    found = _each_frame(frames, lambda frame: _largest_blob(red_mask(frame, cfg), cfg.min_area_fraction), 3)
     return found[..., :2], found[..., 2]
 
 
@@ -131,8 +131,9 @@ def _paper_contours(mask: np.ndarray) -> tuple:
     return cv2.findContours(_paper_clean(mask), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
 
 
-def _paper_colour_mask(hsv: np.ndarray, cfg: TrackerConfig) -> np.ndarray:
-    """The paper's two `cv2.inRange` bands of red (inclusive bounds)."""
+def _hsv_bands(hsv: np.ndarray, cfg: TrackerConfig) -> np.ndarray:
+    """Mask (0 / 255) of an OpenCV HSV image in the two bands of red, bounds included (`cv2.inRange`,
+    as in the paper)."""
     low = cv2.inRange(hsv, np.array([0, cfg.saturation_min, cfg.value_min]), np.array([cfg.hue_low_max, 255, 255]))
     high = cv2.inRange(hsv, np.array([cfg.hue_high_min, cfg.saturation_min, cfg.value_min]), np.array([180, 255, 255]))
     return low | high
@@ -153,7 +154,7 @@ def _paper_blob(frame: np.ndarray, dreamed: bool) -> tuple[float, float, float] 
     if (height, width) != (PAPER_RESOLUTION, PAPER_RESOLUTION):
         image = cv2.resize(frame, (PAPER_RESOLUTION, PAPER_RESOLUTION))
     hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
-    contours = _paper_contours(_paper_colour_mask(hsv, LENIENT if dreamed else TrackerConfig()))
+    contours = _paper_contours(_hsv_bands(hsv, LENIENT if dreamed else TrackerConfig()))
     # As in the paper, the fallback runs only when the colour mask leaves no contour at all.
     if not contours and dreamed:
         contours = _paper_contours(_paper_red_excess_mask(image))
@@ -205,17 +206,30 @@ class CubeTrackerConfig:
         return (area >= cube_area / self.area_factor) & (area <= cube_area * self.area_factor)
 
 
+def cube_blobs(frames: np.ndarray, cfg: CubeTrackerConfig = CubeTrackerConfig()) -> tuple[np.ndarray, np.ndarray]:
+    """Centroids [..., 2] and areas [...] (px) of the largest red blob of uint8 RGB frames
+    [..., H, W, 3] by our colour rule (OpenCV's HSV, the previous tracker's morphology); NaN where
+    no blob reaches the least area. Whether a blob is the cube is `cfg.cube_sized`'s call."""
+
+    def largest(frame: np.ndarray) -> tuple[float, float, float] | None:
+        mask = _hsv_bands(cv2.cvtColor(frame, cv2.COLOR_RGB2HSV), cfg.colour) > 0
+        return _largest_blob(mask, cfg.colour.min_area_fraction)
+
+    found = _each_frame(frames, largest, 3)
+    return found[..., :2], found[..., 2]
+
+
 def expected_cube_area(frames: np.ndarray, cfg: CubeTrackerConfig = CubeTrackerConfig()) -> float:
     """The cube's size for `track_cube`: the median area (px) of the largest red blob over true
     frames [..., H, W, 3] that have one; NaN if none has."""
-    areas = red_blobs(frames, cfg.colour)[1]
+    areas = cube_blobs(frames, cfg)[1]
     return float(np.nanmedian(areas)) if np.isfinite(areas).any() else float("nan")
 
 
 def track_cube(frames: np.ndarray, cube_area: float, cfg: CubeTrackerConfig = CubeTrackerConfig()) -> np.ndarray:
     """Our tracker, the same for true and dreamed frames [..., H, W, 3]: centroids [..., 2] of the
     largest red blob, NaN where there is none or it is not cube-sized (see `expected_cube_area`)."""
-    xy, area = red_blobs(frames, cfg.colour)
+    xy, area = cube_blobs(frames, cfg)
     return np.where(cfg.cube_sized(area, cube_area)[..., None], xy, np.nan)
 
 
