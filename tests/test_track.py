@@ -215,6 +215,7 @@ def test_a_shifted_truth_measures_its_offset_under_our_tracker_not_the_papers(li
     assert len(truth) >= 8 and not np.isnan(ours).any()
     assert rms(ours) < 0.5
     assert rms(papers) > max(1, 2 * rms(ours))
+    assert paper_asymmetry(truth).rmse > 1  # the same bias, without the shift
 
 
 FLOOR = ((209, 209, 204), (140, 145, 153))  # the world's checker tiles, rendered
@@ -251,9 +252,27 @@ def test_detection_shares_count_each_rule_and_the_papers_smears():
     assert (shares.frames, shares.paper, shares.paper_not_cube_sized, shares.ours) == (4, 0.75, 0.5, 0.25)
 
 
-def test_our_tracker_is_the_same_on_truth_and_dream_and_counts_cube_sized_blobs_only():
-    grey = with_square(floor(), 100, 100, 21, (150, 150, 150))
-    assert np.isnan(track_cube(grey, CUBE_AREA)).all()  # S 0 is never red to us
+OUR_BOUNDARIES = [
+    ((255, 128, 0), (15, 255, 255), True),
+    ((255, 136, 0), (16, 255, 255), False),
+    ((255, 0, 128), (165, 255, 255), True),
+    ((255, 0, 136), (164, 255, 255), False),
+    ((181, 124, 124), (0, 80, 181), True),
+    ((181, 125, 125), (0, 79, 181), False),  # a faint red haze is not red to us
+    ((30, 5, 5), (0, 213, 30), True),  # a face in deep shadow still is
+    ((29, 5, 5), (0, 211, 29), False),
+    ((150, 150, 150), (0, 0, 150), False),  # nor is grey or white
+]
+
+
+@pytest.mark.parametrize("colour, hsv, accepted", OUR_BOUNDARIES)
+def test_our_colour_rule_at_its_boundaries(colour, hsv, accepted):
+    assert hsv_of(colour) == hsv
+    found = track_cube(with_square(np.zeros((256, 256, 3), np.uint8), 100, 100, 21, colour), CUBE_AREA)
+    np.testing.assert_allclose(found, (110, 110) if accepted else (np.nan, np.nan))
+
+
+def test_our_detection_is_a_cube_sized_blob():
     sizes = [with_square(floor(), 100, 100, side) for side in (12, 13, 36, 37)]  # 144, 169, 1296, 1369 px
     found = ~np.isnan(track_cube(np.stack(sizes), CUBE_AREA)[:, 0])
     assert found.tolist() == [False, True, True, False]  # within 3x of 441 px: 147 .. 1323
