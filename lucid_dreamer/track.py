@@ -60,6 +60,14 @@ def _each_frame(frames: np.ndarray, find: Callable[[np.ndarray], tuple | None], 
     return out.reshape(*frames.shape[:-3], size)
 
 
+def _hsv_bands(hsv: np.ndarray, cfg: TrackerConfig) -> np.ndarray:
+    """Mask (0 / 255) of an OpenCV HSV image in the two bands of red, bounds included (`cv2.inRange`,
+    as in the paper)."""
+    low = cv2.inRange(hsv, np.array([0, cfg.saturation_min, cfg.value_min]), np.array([cfg.hue_low_max, 255, 255]))
+    high = cv2.inRange(hsv, np.array([cfg.hue_high_min, cfg.saturation_min, cfg.value_min]), np.array([180, 255, 255]))
+    return low | high
+
+
 # --- The previous tracker (numpy / scipy at the frame's resolution) -------------------------
 
 
@@ -124,19 +132,12 @@ _PAPER_KERNEL = np.ones((5, 5), np.uint8)
 
 
 def _paper_clean(mask: np.ndarray) -> np.ndarray:
+    """The paper's 5 x 5 open, then close."""
     return cv2.morphologyEx(cv2.morphologyEx(mask, cv2.MORPH_OPEN, _PAPER_KERNEL), cv2.MORPH_CLOSE, _PAPER_KERNEL)
 
 
 def _paper_contours(mask: np.ndarray) -> tuple:
     return cv2.findContours(_paper_clean(mask), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]
-
-
-def _hsv_bands(hsv: np.ndarray, cfg: TrackerConfig) -> np.ndarray:
-    """Mask (0 / 255) of an OpenCV HSV image in the two bands of red, bounds included (`cv2.inRange`,
-    as in the paper)."""
-    low = cv2.inRange(hsv, np.array([0, cfg.saturation_min, cfg.value_min]), np.array([cfg.hue_low_max, 255, 255]))
-    high = cv2.inRange(hsv, np.array([cfg.hue_high_min, cfg.saturation_min, cfg.value_min]), np.array([180, 255, 255]))
-    return low | high
 
 
 def _paper_red_excess_mask(image: np.ndarray) -> np.ndarray:
