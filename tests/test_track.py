@@ -164,7 +164,7 @@ def test_paper_centroid_and_area_return_to_the_frames_pixels():
 
 # The light's direction and diffuse strength, and the camera headlight's ambient and diffuse.
 LIGHTING = {
-    "the world's own": None,
+    "the world's own": None,  # first: the others change the model in place
     "from above": ((0, 0, -1), 0.5, 0.4, 0.0),  # sides at V ~ 87: strict keeps them, lenient not
     "dim": ((-0.1, 0.2, -1), 0.3, 0.12, 0.1),
     "low, from the side": ((1, 0.3, -0.5), 0.8, 0.2, 0.1),
