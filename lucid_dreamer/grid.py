@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .analyze import mean_interval
+from .analyze import episode_sums, mean_interval, pool_sums
 from .book import figures_root
 from .errors import UserError
 from .models import ModelConfig, build_model, count_parameters
@@ -236,18 +236,28 @@ def metric_values(record: dict) -> dict[str, float]:
     }
 
 
+POOLED_OVER_EPISODES = {"rmse_512": "rmse", "strict_512": "strict_rmse", "detection": "detection_rate"}
+"""`metric_values` names of the metrics a record also keeps per test episode (as `pool_sums` names them):
+their intervals resample the episodes as well as the seeds; the others resample the seeds only."""
+
+
 def summarize(records: list[dict]) -> dict[tuple[str, str], dict]:
-    """Per (group, variant): its label, seed count, and per metric the mean, 95% interval and values."""
+    """Per (group, variant): its label, seed count, and per metric the mean over seeds, its 95%
+    bootstrap interval (`analyze.mean_interval`) and the per-seed values."""
     cells: dict[tuple[str, str], list[dict]] = {}
     for r in records:
         cells.setdefault((r["group"], r["variant"]), []).append(r)
     out = {}
     for key, runs in cells.items():
         values = [metric_values(r) for r in runs]
+        episodes = [episode_sums(r["metrics"]["per_episode"], 512 / r["metrics"]["resolution"]) for r in runs]
         stats = {}
         for name in values[0]:
             column = [v[name] for v in values]
-            mean, low, high = mean_interval(column)
+            if name in POOLED_OVER_EPISODES:
+                mean, low, high = mean_interval(episodes, lambda sums, k=POOLED_OVER_EPISODES[name]: pool_sums(sums)[k])
+            else:
+                mean, low, high = mean_interval([[v] for v in column])
             stats[name] = {"mean": mean, "low": low, "high": high, "values": column}
         out[key] = {"label": runs[0]["label"], "seeds": len(runs), "metrics": stats}
     return out
