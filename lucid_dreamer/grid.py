@@ -9,7 +9,6 @@ book renders from the committed files. A run whose file holds the same configura
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
@@ -18,6 +17,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .analyze import episode_sums, mean_interval, pool_sums
+from .atomic import atomic_write
 from .book import figures_root
 from .errors import UserError
 from .models import ModelConfig, build_model, count_parameters
@@ -176,11 +176,8 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
         "train": summary, "metrics": metrics, "seconds": time.perf_counter() - start,
         "configs": _configs(preset, run), "provenance": provenance("lucid-dreamer grid", preset.name),
     }  # fmt: skip
-    path = results_dir(preset) / f"{run.id}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".partial")
-    tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
-    os.replace(tmp, path)
+    with atomic_write(results_dir(preset) / f"{run.id}.json") as tmp:
+        tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
     return record
 
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -23,8 +22,9 @@ from safetensors.torch import save_file
 from torch import nn
 from tqdm.auto import tqdm
 
+from .atomic import atomic_write
 from .data import Normalizer, Windows
-from .errors import UserError
+from .errors import AtLeast, UserError, check_bounds
 from .losses import gaussian_nll, gradient_difference, motion_weighted_l1
 from .models import ModelConfig, build_model
 from .precision import Setting, use_bf16
@@ -70,6 +70,19 @@ class TrainConfig:
     """bf16 autocast (weights stay float32, unlike the paper's pure-bf16 cast): `"auto"` uses it only
     where the device computes bf16 natively (`precision.use_bf16`: 1.6x the float32 speed on a 2-core
     CPU with AVX-512 BF16, 9x slower where bf16 is emulated); `True` forces it, `False` forces float32."""
+
+    BOUNDS: ClassVar[dict[str, AtLeast]] = {
+        "steps": AtLeast(1),
+        "batch_size": AtLeast(1),
+        "lr": AtLeast(0, strict=True),
+        "rollout_steps": AtLeast(1),
+        "eval_every": AtLeast(1),
+        "val_windows": AtLeast(1),
+    }
+    """The smallest value of each numeric setting a run can work with (checked on creation and by the CLI)."""
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -118,9 +131,9 @@ def validate(model, windows: Windows, norm: Normalizer, cfg: TrainConfig, device
 
 
 def _save(path: Path, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, metadata={"json": json.dumps(meta)})
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+        save_file(tensors, tmp, metadata={"json": json.dumps(meta)})
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
@@ -276,5 +289,6 @@ def train(
         "device": str(device),
         "precision": precision,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    with atomic_write(out / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=1) + "\n")
     return summary
