@@ -113,6 +113,15 @@ def rollout_loss(
     return torch.stack(losses).mean()
 
 
+def channels_last(model: nn.Module) -> nn.Module:
+    """The model with its convolution weights stored channels-last, the layout GPU convolutions run
+    fastest in: `channels_last` for 4-D (Conv2d) weights, `channels_last_3d` for 5-D (Conv3d) ones."""
+    ranks = {p.dim() for p in model.parameters()} & {4, 5}
+    if len(ranks) != 1:  # no convolutions, or both kinds: keep the default layout
+        return model
+    return model.to(memory_format=torch.channels_last if ranks == {4} else torch.channels_last_3d)
+
+
 def _autocast(device: torch.device, cfg: TrainConfig):
     return torch.autocast(device.type, torch.bfloat16, enabled=use_bf16(cfg.bf16, device.type))
 
@@ -210,7 +219,7 @@ def train(
     if cfg.loss == "gaussian_nll" and not hasattr(model, "distribution"):
         raise UserError(f"the {model_cfg.name} model has no Gaussian head; the gaussian_nll loss needs one")
     if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+        model = channels_last(model)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, best, seconds = 0, math.inf, 0.0
     precision = precision_record(cfg.bf16, device.type)

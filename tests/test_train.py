@@ -9,8 +9,17 @@ from lucid_dreamer.data import Normalizer, Windows
 from lucid_dreamer.dream import copy_last, dream
 from lucid_dreamer.errors import UserError
 from lucid_dreamer.losses import motion_weighted_l1
-from lucid_dreamer.models import ModelConfig, build_model
-from lucid_dreamer.train import TrainConfig, load_model, lr_at, read_checkpoint, rollout_loss, train, validate
+from lucid_dreamer.models import MODELS, ModelConfig, build_model
+from lucid_dreamer.train import (
+    TrainConfig,
+    channels_last,
+    load_model,
+    lr_at,
+    read_checkpoint,
+    rollout_loss,
+    train,
+    validate,
+)
 
 TINY_MODEL = ModelConfig(width=8, blocks=1, groups=4)
 TINY_TRAIN = TrainConfig(steps=12, batch_size=4, eval_every=4, val_windows=8, lr=1e-3)
@@ -216,3 +225,12 @@ def test_the_nll_loss_needs_a_gaussian_head(tmp_path):
     cfg = TrainConfig(steps=2, batch_size=2, eval_every=2, val_windows=2, loss="gaussian_nll")
     summary = train(prob, cfg, z, z, IDENTITY, tmp_path / "prob", progress=False)
     assert summary["finished"] and math.isfinite(summary["best_val_loss"])
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_takes_the_channels_last_layout_of_its_convolutions(name):
+    """The GPU layout (training on CUDA), checked on the CPU: Conv3d weights need channels_last_3d."""
+    model = channels_last(build_model(ModelConfig(name=name, width=8, blocks=1, groups=4)))
+    for p in model.parameters():
+        if p.dim() in (4, 5):
+            assert p.is_contiguous(memory_format=torch.channels_last if p.dim() == 4 else torch.channels_last_3d)
