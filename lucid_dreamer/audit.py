@@ -13,6 +13,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 HOLDS, PARTLY, FAILS = "holds", "holds partly", "does not hold"
 UNTESTABLE, PENDING = "not testable here", "not measured yet"
 
@@ -45,8 +47,11 @@ class Estimate:
         return Estimate(self.mean - other.mean, self.low - other.high, self.high - other.low)
 
     def __truediv__(self, other: Estimate) -> Estimate:
-        """The ratio of two positive quantities, its interval between the extremes of the two intervals."""
-        return Estimate(self.mean / other.mean, self.low / other.high, self.high / other.low)
+        """The ratio of two positive quantities, its interval between the extremes of the two intervals
+        (a divisor's bound of 0 gives an infinite ratio, not an error)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.divide([self.mean, self.low, self.high], [other.mean, other.high, other.low])
+        return Estimate(*(float(r) for r in ratios))
 
     def reduction(self, other: Estimate) -> Estimate:
         """How much smaller this is than `other`, as a share of `other` (1 - self / other)."""
@@ -68,6 +73,7 @@ class Part:
     bound: float
     """The claim says `value` is at least this (`above`) or at most this."""
     above: bool
+    """Which side of `bound` the claim puts `value` on."""
 
     def judge(self) -> str:
         """The verdict rule for one part (the methods page states it)."""
@@ -91,8 +97,11 @@ class Measurement:
     or, for a claim that cannot be judged, why (`UNTESTABLE` or `PENDING`)."""
 
     line: str
+    """What we measured, in one line."""
     parts: tuple[Part, ...] = ()
+    """The parts the verdict is computed from (none for a claim that cannot be judged)."""
     status: str | None = None
+    """`UNTESTABLE` or `PENDING` instead of a verdict."""
 
 
 def _pending(what: str) -> Measurement:

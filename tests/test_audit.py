@@ -104,6 +104,13 @@ def test_a_rate_claim_is_a_bound_in_the_claims_direction():
     assert judged("99% detection", ours)[1] == FAILS  # 96/97 is the claim
 
 
+def test_a_reduction_against_a_row_whose_interval_reaches_zero_is_judged_not_crashed():
+    ev = audit.Evidence(
+        grid_of({"rivals/resnet_rollout/strict_512": row(40), "rivals/rollout_unet/strict_512": row(1, low=0, high=2)})
+    )
+    assert judged("56% reduction", ev)[1] == FAILS  # 40 px against 1 px: far more error, not less
+
+
 def test_a_compound_claim_is_checked_on_every_part():
     def sharp_shooter(ours_detection):
         cells = {
