@@ -11,7 +11,7 @@ frames are those where the ground truth has a detection. Two RMSEs:
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage, stats
+from scipy import ndimage
 
 HORIZONS = (1, 4, 16)
 
@@ -45,14 +45,72 @@ def jitter(xy: np.ndarray) -> float:
     return float(acceleration[valid].mean()) if valid.any() else float("nan")
 
 
-def mean_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean of per-seed values and the bounds of its Student-t interval (NaN bounds for one value)."""
-    values = np.asarray(values, dtype=float)
-    mean = float(values.mean())
-    if len(values) < 2:
+def episode_sums(per_episode: list[dict], scale: float = 1.0) -> np.ndarray:
+    """The additive parts of the pooled metrics, per episode [E, 4]: squared error over the frames
+    both detect, squared strict error over the frames with a true cube (rmse^2 x its frame count,
+    distances times `scale`), and those two frame counts. Summed over episodes, `pool_sums` turns
+    them into the same metrics `trajectory_metrics` gives for all the episodes together."""
+    rows = [
+        [
+            (m["rmse"] * scale) ** 2 * m["valid_frames"] if m["valid_frames"] else 0.0,
+            (m["strict_rmse"] * scale) ** 2 * m["total_frames"] if m["total_frames"] else 0.0,
+            m["valid_frames"],
+            m["total_frames"],
+        ]
+        for m in per_episode
+    ]
+    return np.array(rows, dtype=float).reshape(-1, 4)
+
+
+def pool_sums(sums: np.ndarray) -> dict[str, np.ndarray]:
+    """RMSE, strict RMSE and detection rate from summed `episode_sums` [..., 4] (NaN where a count is 0)."""
+    squared, strict_squared, valid, total = np.moveaxis(np.asarray(sums, dtype=float), -1, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "rmse": np.sqrt(squared / valid),
+            "strict_rmse": np.sqrt(strict_squared / total),
+            "detection_rate": valid / total,
+        }
+
+
+BOOTSTRAP_RESAMPLES = 2000
+"""Resamples of every bootstrap interval."""
+BOOTSTRAP_SEED = 0
+"""Seed of the resampling, so that an interval is the same on every run."""
+
+
+def mean_interval(per_seed: list[np.ndarray], pool=None, confidence: float = 0.95) -> tuple[float, float, float]:
+    """The mean over seeds of a metric, and a percentile bootstrap interval of it that resamples the
+    seeds and then, within each seed, its test episodes.
+
+    `per_seed[i]` holds seed i's per-episode additive parts, rows [episodes, k] (one row for a
+    metric known only per seed); `pool` maps rows summed over episodes [..., k] to the metric
+    (default: the single column). Each resample draws as many seeds as there are, with
+    replacement, and for each drawn seed as many of its episodes, with replacement; the interval
+    is the central `confidence` share of the resampled means. A mean of pooled values lies
+    between the smallest and largest value the metric can take, so the interval stays in the
+    metric's range. Resamples in which a metric is undefined (no detections) are left out. One
+    seed with one row gives NaN bounds: there is nothing to resample.
+    """
+    pool = pool or (lambda sums: sums[..., 0])
+    per_seed = [np.asarray(rows, dtype=float).reshape(len(rows), -1) for rows in per_seed]
+    mean = float(np.mean([pool(rows.sum(0)) for rows in per_seed]))
+    if len(per_seed) == 1 and len(per_seed[0]) == 1:
         return mean, float("nan"), float("nan")
-    half = stats.t.ppf((1 + confidence) / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return mean, mean - half, mean + half
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    seeds = len(per_seed)
+    drawn = rng.integers(seeds, size=(BOOTSTRAP_RESAMPLES, seeds))  # which seed fills each slot
+    values = np.empty((BOOTSTRAP_RESAMPLES, seeds))
+    for s, rows in enumerate(per_seed):
+        slots = drawn == s
+        episodes = rng.integers(len(rows), size=(int(slots.sum()), len(rows)))
+        values[slots] = pool(rows[episodes].sum(axis=1))
+    means = values.mean(axis=1)
+    means = means[np.isfinite(means)]
+    if not len(means):
+        return mean, float("nan"), float("nan")
+    low, high = np.quantile(means, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return mean, float(low), float(high)
 
 
 def horizon_report(dream_xy: np.ndarray, truth_xy: np.ndarray, resolution: int) -> dict:

@@ -36,7 +36,7 @@ from .models import ModelConfig, ResNetRollout3d
 from .precision import Hardware, detect, use_bf16
 from .precision import name as precision_name
 from .tokenizer import LATENT_CHANNELS
-from .train import TrainConfig, rollout_loss
+from .train import TrainConfig, channels_last, rollout_loss
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class Runner:
         self.dtype = torch.bfloat16 if variant.pure_bf16 else torch.float32
         model = model.to(self.dtype)
         if variant.channels_last:
-            model = model.to(memory_format=torch.channels_last_3d if variant.conv3d else torch.channels_last)
+            model = channels_last(model)
         self.model = model.train()
         self.opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         z = self.norm.normalize(latents.to(device))

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .atomic import atomic_write
 from .presets import Preset, get_preset, seeds
 from .provenance import caption, provenance
 
@@ -49,16 +50,15 @@ class Notebook:
         return caption(self.record)
 
     def save_figure(self, fig, name: str):
-        fig.savefig(self.figures / f"{name}.png", dpi=110)
+        with atomic_write(self.figures / f"{name}.png") as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
         return fig
 
     def save_data(self, name: str, data) -> dict:
         """Write `data` with its provenance to `figures/data/<name>.json`; returns what was written."""
         record = {"provenance": self.record, "data": data}
-        path = self.figures / "data" / f"{name}.json"
-        tmp = path.with_suffix(".partial")
-        tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
-        os.replace(tmp, path)
+        with atomic_write(self.figures / "data" / f"{name}.json") as tmp:
+            tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
         return record
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .errors import UserError
+from .atomic import atomic_write
+from .errors import AtLeast, UserError
 
 PRESET_NAMES = ("smoke", "cpu", "paper")
 PRECISION_CHOICES = {"auto": "auto", "bf16": True, "float32": False}
@@ -26,15 +26,34 @@ def _report(folder: Path, name: str = "report.json") -> dict:
     return json.loads((folder / name).read_text())
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Call `write(tmp_path)`, then move the result into place: no half-written outputs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+def _flag_bounds() -> dict[str, AtLeast]:
+    """The smallest value of each numeric flag: a config field's bound where the flag sets one."""
+    from .models import ModelConfig
+    from .train import TrainConfig
+
+    train = {flag: TrainConfig.BOUNDS[flag] for flag in ("steps", "batch_size", "lr", "rollout_steps")}
+    others = {flag: AtLeast(1) for flag in ("epochs", "horizon", "limit")}  # flags no config holds
+    return {**train, "context_window": ModelConfig.BOUNDS["context_frames"], **others}
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Every flag's constraint, checked before a command does any work: the first bad flag is a
+    one-line `UserError`, and nothing has been read or written yet."""
+    for flag, bound in _flag_bounds().items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            bound.check(f"--{flag}", value)
+    if args.command == "tokenize" and args.frames is None and args.cosmos is not None:
+        raise UserError("--cosmos encodes your own episodes: pass them with --frames (and --output)")
+    if args.command == "tokenize" and args.frames is not None and args.output is None:
+        raise UserError("--frames needs --output FILE.safetensors")
+    if args.command == "analyze":
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        kind = args.output_figure.suffix[1:].lower()
+        if kind and kind not in FigureCanvasBase.get_supported_filetypes():
+            known = ", ".join(sorted(FigureCanvasBase.get_supported_filetypes()))
+            raise UserError(f"--output_figure: cannot draw a .{kind} file; name it .png or one of {known}")
 
 
 def cmd_simulate(args) -> None:
@@ -87,8 +106,6 @@ def _tokenize_frames(args, preset) -> None:
 
     from .data import Normalizer, read_episode
 
-    if args.output is None:
-        raise UserError("--frames needs --output FILE.safetensors")
     episodes = [read_episode(path) for path in args.frames]
     sizes = {e.shape[1:3] for e in episodes}
     if len(sizes) > 1:
@@ -102,8 +119,10 @@ def _tokenize_frames(args, preset) -> None:
         raise UserError("the tokenizer produced NaN or Inf latents for these frames")
     stats = {k: Normalizer.fit(latents, k).to_json() for k in ("channel", "scalar")}
     stats_path = args.output.with_suffix(".stats.json")
-    _atomic_write(stats_path, lambda p: p.write_text(json.dumps(stats, indent=1)))
-    _atomic_write(args.output, lambda p: save_file({"latents": latents.contiguous()}, p))
+    with atomic_write(stats_path) as tmp:
+        tmp.write_text(json.dumps(stats, indent=1))
+    with atomic_write(args.output) as tmp:
+        save_file({"latents": latents.contiguous()}, tmp)
     print(f"latents {list(latents.shape)}: {args.output} (stats: {stats_path})")
 
 
@@ -139,7 +158,8 @@ def cmd_train(args) -> None:
 
     preset = get_preset(args.preset)
     main = preset.experiments[0]
-    model_cfg = replace(main.model, context_frames=args.context_window or main.model.context_frames)
+    context_frames = main.model.context_frames if args.context_window is None else args.context_window
+    model_cfg = replace(main.model, context_frames=context_frames)
     cfg = replace(
         main.train,
         **{
@@ -155,11 +175,6 @@ def cmd_train(args) -> None:
             if v is not None
         },  # fmt: skip
     )
-    for name, value in (("batch_size", cfg.batch_size), ("steps", cfg.steps), ("epochs", args.epochs or 1)):
-        if value < 1:
-            raise UserError(f"--{name} must be at least 1, got {value}")
-    if not cfg.lr > 0:
-        raise UserError(f"--lr must be positive, got {cfg.lr}")
     out = args.output_dir
     if (out / "last.safetensors").exists() and not args.resume:
         raise UserError(f"{out} already holds a run; pass --resume to continue it or choose another --output_dir")
@@ -218,7 +233,8 @@ def cmd_dream(args) -> None:
     # as trained unless overridden; checkpoints older than the setting trained in float32
     setting = PRECISION_CHOICES[args.precision] if args.precision else meta["train"].get("bf16", False)
     dreamed = norm.denormalize(dream(model, norm.normalize(latents[:, :k]), horizon, bf16=setting))
-    _atomic_write(args.output_path, lambda p: save_file({"latents": dreamed.contiguous(), "episodes": episodes}, p))
+    with atomic_write(args.output_path) as tmp:
+        save_file({"latents": dreamed.contiguous(), "episodes": episodes}, tmp)
     used = precision.name(precision.use_bf16(setting, next(model.parameters()).device.type))
     print(f"dreamed {dreamed.shape[1]} frames for {dreamed.shape[0]} episodes ({used}): {args.output_path}")
 
@@ -258,8 +274,10 @@ def cmd_analyze(args) -> None:
     report = horizon_report(dream_xy, truth_xy, resolution)
     metrics = {**report["pooled"], **report, "scaled_to_512": scale_to(report)["pooled"]}
     fig = tracking_analysis(truth_xy, dream_xy, report["pooled"], resolution, title=f"{args.dreamed}")
-    _atomic_write(args.output_metrics, lambda p: p.write_text(json.dumps(metrics, indent=1)))
-    _atomic_write(args.output_figure, lambda p: fig.savefig(p, dpi=120, format=args.output_figure.suffix[1:] or "png"))
+    with atomic_write(args.output_figure) as tmp:
+        fig.savefig(tmp, dpi=120, format=args.output_figure.suffix[1:].lower() or "png")
+    with atomic_write(args.output_metrics) as tmp:
+        tmp.write_text(json.dumps(metrics, indent=1))
     m = report["pooled"]
     print(
         f"RMSE {m['rmse']:.2f} px (strict {m['strict_rmse']:.2f}), detection {m['valid_frames']}/{m['total_frames']} "
@@ -272,7 +290,8 @@ def artifacts_summary(preset, results: dict) -> Path:
     from .stages import artifacts_root
 
     path = artifacts_root() / preset.name / "results.json"
-    _atomic_write(path, lambda p: p.write_text(json.dumps(results, indent=1)))
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(results, indent=1))
     return path
 
 
@@ -331,7 +350,8 @@ def cmd_bench(args) -> None:
     result["provenance"] = provenance("lucid-dreamer bench" + (" --quick" if args.quick else ""), preset.name)
     print(bench.format_table(result))
     if args.json:
-        _atomic_write(args.json, lambda p: p.write_text(json.dumps(result, indent=1) + "\n"))
+        with atomic_write(args.json) as tmp:
+            tmp.write_text(json.dumps(result, indent=1) + "\n")
         print(f"results: {args.json}")
 
 
@@ -480,6 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_flags(args)
         args.func(args)
     except UserError as e:
         if args.debug:

@@ -9,7 +9,6 @@ book renders from the committed files. A run whose file holds the same configura
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
@@ -17,7 +16,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .analyze import mean_interval
+from .analyze import episode_sums, mean_interval, pool_sums
+from .atomic import atomic_write
 from .book import figures_root
 from .errors import UserError
 from .models import ModelConfig, build_model, count_parameters
@@ -179,11 +179,8 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
         "train": summary, "metrics": metrics, "seconds": time.perf_counter() - start,
         "configs": _configs(preset, run), "provenance": provenance("lucid-dreamer grid", preset.name),
     }  # fmt: skip
-    path = results_dir(preset) / f"{run.id}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".partial")
-    tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
-    os.replace(tmp, path)
+    with atomic_write(results_dir(preset) / f"{run.id}.json") as tmp:
+        tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
     return record
 
 
@@ -239,18 +236,28 @@ def metric_values(record: dict) -> dict[str, float]:
     }
 
 
+POOLED_OVER_EPISODES = {"rmse_512": "rmse", "strict_512": "strict_rmse", "detection": "detection_rate"}
+"""`metric_values` names of the metrics a record also keeps per test episode (as `pool_sums` names them):
+their intervals resample the episodes as well as the seeds; the others resample the seeds only."""
+
+
 def summarize(records: list[dict]) -> dict[tuple[str, str], dict]:
-    """Per (group, variant): its label, seed count, and per metric the mean, 95% interval and values."""
+    """Per (group, variant): its label, seed count, and per metric the mean over seeds, its 95%
+    bootstrap interval (`analyze.mean_interval`) and the per-seed values."""
     cells: dict[tuple[str, str], list[dict]] = {}
     for r in records:
         cells.setdefault((r["group"], r["variant"]), []).append(r)
     out = {}
     for key, runs in cells.items():
         values = [metric_values(r) for r in runs]
+        episodes = [episode_sums(r["metrics"]["per_episode"], 512 / r["metrics"]["resolution"]) for r in runs]
         stats = {}
         for name in values[0]:
             column = [v[name] for v in values]
-            mean, low, high = mean_interval(column)
+            if name in POOLED_OVER_EPISODES:
+                mean, low, high = mean_interval(episodes, lambda sums, k=POOLED_OVER_EPISODES[name]: pool_sums(sums)[k])
+            else:
+                mean, low, high = mean_interval([[v] for v in column])
             stats[name] = {"mean": mean, "low": low, "high": high, "values": column}
         out[key] = {"label": runs[0]["label"], "seeds": len(runs), "metrics": stats}
     return out

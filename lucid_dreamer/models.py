@@ -14,11 +14,12 @@ ours: the paper's network predicting the change from the last context frame.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
-from .errors import UserError
+from .errors import AtLeast, UserError, check_bounds
 from .tokenizer import LATENT_CHANNELS
 
 
@@ -43,6 +44,12 @@ class ModelConfig:
     Transformer: tokens are patches of 2**levels x 2**levels latent positions."""
     heads: int = 4
     """Transformer: attention heads (`blocks` is its number of layers, `width` its model size)."""
+
+    BOUNDS: ClassVar[dict[str, AtLeast]] = {"context_frames": AtLeast(1), "width": AtLeast(1), "blocks": AtLeast(1)}
+    """The smallest value of each size a network can be built with (checked on creation and by the CLI)."""
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
 
 
 class _ResNet(nn.Module):

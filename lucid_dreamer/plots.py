@@ -239,13 +239,11 @@ def speedups(result: dict, source: str = "") -> plt.Figure:
 
 
 def interval_bars(rows: dict[str, dict[str, dict]], panels: list[tuple[str, str]],
-                  paper: dict[str, dict[str, float]] | None = None, source: str = "",
-                  shares: tuple[str, ...] = ("detection",)) -> plt.Figure:  # fmt: skip
+                  paper: dict[str, dict[str, float]] | None = None, source: str = "") -> plt.Figure:  # fmt: skip
     """One panel per metric: a bar per row at the mean over seeds, its 95% interval, and each seed as a dot.
 
     `rows` maps a label to {metric: {"mean", "low", "high", "values"}}; `panels` lists (metric, axis label);
-    `paper` maps a label to {metric: the paper's value}, drawn as a star. Intervals are drawn clipped
-    to what a metric can be: never below 0, and at most 1 for the metrics in `shares`.
+    `paper` maps a label to {metric: the paper's value}, drawn as a star.
     """
     labels = list(rows)
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 0.45 * len(labels) + 2.2), squeeze=False)
@@ -259,8 +257,7 @@ def interval_bars(rows: dict[str, dict[str, dict]], panels: list[tuple[str, str]
                 ax.text(0, i, "  not run yet", va="center", fontsize=7, color="0.4")
                 continue
             if np.isfinite(c["low"]):
-                high = min(c["high"], 1.0) if metric in shares else c["high"]
-                ax.plot([max(c["low"], 0.0), high], [i, i], color="k", lw=1.5)
+                ax.plot([c["low"], c["high"]], [i, i], color="k", lw=1.5)
             ax.plot(c["values"], np.full(len(c["values"]), i), "o", ms=3, color="C3")
             if paper and metric in paper.get(labels[i], {}):
                 ax.plot(paper[labels[i]][metric], i, "k*", ms=10)

@@ -26,6 +26,7 @@ from safetensors.torch import save_file as save_torch
 
 from . import precision
 from .analyze import constant_velocity, horizon_report, sharpness, trajectory_metrics
+from .atomic import atomic_write
 from .data import Normalizer, split_episodes
 from .dream import dream
 from .errors import UserError
@@ -67,20 +68,14 @@ def cached(
     final = artifacts_root() / preset.name / stage / config_hash(*configs)
     if final.is_dir() and not force:
         return final
-    tmp = final.with_name(f".{final.name}.partial")
-    if not resumable or force:
-        shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True, exist_ok=True)
-    try:
+    with atomic_write(final, keep_partial=resumable) as tmp:
+        if not resumable or force:
+            shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True, exist_ok=True)
         build(tmp)
         (tmp / "config.json").write_text(
             json.dumps({"stage": stage, "preset": preset.name, "configs": [_plain(c) for c in configs]}, indent=1)
         )
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
-    finally:
-        if not resumable:
-            shutil.rmtree(tmp, ignore_errors=True)
     return final
 
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -23,8 +22,9 @@ from safetensors.torch import save_file
 from torch import nn
 from tqdm.auto import tqdm
 
+from .atomic import atomic_write
 from .data import Normalizer, Windows
-from .errors import UserError
+from .errors import AtLeast, UserError, check_bounds
 from .losses import gaussian_nll, gradient_difference, motion_weighted_l1
 from .models import ModelConfig, build_model
 from .precision import Setting, use_bf16
@@ -71,6 +71,19 @@ class TrainConfig:
     where the device computes bf16 natively (`precision.use_bf16`: 1.6x the float32 speed on a 2-core
     CPU with AVX-512 BF16, 9x slower where bf16 is emulated); `True` forces it, `False` forces float32."""
 
+    BOUNDS: ClassVar[dict[str, AtLeast]] = {
+        "steps": AtLeast(1),
+        "batch_size": AtLeast(1),
+        "lr": AtLeast(0, strict=True),
+        "rollout_steps": AtLeast(1),
+        "eval_every": AtLeast(1),
+        "val_windows": AtLeast(1),
+    }
+    """The smallest value of each numeric setting a run can work with (checked on creation and by the CLI)."""
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
+
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
     """Cosine decay from `lr` to `lr * final_lr_fraction` over the run."""
@@ -100,6 +113,15 @@ def rollout_loss(
     return torch.stack(losses).mean()
 
 
+def channels_last(model: nn.Module) -> nn.Module:
+    """The model with its convolution weights stored channels-last, the layout GPU convolutions run
+    fastest in: `channels_last` for 4-D (Conv2d) weights, `channels_last_3d` for 5-D (Conv3d) ones."""
+    ranks = {p.dim() for p in model.parameters()} & {4, 5}
+    if len(ranks) != 1:  # no convolutions, or both kinds: keep the default layout
+        return model
+    return model.to(memory_format=torch.channels_last if ranks == {4} else torch.channels_last_3d)
+
+
 def _autocast(device: torch.device, cfg: TrainConfig):
     return torch.autocast(device.type, torch.bfloat16, enabled=use_bf16(cfg.bf16, device.type))
 
@@ -118,9 +140,9 @@ def validate(model, windows: Windows, norm: Normalizer, cfg: TrainConfig, device
 
 
 def _save(path: Path, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp, metadata={"json": json.dumps(meta)})
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+        save_file(tensors, tmp, metadata={"json": json.dumps(meta)})
 
 
 def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
@@ -197,7 +219,7 @@ def train(
     if cfg.loss == "gaussian_nll" and not hasattr(model, "distribution"):
         raise UserError(f"the {model_cfg.name} model has no Gaussian head; the gaussian_nll loss needs one")
     if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+        model = channels_last(model)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, best, seconds = 0, math.inf, 0.0
     precision = precision_record(cfg.bf16, device.type)
@@ -276,5 +298,6 @@ def train(
         "device": str(device),
         "precision": precision,
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    with atomic_write(out / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=1) + "\n")
     return summary

@@ -4,7 +4,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from lucid_dreamer.analyze import constant_velocity, horizon_report, scale_to, trajectory_metrics
+from lucid_dreamer.analyze import (
+    constant_velocity,
+    episode_sums,
+    horizon_report,
+    mean_interval,
+    pool_sums,
+    scale_to,
+    trajectory_metrics,
+)
 
 NAN = np.nan
 
@@ -100,10 +108,77 @@ def test_jitter_is_zero_at_constant_velocity_and_counts_only_detected_triples():
     assert np.isnan(jitter(np.full((4, 2), np.nan)))
 
 
-def test_mean_interval_matches_the_t_distribution():
-    from lucid_dreamer.analyze import mean_interval
+def random_tracks(rng, episodes, frames, resolution, miss):
+    """Truth and dream centroids [E, T, 2] inside the frame; each dreamed frame lost with `miss`."""
+    truth = rng.uniform(0, resolution - 1, (episodes, frames, 2))
+    dream = rng.uniform(0, resolution - 1, (episodes, frames, 2))
+    dream[rng.random((episodes, frames)) < miss] = NAN
+    truth[rng.random((episodes, frames)) < 0.1] = NAN
+    return dream, truth
 
-    mean, low, high = mean_interval([1.0, 2.0, 3.0])
-    # t(0.975, 2) = 4.3027; std 1; half width 4.3027 / sqrt(3)
-    assert mean == 2.0 and high - mean == pytest.approx(4.3027 / np.sqrt(3), rel=1e-4) and mean - low == high - mean
-    assert np.isnan(mean_interval([5.0])[1])
+
+def seeds_of(per_seed_reports, scale=1.0):
+    return [episode_sums(r["per_episode"], scale) for r in per_seed_reports]
+
+
+def test_episode_sums_pool_to_the_pooled_metrics():
+    dream, truth = random_tracks(np.random.default_rng(0), 5, 20, 128, miss=0.3)
+    report = horizon_report(dream, truth, 128)
+    pooled = pool_sums(episode_sums(report["per_episode"], scale=4.0).sum(axis=0))
+    for name in ("rmse", "strict_rmse"):
+        assert pooled[name] == pytest.approx(4 * report["pooled"][name])
+    assert pooled["detection_rate"] == pytest.approx(report["pooled"]["detection_rate"])
+    lost = episode_sums([trajectory_metrics(np.full((3, 2), NAN), truth[0, :3], 128)])
+    assert np.isnan(pool_sums(lost[0])["rmse"]) and pool_sums(lost[0])["detection_rate"] == 0
+
+
+def diagonal(resolution):
+    """The frame's diagonal, the largest strict RMSE, plus float rounding: pooling squares the
+    per-episode RMSEs, sums and roots them again, which can land a last digit above it."""
+    return resolution * np.sqrt(2) * (1 + 1e-14)
+
+
+def strict_and_detection(seeds):
+    return [mean_interval(seeds, lambda sums, k=k: pool_sums(sums)[k]) for k in ("strict_rmse", "detection_rate")]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 4), st.integers(1, 6), st.sampled_from([0.0, 0.02, 0.5, 0.98, 1.0]))
+def test_an_interval_never_leaves_the_metrics_range(seed, seeds, episodes, miss):
+    rng = np.random.default_rng(seed)
+    reports = [horizon_report(*random_tracks(rng, episodes, 8, 64, miss), 64) for _ in range(seeds)]
+    (_, *strict), (_, *detection) = strict_and_detection(seeds_of(reports))
+    if not np.isnan(strict[0]):
+        assert 0 <= strict[0] <= strict[1] <= diagonal(64)
+        assert 0 <= detection[0] <= detection[1] <= 1
+
+
+def test_intervals_at_the_edges_of_the_range():
+    truth = np.tile(np.array([[10.0, 10.0], [20.0, 20.0]]), (3, 1, 1))
+    lost = [horizon_report(np.full_like(truth, NAN), truth, 512)] * 3  # every frame lost: the diagonal
+    exact = [horizon_report(truth, truth, 512)] * 3  # every frame exact: 0 px
+    (strict, low, high), (detection, *rate) = strict_and_detection(seeds_of(lost))
+    assert strict == low == high == pytest.approx(512 * np.sqrt(2)) and high <= diagonal(512)
+    assert detection == 0 and rate == [0, 0]
+    (strict, low, high), (detection, *rate) = strict_and_detection(seeds_of(exact))
+    assert strict == low == high == 0 and rate == [1, 1]
+
+
+def test_intervals_shrink_with_more_seeds_and_episodes_and_are_reproducible():
+    rng = np.random.default_rng(1)
+    reports = [horizon_report(*random_tracks(rng, 4, 16, 128, miss=0.4), 128) for _ in range(3)]
+
+    def width(seeds):
+        _, low, high = strict_and_detection(seeds)[0]
+        return high - low
+
+    seeds = seeds_of(reports)
+    assert strict_and_detection(seeds) == strict_and_detection(seeds)  # the resampling has a fixed seed
+    assert width([np.tile(s, (4, 1)) for s in seeds]) < 0.7 * width(seeds)  # 4x the episodes
+    assert width(seeds * 4) < 0.7 * width(seeds)  # 4x the seeds
+
+
+def test_an_interval_of_per_seed_values_lies_within_them():
+    mean, low, high = mean_interval([[1.0], [2.0], [6.0]])
+    assert mean == 3.0 and 1.0 <= low < mean < high <= 6.0
+    assert np.isnan(mean_interval([[5.0]])[1])  # one value: nothing to resample

@@ -155,6 +155,28 @@ def case_horizon(value):
     return setup
 
 
+def case_figure_format(t):
+    """Frames a dream could be scored against, and a figure name no drawing format has."""
+    png(t / "truth" / "frame_0000.png"), png(t / "truth" / "frame_0001.png")
+    save_file({"frames": torch.full((1, 2, 16, 16, 3), 120, dtype=torch.uint8)}, t / "dream.safetensors")
+    return [
+        "analyze",
+        "--ground_truth",
+        str(t / "truth"),
+        "--dreamed",
+        str(t / "dream.safetensors"),
+        "--output_figure",
+        str(t / "a.xyz"),
+        "--output_metrics",
+        str(t / "m.json"),
+    ]
+
+
+def case_cosmos_without_frames(t):
+    (t / "cosmos").mkdir()
+    return ["tokenize", "--preset", "smoke", "--cosmos", str(t / "cosmos")]
+
+
 def case_train_option(*option):
     def setup(t):
         latents_file(t / "z.safetensors")
@@ -174,6 +196,7 @@ CASES = [
     ("video file is damaged", lambda t: frames_setup(t, "bad_video"), "cannot read video"),
     ("episodes of different frame sizes", lambda t: frames_setup(t, "two_sizes"), "different frame sizes"),
     ("`--frames` without `--output`", lambda t: ["tokenize", "--frames", str(t)], "--frames needs --output"),
+    ("`--cosmos` without `--frames`", case_cosmos_without_frames, "--cosmos encodes your own episodes"),
     ("latent file does not exist", lambda t: ["train", "--latents", str(t / "nope.safetensors")], "not found"),
     ("latent file is truncated", case_truncated_latents, "it may be truncated"),
     ("latents hold NaN or Inf", case_nan_latents, "NaN or Inf"),
@@ -190,10 +213,14 @@ CASES = [
     ("a safetensors file that is not a checkpoint", case_not_a_checkpoint, "not a lucid-dreamer checkpoint"),
     ("resuming a run with other settings", case_other_settings, "written with other settings"),
     ("training into a folder that holds a run", case_existing_run, "pass --resume"),
-    ("dream horizon 0", case_horizon("0"), "at least 1 frame"),
-    ("dream horizon negative", case_horizon("-3"), "at least 1 frame"),
+    ("dream horizon 0", case_horizon("0"), "--horizon must be at least 1"),
+    ("dream horizon negative", case_horizon("-3"), "--horizon must be at least 1"),
     ("zero training steps", case_train_option("--steps", "0"), "--steps must be at least 1"),
+    ("zero epochs", case_train_option("--epochs", "0"), "--epochs must be at least 1"),
+    ("zero context frames", case_train_option("--context_window", "0"), "--context_window must be at least 1"),
+    ("zero batch size", case_train_option("--batch_size", "0"), "--batch_size must be at least 1"),
     ("negative learning rate", case_train_option("--lr", "-1"), "--lr must be positive"),
+    ("a figure format that does not exist", case_figure_format, "--output_figure: cannot draw a .xyz file"),
     ("preset that does not exist", lambda t: ["simulate", "--preset", "huge"], "unknown preset 'huge'"),
 ]
 

@@ -96,9 +96,10 @@ def test_a_records_precision_is_what_it_used_or_its_forced_setting():
 
 
 def record(strict, resolution=128):
-    pooled = {"rmse": strict / 2, "strict_rmse": strict, "detection_rate": 0.5}
-    metrics = {"resolution": resolution, "pooled": pooled, "within": {"4": pooled}, "jitter_dream": 1.0,
-               "jitter_truth": 0.5, "detected_at_end": 1.0}  # fmt: skip
+    """A run whose two test episodes each score `strict`, with the cube found in half of their frames."""
+    episode = {"rmse": strict / 2, "strict_rmse": strict, "detection_rate": 0.5, "valid_frames": 3, "total_frames": 6}
+    metrics = {"resolution": resolution, "pooled": episode, "per_episode": [episode, episode], "within": {"4": episode},
+               "jitter_dream": 1.0, "jitter_truth": 0.5, "detected_at_end": 1.0}  # fmt: skip
     return {"group": "g", "variant": "v", "label": "row", "metrics": metrics, "parameters": 10,
             "train": {"samples_per_s": 5.0}}  # fmt: skip
 
@@ -106,7 +107,12 @@ def record(strict, resolution=128):
 def test_summaries_give_a_mean_and_interval_per_row_at_512_px():
     cell = grid.summarize([record(s) for s in (1.0, 2.0, 3.0)])[("g", "v")]
     strict = cell["metrics"]["strict_512"]
-    assert cell["seeds"] == 3 and strict["mean"] == 8.0 and strict["low"] < 8.0 < strict["high"]
+    assert (
+        cell["seeds"] == 3
+        and strict["mean"] == pytest.approx(8.0)
+        and 4.0 <= strict["low"] < 8.0 < strict["high"] <= 12.0
+    )
+    assert cell["metrics"]["detection"]["low"] == cell["metrics"]["detection"]["high"] == 0.5
     assert strict["values"] == [4.0, 8.0, 12.0] and cell["metrics"]["rmse_512"]["mean"] == 4.0
     assert np.isnan(cell["metrics"]["strict_h16_512"]["mean"]) and cell["metrics"]["jitter_512"]["mean"] == 4.0
 

@@ -186,7 +186,7 @@ def test_dream_horizon_must_be_positive(tmp_path, capsys):
     cli.main(["train", "--preset", "smoke", "--quiet", "--steps", "2", "--output_dir", str(run_dir)])
     code = cli.main(["dream", "--preset", "smoke", "--quiet", "--checkpoint", str(run_dir / "best.safetensors"),
                      "--output_path", str(tmp_path / "d.safetensors"), "--horizon", "0"])  # fmt: skip
-    assert code == 2 and "at least 1 frame" in capsys.readouterr().err
+    assert code == 2 and "--horizon must be at least 1" in capsys.readouterr().err
     assert not (tmp_path / "d.safetensors").exists()
 
 

@@ -36,11 +36,8 @@ def test_comparison_figures_draw_missing_rows_as_not_run_yet():
     fig = interval_bars({"a": {"m": cell}, "b": {}}, [("m", "metric")], paper={"a": {"m": 2.5}})
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert any("not run yet" in t for t in texts)
-    wide = {"mean": 0.5, "low": -0.6, "high": 1.6, "values": [0.0, 0.5, 1.0]}
-    fig = interval_bars({"a": {"detection": wide, "rmse": wide}}, [("detection", "share"), ("rmse", "px")])
-    (share_interval,), (rmse_interval,) = ([line for line in ax.lines if len(line.get_xdata()) == 2] for ax in fig.axes)
-    assert list(share_interval.get_xdata()) == [0.0, 1.0]  # a share is clipped to [0, 1]
-    assert list(rmse_interval.get_xdata()) == [0.0, 1.6]  # an error only at 0
+    (interval,) = [line for line in fig.axes[0].lines if len(line.get_xdata()) == 2]
+    assert list(interval.get_xdata()) == [1.0, 3.0]  # drawn as given: intervals stay in a metric's range
     assert inverted_u({}, "error").axes[0].texts[0].get_text() == "not run yet"
     fig = inverted_u({"family": [(10, cell), (100, cell)]}, "error")
     assert fig.axes[0].get_xscale() == "log" and len(fig.axes[0].lines) == 1

@@ -5,15 +5,27 @@ import pytest
 import torch
 from torch import nn
 
-from lucid_dreamer.data import Normalizer
+from lucid_dreamer.data import Normalizer, Windows
 from lucid_dreamer.dream import copy_last, dream
 from lucid_dreamer.errors import UserError
-from lucid_dreamer.models import ModelConfig
-from lucid_dreamer.train import TrainConfig, load_model, lr_at, read_checkpoint, rollout_loss, train
+from lucid_dreamer.losses import motion_weighted_l1
+from lucid_dreamer.models import MODELS, ModelConfig, build_model
+from lucid_dreamer.train import (
+    TrainConfig,
+    channels_last,
+    load_model,
+    lr_at,
+    read_checkpoint,
+    rollout_loss,
+    train,
+    validate,
+)
 
 TINY_MODEL = ModelConfig(width=8, blocks=1, groups=4)
 TINY_TRAIN = TrainConfig(steps=12, batch_size=4, eval_every=4, val_windows=8, lr=1e-3)
 IDENTITY = Normalizer(torch.zeros(16), torch.ones(16))
+NORM = Normalizer(torch.linspace(-2, 2, 16), torch.linspace(0.2, 3.0, 16))
+"""A normaliser that changes latents: a loss on normalised latents differs from one on de-normalised ones."""
 
 
 def latents(e=3, t=12, seed=0):
@@ -49,6 +61,29 @@ def test_rollout_feeds_predictions_back_and_teacher_forcing_feeds_truth(teacher_
     assert model.scale.grad is not None
 
 
+def test_the_motion_mask_compares_each_target_with_the_last_context_frame():
+    """What moved is judged against the last context frame; the oldest, far from both, must not count."""
+    last = torch.zeros(1, 1, 16, 2, 2)
+    context = torch.cat([last + 3, last, last, last], dim=1)
+    cfg = TrainConfig(motion_threshold=0.1, motion_weight=10.0)
+    # Recorder predicts 1 everywhere; a target equal to the last frame did not move: weight 1
+    assert rollout_loss(Recorder(), context, last, IDENTITY, cfg).item() == pytest.approx(1.0)
+    # a target 3 away from the last frame (and equal to the oldest) moved: weight 10
+    assert rollout_loss(Recorder(), context, last + 3, IDENTITY, cfg).item() == pytest.approx(20.0)
+
+
+def test_the_motion_loss_is_computed_on_de_normalised_latents():
+    context, targets = torch.randn(2, 4, 16, 3, 3), torch.randn(2, 1, 16, 3, 3)
+    loss = rollout_loss(Recorder(), context, targets, NORM, TrainConfig())
+    prediction = context[:, -1] * 2 + 1
+    denormalised = motion_weighted_l1(
+        NORM.denormalize(prediction), NORM.denormalize(targets[:, 0]), NORM.denormalize(context[:, -1])
+    )
+    normalised = motion_weighted_l1(prediction, targets[:, 0], context[:, -1])
+    assert loss.item() == pytest.approx(denormalised.item(), rel=1e-5)
+    assert loss.item() != pytest.approx(normalised.item(), rel=0.05)
+
+
 def test_cosine_schedule_ends_at_a_hundredth():
     cfg = TrainConfig(steps=100, lr=1e-3)
     assert lr_at(0, cfg) == pytest.approx(1e-3)
@@ -82,6 +117,19 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
         assert all(torch.equal(a[k], b[k]) for k in a)
     log = (tmp_path / "split" / "log.jsonl").read_text().splitlines()
     assert sum("loss" in json.loads(x) and "val_loss" not in json.loads(x) for x in log) == 12
+
+
+def test_the_best_checkpoint_is_chosen_on_the_validation_windows(tmp_path):
+    train_z, val_z = latents(), latents(2, seed=1) * 4 + 2  # validation episodes unlike the training ones
+    cfg = TrainConfig(steps=2, batch_size=4, eval_every=1, val_windows=8)
+    train(TINY_MODEL, cfg, train_z, val_z, NORM, tmp_path, progress=False)
+    model, meta = load_model(tmp_path / "best.safetensors")
+
+    def loss_on(z):
+        return validate(model, Windows(z, TINY_MODEL.context_frames, cfg.rollout_steps), NORM, cfg, torch.device("cpu"))
+
+    assert meta["val_loss"] == pytest.approx(loss_on(val_z), rel=1e-4)
+    assert meta["val_loss"] != pytest.approx(loss_on(train_z), rel=0.1)
 
 
 def test_same_seed_same_result(tmp_path):
@@ -140,6 +188,23 @@ def test_dream_rolls_all_episodes_out_together():
     assert torch.equal(copy_last(context, 2)[:, 1], context[:, -1])
 
 
+class Noisy(Recorder):
+    """Recorder whose draws sit 100 above its mean."""
+
+    def sample(self, context):
+        return self(context) + 100
+
+
+def test_dreaming_with_sample_draws_and_feeds_the_draws_back():
+    context = torch.randn(3, 4, 16, 2, 2)
+    mean, drawn = dream(Noisy(), context, 2), dream(Noisy(), context, 2, sample=True)
+    torch.testing.assert_close(drawn[:, 0], mean[:, 0] + 100)
+    torch.testing.assert_close(drawn[:, 1], drawn[:, 0] * 2 + 1 + 100)
+    prob = build_model(ModelConfig(name="probabilistic_resnet", width=8, blocks=1, groups=4))
+    noise = dream(prob, context, 1, sample=True) - dream(prob, context, 1)
+    assert 0.8 < noise.std().item() < 1.2  # its log-variance starts at 0: unit noise around the mean
+
+
 def test_the_gradient_difference_term_is_added_per_rollout_step():
     from lucid_dreamer.losses import gradient_difference
 
@@ -160,3 +225,12 @@ def test_the_nll_loss_needs_a_gaussian_head(tmp_path):
     cfg = TrainConfig(steps=2, batch_size=2, eval_every=2, val_windows=2, loss="gaussian_nll")
     summary = train(prob, cfg, z, z, IDENTITY, tmp_path / "prob", progress=False)
     assert summary["finished"] and math.isfinite(summary["best_val_loss"])
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_takes_the_channels_last_layout_of_its_convolutions(name):
+    """The GPU layout (training on CUDA), checked on the CPU: Conv3d weights need channels_last_3d."""
+    model = channels_last(build_model(ModelConfig(name=name, width=8, blocks=1, groups=4)))
+    for p in model.parameters():
+        if p.dim() in (4, 5):
+            assert p.is_contiguous(memory_format=torch.channels_last if p.dim() == 4 else torch.channels_last_3d)

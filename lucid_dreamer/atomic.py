@@ -1,0 +1,42 @@
+"""Writing a file or a folder whole or not at all: every output of the package goes through here.
+
+A product is written under a hidden temporary name beside its final path and renamed into place
+only when complete, so a run that fails or is killed half way never leaves a torn file that a
+later run would trust.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_write(path: str | Path, keep_partial: bool = False) -> Iterator[Path]:
+    """Yield a temporary path to write `path`'s content to (a file, or a folder the caller makes);
+    when the block ends without an error the content replaces `path` (a folder replaces a folder).
+
+    On any error or interruption the temporary file or folder is removed, unless `keep_partial`:
+    a build that resumes keeps what it has done, and continues from it next time.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        yield tmp
+        if tmp.is_dir() and path.is_dir():
+            shutil.rmtree(path)  # os.replace cannot replace a folder that holds files
+        os.replace(tmp, path)
+    finally:
+        if not keep_partial:
+            _remove(tmp)  # nothing is left after a success
