@@ -1,7 +1,7 @@
 """The grid beyond one process: worker processes on this machine or a Slurm job array, through submitit.
 
 submitit starts the jobs (subprocesses here, an `sbatch` array on a cluster), keeps their logs and
-pickles under `artifacts/<preset>/jobs/<submission>/<job id>/`, and requeues a job that the
+pickles under `artifacts/<preset>/jobs/<submission time>/`, and requeues a job that the
 scheduler pre-empts or times out. Nothing is read back from its files: a job runs its share of the
 runs as the inline grid does (each record written atomically, each run under its lock), and jobs
 share the cache through its per-entry locks (`stages.cached`). Our own bookkeeping is JSON beside
@@ -82,7 +82,7 @@ class GridJob(submitit.helpers.Checkpointable):
                 ran = run_pending(self.preset, find_run(self.preset, run_id))
             except Exception as e:  # the job's other runs go on; its log keeps the traceback
                 traceback.print_exc()
-                _write_json(error_path(self.preset, run_id), {"error": _last_line(e)})
+                _write_json(error_path(self.preset, run_id), {"error": _error_line(e)})
                 failed.append(run_id)
                 continue
             print(
@@ -97,8 +97,9 @@ def error_path(preset: Preset, run_id: str) -> Path:
     return jobs_dir(preset) / "runs" / f"{run_id}.error.json"
 
 
-def _last_line(error: Exception) -> str:
-    return traceback.format_exception_only(error)[-1].strip().splitlines()[0]
+def _error_line(error: Exception) -> str:
+    """The error as the last line of its traceback reads: its type and (the first line of) its message."""
+    return f"{type(error).__name__}: {error}".splitlines()[0].strip()
 
 
 def _write_json(path: Path, obj) -> None:
@@ -120,6 +121,12 @@ def _batches(preset: Preset, runs: list[GridRun], jobs: int | None) -> list[list
     return [[run_id for group in shares[i::n] for run_id in group] for i in range(n)]
 
 
+def local_threads(workers: int) -> int:
+    """Threads of each of `workers` local workers: the cores shared out. Float sums depend on the thread
+    count, so records match the inline grid's bit for bit when it runs with as many threads."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
 def _local_gpus() -> list[str]:
     """This machine's GPUs, as CUDA_VISIBLE_DEVICES names them."""
     import torch
@@ -137,7 +144,7 @@ def submit(preset: Preset, runs: list[GridRun], cfg: ExecutorConfig, cluster: st
     "debug" executor, which runs the jobs in this process when they are waited for).
     """
     cluster = cluster or cfg.kind
-    folder = jobs_dir(preset) / time.strftime("%Y%m%d-%H%M%S") / "%j"  # a folder per job: logs and pickles
+    folder = jobs_dir(preset) / time.strftime("%Y%m%d-%H%M%S")  # this submission's logs and pickles
     executor = submitit.AutoExecutor(folder, cluster=cluster)
     executor.update_parameters(
         name=f"lucid-dreamer-grid-{preset.name}",
@@ -150,7 +157,7 @@ def submit(preset: Preset, runs: list[GridRun], cfg: ExecutorConfig, cluster: st
         error_path(preset, run.id).unlink(missing_ok=True)
     if cfg.kind == "local":
         batches = _batches(preset, runs, cfg.workers)
-        job = GridJob(preset, threads=max(1, (os.cpu_count() or 1) // cfg.workers))
+        job = GridJob(preset, threads=local_threads(cfg.workers))
         gpus, jobs = _local_gpus(), []
         for i, batch in enumerate(batches):
             if gpus:  # submitit hides the GPUs from local jobs unless told which each may see

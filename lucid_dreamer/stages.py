@@ -54,7 +54,7 @@ def config_hash(*configs) -> str:
 
 BUILD_LOG = "LUCID_DREAMER_BUILD_LOG"
 """Environment variable naming a file to which every finished build appends a JSON line (stage, entry,
-host, pid, whether it continued an unfinished build): which worker built what."""
+host, pid, threads, whether it continued an unfinished build): which worker built what, and how."""
 
 
 def cached(
@@ -105,8 +105,8 @@ def cached(
 
 def _log_build(stage: str, folder: Path, resumed: bool) -> None:
     if path := os.environ.get(BUILD_LOG):
-        host, pid = socket.gethostname(), os.getpid()
-        line = {"stage": stage, "entry": folder.name, "host": host, "pid": pid, "resumed": resumed}
+        line = {"stage": stage, "entry": folder.name, "host": socket.gethostname(), "pid": os.getpid()}
+        line |= {"threads": torch.get_num_threads(), "resumed": resumed}  # float sums depend on the threads
         with open(path, "a") as log:  # one short append per line: whole lines from concurrent local workers
             log.write(json.dumps(line) + "\n")
 
