@@ -7,6 +7,7 @@ executor write and "submit" the sbatch array.
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,17 +20,18 @@ import torch
 from filelock import FileLock
 from safetensors.torch import load_file
 
-from lucid_dreamer import cli, executors, grid
+from lucid_dreamer import cli, executors, grid, stages
 from lucid_dreamer.executors import ExecutorConfig
 from lucid_dreamer.presets import PRESETS
 from lucid_dreamer.stages import BUILD_LOG
 
 SMOKE = PRESETS["smoke"]
 # The smoke preset with a short tokenizer training and runs long enough to be stopped part way
-# (checkpoints at steps 100 and 150).
-LONG = replace(SMOKE, tokenizer=replace(SMOKE.tokenizer, steps=100), grid=replace(SMOKE.grid, steps=150))
+# (checkpoints at steps 100 and 120).
+LONG = replace(SMOKE, tokenizer=replace(SMOKE.tokenizer, steps=100), grid=replace(SMOKE.grid, steps=120))
 SHARED = "rivals__resnet_rollout__seed0", "context__k4__seed0"  # one configuration: one training
 OTHERS = "rivals__baseline_resnet__seed0", "rivals__unet_single__seed0", "rivals__probabilistic_plus__seed0"
+STOPPED = "rivals__baseline_resnet__seed0"  # the quickest to train (one frame, one step)
 
 
 @pytest.fixture
@@ -37,6 +39,23 @@ def home(artifacts, tmp_path, monkeypatch):
     """An empty artifacts root that worker processes find too, with the smoke records beside it."""
     monkeypatch.chdir(tmp_path)  # the smoke preset's records go under ./artifacts/smoke/figures
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def long_data(tmp_path_factory):
+    """LONG's simulation, tokenizer, latents and references, built once for the tests that stop a run."""
+    root = tmp_path_factory.mktemp("long")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LUCID_DREAMER_ARTIFACTS", str(root))
+        stages.references_stage(LONG, grid.find_run(LONG, STOPPED).experiment.model.context_frames, progress=False)
+    return root / "smoke"
+
+
+@pytest.fixture
+def long_home(home, long_data):
+    """`home` with LONG's shared stages already built."""
+    shutil.copytree(long_data, home / "artifacts" / "smoke")
+    return home
 
 
 def runs_named(preset, ids):
@@ -220,7 +239,7 @@ def descendant(pid: int, command: str) -> int:
     raise AssertionError(f"no process running {command} under {pid}")
 
 
-def stop_mid_training(job, run, sig) -> Path:
+def stop_mid_training(job, sig) -> Path:
     """Send `sig` to the job's worker once the run's training has written a checkpoint; returns the
     training's unfinished folder."""
     train = Path(os.environ["LUCID_DREAMER_ARTIFACTS"]) / "smoke" / "train"
@@ -265,41 +284,47 @@ def test_two_local_workers_give_the_inline_records_and_build_each_shared_stage_o
 
 
 @pytest.mark.slow
-def test_a_worker_killed_mid_training_leaves_nothing_corrupt_and_its_run_resumes_when_resubmitted(home, monkeypatch):
-    log = home / "builds.jsonl"
+def test_a_worker_killed_mid_training_leaves_nothing_corrupt_and_its_run_resumes_when_resubmitted(
+    long_home, monkeypatch
+):
+    log = long_home / "builds.jsonl"
     monkeypatch.setenv(BUILD_LOG, str(log))
-    runs = runs_named(LONG, SHARED[:1])
+    runs = runs_named(LONG, [STOPPED])
     cfg = ExecutorConfig("local", workers=1)
     (job,) = executors.submit(LONG, runs, cfg)
-    partial = stop_mid_training(job, runs[0], signal.SIGKILL)
+    partial = stop_mid_training(job, signal.SIGKILL)
     while not job.done():
         time.sleep(0.05)
 
-    state = executors.run_states(LONG, runs)[runs[0].id]
+    state = executors.run_states(LONG, runs)[STOPPED]
     assert state.state == "failed" and "ended before the run finished" in state.detail
-    for stage in (home / "artifacts" / "smoke").iterdir():  # every entry there is whole
-        for entry in (p for p in stage.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for stage in ("simulate", "tokenizer", "latents", "references", "train", "dream"):  # every entry is whole
+        folder = long_home / "artifacts" / "smoke" / stage
+        for entry in (p for p in folder.glob("*") if p.is_dir() and not p.name.startswith(".")):
             assert (entry / "config.json").exists(), entry
     assert not (partial.parent / partial.name[1:].removesuffix(".partial")).exists()
     assert load_file(partial / "last.safetensors")  # checkpoints are renamed into place: never torn
 
     jobs = executors.submit(LONG, executors.runs_to_submit(LONG, runs), cfg)  # what re-running the command does
     executors.wait(LONG, runs, jobs, progress=False)
-    assert executors.run_states(LONG, runs)[runs[0].id].state == "done"
+    assert executors.run_states(LONG, runs)[STOPPED].state == "done"
     trainings = [b for b in builds(log) if b["stage"] == "train"]
     assert len(trainings) == 1 and trainings[0]["resumed"]  # from the killed worker's checkpoint
 
 
 @pytest.mark.slow
-def test_a_job_preempted_mid_training_is_requeued_by_submitit_and_resumes(home, monkeypatch):
-    log = home / "builds.jsonl"
+def test_a_job_at_its_time_limit_is_requeued_by_submitit_and_resumes(long_home, monkeypatch):
+    log = long_home / "builds.jsonl"
     monkeypatch.setenv(BUILD_LOG, str(log))
-    runs = runs_named(LONG, SHARED[:1])
-    (job,) = executors.submit(LONG, runs, ExecutorConfig("local", workers=1))
-    stop_mid_training(job, runs[0], signal.SIGUSR2)  # what Slurm sends before a time limit or a pre-emption
+    runs = runs_named(LONG, [STOPPED])
+    # With a 10-minute limit submitit takes the signal for the time limit (not a pre-emption), and
+    # requeues only a job that can checkpoint.
+    (job,) = executors.submit(LONG, runs, ExecutorConfig("local", workers=1, timeout_min=10))
+    stop_mid_training(job, signal.SIGUSR2)  # what Slurm sends shortly before the limit (--signal=USR2@90)
     executors.wait(LONG, runs, [job], progress=False)
 
-    assert executors.run_states(LONG, runs)[runs[0].id].state == "done"
-    assert "Requeued job" in job.paths.stdout.read_text()
+    assert executors.run_states(LONG, runs)[STOPPED].state == "done"
+    submitit_log = job.paths.stdout.read_text()
+    assert "this job is timed-out" in submitit_log and "Requeued job" in submitit_log
     trainings = [b for b in builds(log) if b["stage"] == "train"]
     assert len(trainings) == 1 and trainings[0]["resumed"]
