@@ -536,7 +536,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Run the preset's comparison grid (the paper's rival models, the ablations, the width sweeps, the "
         "protocols), skipping runs whose results are already in figures/data/grid/<preset>/. Each finished run "
         "writes its metrics there at once, so an interrupted grid loses at most the run in progress (and that "
-        "run's training resumes from its last checkpoint).",
+        "run's training resumes from its last checkpoint). With --executor local or slurm, submitit runs them as "
+        "jobs (worker processes here, or a Slurm job array) that share the cache safely; --list shows each run's "
+        "state and, for a failed one, its error and log.",
         force=False,
     )  # fmt: skip
     p.add_argument("--only", help="only runs whose id contains this text (see --list)")
