@@ -177,7 +177,7 @@ def run_pending(preset: Preset, run: GridRun, progress: bool = False) -> bool:
     checkpoints and record, and `grid --list` shows it running. Returns whether it ran."""
     path = run_lock_path(preset, run.id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(path, fallback_to_soft=False):  # a soft lock would outlive a killed worker
+    with FileLock(path, fallback_to_soft=False):  # an OS lock, as in stages.cached: it dies with its holder
         if is_done(preset, run):
             return False  # another process finished it while this one waited
         run_one(preset, run, progress)

@@ -73,14 +73,14 @@ def cached(
     Processes that share the cache (grid workers) build an entry once: the build runs holding an
     OS lock on `.<hash>.lock` beside the entry, which dies with its holder, and a process that waited
     for it finds the product finished. Builds lock downstream before upstream (a training waits for
-    the latents, never the reverse), so no two builds wait for each other.
+    the latents, never the reverse), so waiting builds never form a cycle.
     """
     final = artifacts_root() / preset.name / stage / config_hash(*configs)
     if final.is_dir() and not force:
         return final  # entries appear by a rename, complete: reading one needs no lock
     final.parent.mkdir(parents=True, exist_ok=True)
-    # Without flock (some network filesystems) filelock would fall back to a lock file that outlives a
-    # killed worker and blocks the others for good; failing loudly is better.
+    # Without flock (some network filesystems) filelock would fall back to a lock file, which a worker
+    # killed on another node leaves behind for good, blocking the others: an error is better.
     with FileLock(final.with_name(f".{final.name}.lock"), fallback_to_soft=False):
         if final.is_dir() and not force:
             return final  # another process built it while this one waited

@@ -138,6 +138,19 @@ def test_each_run_is_done_running_queued_failed_or_todo(home):
     assert states[queued.id].detail == f"job {os.getpid()}"
 
 
+def test_a_run_runs_under_its_lock_and_a_finished_run_is_not_run_again(home, monkeypatch):
+    seen = []
+
+    def run_one(preset, run, progress=False):
+        seen.append(executors.run_states(preset, [run])[run.id].state)  # what `grid --list` says meanwhile
+        fake_run_one(preset, run)
+
+    monkeypatch.setattr(grid, "run_one", run_one)
+    run = grid.grid_runs(SMOKE)[0]
+    assert grid.run_pending(SMOKE, run) and not grid.run_pending(SMOKE, run)
+    assert seen == ["running"]
+
+
 # --- Slurm without a cluster -------------------------------------------------------------------
 
 
