@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import sys
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from .errors import AtLeast, UserError
 PRESET_NAMES = ("smoke", "cpu", "paper")
 PRECISION_CHOICES = {"auto": "auto", "bf16": True, "float32": False}
 PRECISION_HELP = "auto (bf16 autocast only where the device computes bf16 natively), bf16 or float32"
+EXECUTOR_NAMES = ("inline", "local", "slurm")
 
 
 def _report(folder: Path, name: str = "report.json") -> dict:
@@ -43,6 +46,8 @@ def check_flags(args: argparse.Namespace) -> None:
         value = getattr(args, flag, None)
         if value is not None:
             bound.check(f"--{flag}", value)
+    if args.command == "grid":
+        _executor_config(args)  # the executor's own flags
     if args.command == "tokenize" and args.frames is None and args.cosmos is not None:
         raise UserError("--cosmos encodes your own episodes: pass them with --frames (and --output)")
     if args.command == "tokenize" and args.frames is not None and args.output is None:
@@ -355,21 +360,91 @@ def cmd_bench(args) -> None:
         print(f"results: {args.json}")
 
 
-def cmd_grid(args) -> None:
-    from . import grid
+def _executor_config(args):
+    """The grid's executor settings from its flags; a flag of another executor is a mistake."""
+    from .executors import ExecutorConfig
+
+    given = {
+        "--workers": args.workers,
+        "--slurm-partition": args.slurm_partition,
+        "--gpus-per-job": args.gpus_per_job,
+        "--slurm-option": args.slurm_option,
+        "--timeout-min": args.timeout_min,
+    }
+    given = {flag: value for flag, value in given.items() if value is not None}
+    takes = {"inline": (), "local": ("--workers", "--timeout-min")}
+    takes["slurm"] = ("--slurm-partition", "--gpus-per-job", "--slurm-option", "--timeout-min")
+    for flag in given:
+        if flag not in takes[args.executor]:
+            users = " or ".join(name for name in EXECUTOR_NAMES if flag in takes[name])
+            raise UserError(f"{flag} is for --executor {users}, not {args.executor}")
+    for flag, least in (("--workers", 1), ("--gpus-per-job", 0), ("--timeout-min", 1)):
+        if given.get(flag, least) < least:
+            raise UserError(f"{flag} must be at least {least}, got {given[flag]}")
+    options = []
+    for option in args.slurm_option or []:
+        key, equals, value = option.partition("=")
+        if not key.strip("-") or " " in key:
+            raise UserError(f"--slurm-option takes an sbatch option as KEY=VALUE (or KEY for a flag), got {option!r}")
+        options.append((key.strip("-"), value if equals else True))
+    if args.executor == "slurm" and not (shutil.which("sbatch") and shutil.which("srun")):
+        raise UserError("--executor slurm needs Slurm's sbatch and srun; run it where they are (a login node)")
+    return ExecutorConfig(
+        kind=args.executor,
+        workers=args.workers or 2,
+        partition=args.slurm_partition,
+        gpus_per_job=args.gpus_per_job or 0,
+        timeout_min=args.timeout_min,
+        slurm_options=tuple(options),
+    )
+
+
+def cmd_grid(args) -> int:
+    from . import executors, grid
     from .presets import get_preset
 
     preset = get_preset(args.preset)
+    cfg = _executor_config(args)
     runs = grid.grid_runs(preset)
     if args.list:
+        states = executors.run_states(preset, runs)
         for run in runs:
-            print(f"{'done' if grid.is_done(preset, run) else 'todo':5} {run.id}")
-        return
-    if args.limit is not None and args.limit < 1:
-        raise UserError(f"--limit must be at least 1, got {args.limit}")
-    done = grid.run_grid(preset, args.only, args.limit, progress=not args.quiet)
+            state = states[run.id]
+            print(f"{state.state:8} {run.id}" + (f"  {state.detail}" if state.detail else ""))
+        counts = Counter(state.state for state in states.values())
+        print(", ".join(f"{counts[s]} {s}" for s in ("done", "running", "queued", "failed", "todo") if counts[s]))
+        return 0
+    if cfg.kind == "inline":
+        done = grid.run_grid(preset, args.only, args.limit, progress=not args.quiet)
+        left = sum(not grid.is_done(preset, r) for r in runs)
+        print(f"ran {len(done)} runs; {len(runs) - left} of {len(runs)} done; results in {grid.results_dir(preset)}")
+        return 0
+    unfinished = grid.select_runs(preset, args.only)
+    todo = executors.runs_to_submit(preset, unfinished)[: args.limit]
+    if len(todo) < len(unfinished) and args.limit is None:
+        print(f"{len(unfinished) - len(todo)} unfinished runs are queued or running in earlier jobs; left to them")
+    if not todo:
+        print("nothing to submit; `lucid-dreamer grid --list` shows where each run stands")
+        return 0
+    jobs = executors.submit(preset, todo, cfg)
+    logs = grid.jobs_dir(preset)
+    if cfg.kind == "slurm":
+        print(
+            f"submitted {len(todo)} runs as {len(jobs)} Slurm jobs (array {jobs[0].job_id.split('_')[0]}); "
+            f"`lucid-dreamer grid --list` shows where each stands; logs under {logs}"
+        )
+        return 0
+    executors.wait(preset, todo, jobs, progress=not args.quiet)
+    states = executors.run_states(preset, todo)
+    failed = [run.id for run in todo if states[run.id].state != "done"]
+    for run_id in failed:
+        print(f"failed {run_id}: {states[run_id].detail}", file=sys.stderr)
     left = sum(not grid.is_done(preset, r) for r in runs)
-    print(f"ran {len(done)} runs; {len(runs) - left} of {len(runs)} done; results in {grid.results_dir(preset)}")
+    print(
+        f"ran {len(todo) - len(failed)} runs with {len(jobs)} local workers ({len(failed)} failed); "
+        f"{len(runs) - left} of {len(runs)} done; results in {grid.results_dir(preset)}; logs under {logs}"
+    )
+    return 1 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -488,12 +563,37 @@ def build_parser() -> argparse.ArgumentParser:
         "Run the preset's comparison grid (the paper's rival models, the ablations, the width sweeps, the "
         "protocols), skipping runs whose results are already in figures/data/grid/<preset>/. Each finished run "
         "writes its metrics there at once, so an interrupted grid loses at most the run in progress (and that "
-        "run's training resumes from its last checkpoint).",
+        "run's training resumes from its last checkpoint). With --executor local or slurm, submitit runs them as "
+        "jobs (worker processes here, or a Slurm job array) that share the cache safely; --list shows each run's "
+        "state and, for a failed one, its error and log.",
         force=False,
     )  # fmt: skip
     p.add_argument("--only", help="only runs whose id contains this text (see --list)")
     p.add_argument("--limit", type=int, help="run at most this many of the unfinished runs")
-    p.add_argument("--list", action="store_true", help="list the runs and whether each is done")
+    p.add_argument("--list", action="store_true", help="list the runs: done, running, queued, failed (why) or todo")
+    p.add_argument(
+        "--executor",
+        choices=EXECUTOR_NAMES,
+        default="inline",
+        help="inline: one run after another in this process (default); local: worker processes on this machine "
+        "(waits for them); slurm: a job array (returns once submitted). Jobs share artifacts/ and log under "
+        "artifacts/<preset>/jobs/",
+    )
+    p.add_argument("--workers", type=int, help="local: worker processes (default 2), each with cores/workers threads")
+    p.add_argument("--slurm-partition", help="slurm: the partition to submit to (default: the cluster's)")
+    p.add_argument("--gpus-per-job", type=int, help="slurm: GPUs per job (default 0)")
+    p.add_argument(
+        "--timeout-min",
+        type=int,
+        help="local or slurm: a job's time limit in minutes (default: 60 on Slurm, a week locally); "
+        "a job that reaches it is requeued and resumes from its last checkpoint",
+    )
+    p.add_argument(
+        "--slurm-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="slurm: any other sbatch option, repeatable (e.g. account=lab, cpus-per-task=8, mem=16G, exclusive)",
+    )
     return parser
 
 
@@ -501,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         check_flags(args)
-        args.func(args)
+        code = args.func(args)
     except UserError as e:
         if args.debug:
             raise
@@ -510,7 +610,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; finished stages are kept, an interrupted training resumes", file=sys.stderr)
         return 130
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ A run is a train stage and a dream stage (cached and resumable, like the book's)
 configs and provenance go to `figures/data/grid/<preset>/<run>.json` (under `artifacts/smoke/`
 for the smoke preset), so the grid can be filled over several sittings, or on a GPU, and the
 book renders from the committed files. A run whose file holds the same configuration is skipped.
+Runs execute here one after another, or in parallel as jobs (`executors`); a process holds a
+run's lock while it runs it, so the run has one writer wherever it executes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from filelock import FileLock
 from tqdm.auto import tqdm
 
 from .analyze import episode_sums, mean_interval, pool_sums
@@ -184,14 +187,43 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
     return record
 
 
-def run_grid(preset: Preset, only: str | None = None, limit: int | None = None, progress: bool = True) -> list[str]:
-    """Run every unfinished run (whose id contains `only`), at most `limit` of them; returns their ids."""
-    todo = [r for r in grid_runs(preset) if (only is None or only in r.id) and not is_done(preset, r)]
+def jobs_dir(preset: Preset) -> Path:
+    """`artifacts/<preset>/jobs/`: the runs' locks, the executors' bookkeeping and the job folders."""
+    from .stages import artifacts_root
+
+    return artifacts_root() / preset.name / "jobs"
+
+
+def run_lock_path(preset: Preset, run_id: str) -> Path:
+    """The lock a process holds while it runs `run_id`."""
+    return jobs_dir(preset) / "runs" / f"{run_id}.lock"
+
+
+def run_pending(preset: Preset, run: GridRun, progress: bool = False) -> bool:
+    """Run `run` unless it is done, holding its lock: one process at a time writes the run's
+    checkpoints and record, and `grid --list` shows it running. Returns whether it ran."""
+    path = run_lock_path(preset, run.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(path, fallback_to_soft=False):  # an OS lock, as in stages.cached: it dies with its holder
+        if is_done(preset, run):
+            return False  # another process finished it while this one waited
+        run_one(preset, run, progress)
+        return True
+
+
+def select_runs(preset: Preset, only: str | None = None) -> list[GridRun]:
+    """The unfinished runs whose id contains `only`."""
     if only is not None and not any(only in r.id for r in grid_runs(preset)):
         raise UserError(f"no grid run matches {only!r}; `lucid-dreamer grid --list` shows them")
-    todo = todo[:limit] if limit is not None else todo
+    return [r for r in grid_runs(preset) if (only is None or only in r.id) and not is_done(preset, r)]
+
+
+def run_grid(preset: Preset, only: str | None = None, limit: int | None = None, progress: bool = True) -> list[str]:
+    """Run every unfinished run (whose id contains `only`), at most `limit` of them, in this process;
+    returns their ids."""
+    todo = select_runs(preset, only)[:limit]
     for run in tqdm(todo, desc="grid", unit="run", disable=not progress):
-        run_one(preset, run)
+        run_pending(preset, run)
     return [r.id for r in todo]
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass, replace
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from filelock import FileLock
 from safetensors import SafetensorError
 from safetensors.numpy import load_file as load_numpy
 from safetensors.numpy import save_file as save_numpy
@@ -52,6 +54,11 @@ def config_hash(*configs) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+BUILD_LOG = "LUCID_DREAMER_BUILD_LOG"
+"""Environment variable naming a file to which every finished build appends a JSON line (stage, entry,
+host, pid, threads, whether it continued an unfinished build): which worker built what, and how."""
+
+
 def cached(
     stage: str,
     preset: Preset,
@@ -64,19 +71,40 @@ def cached(
 
     A `resumable` stage keeps its unfinished folder when interrupted, and `build` continues
     from what is there (training resumes from its last checkpoint); any other stage starts over.
+
+    Processes that share the cache (grid workers) build an entry once: the build runs holding an
+    OS lock on `.<hash>.lock` beside the entry, which dies with its holder, and a process that waited
+    for it finds the product finished. Builds lock downstream before upstream (a training waits for
+    the latents, never the reverse), so waiting builds never form a cycle.
     """
     final = artifacts_root() / preset.name / stage / config_hash(*configs)
     if final.is_dir() and not force:
-        return final
-    with atomic_write(final, keep_partial=resumable) as tmp:
-        if not resumable or force:
-            shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True, exist_ok=True)
-        build(tmp)
-        (tmp / "config.json").write_text(
-            json.dumps({"stage": stage, "preset": preset.name, "configs": [_plain(c) for c in configs]}, indent=1)
-        )
+        return final  # entries appear by a rename, complete: reading one needs no lock
+    final.parent.mkdir(parents=True, exist_ok=True)
+    # Without flock (some network filesystems) filelock would fall back to a lock file, which a worker
+    # killed on another node leaves behind for good, blocking the others: an error is better.
+    with FileLock(final.with_name(f".{final.name}.lock"), fallback_to_soft=False):
+        if final.is_dir() and not force:
+            return final  # another process built it while this one waited
+        with atomic_write(final, keep_partial=resumable) as tmp:
+            if not resumable or force:
+                shutil.rmtree(tmp, ignore_errors=True)
+            resumed = tmp.is_dir() and any(tmp.iterdir())
+            tmp.mkdir(parents=True, exist_ok=True)
+            build(tmp)
+            (tmp / "config.json").write_text(
+                json.dumps({"stage": stage, "preset": preset.name, "configs": [_plain(c) for c in configs]}, indent=1)
+            )
+        _log_build(stage, final, resumed)
     return final
+
+
+def _log_build(stage: str, folder: Path, resumed: bool) -> None:
+    if path := os.environ.get(BUILD_LOG):
+        line = {"stage": stage, "entry": folder.name, "host": socket.gethostname(), "pid": os.getpid()}
+        line |= {"threads": torch.get_num_threads(), "resumed": resumed}  # float sums depend on the threads
+        with open(path, "a") as log:  # one short append per line: whole lines from concurrent local workers
+            log.write(json.dumps(line) + "\n")
 
 
 def _write_json(path: Path, obj) -> None:
