@@ -157,12 +157,12 @@ Markdown(book.markdown_table(
 # ## What float32 can gain, and what it cannot
 #
 # In float32 the reference's Conv3d does three times the arithmetic of ours (GFLOP per sample
-# as run, above), so if both ran at the same fraction of the float32 matmul rate ours would
-# train exactly 3x as fast; the work both share besides the convolutions (GroupNorm, dropout,
-# SiLU, the optimizer) keeps the ratio under 3. Where ours computes in float32 its useful
-# arithmetic already runs near the measured float32 matmul rate (the last column but one), so
-# no reordering of the same float32 work can close that gap: beyond it, the speed-up comes
-# from bf16 where the hardware computes it natively, and for dreaming from batching episodes.
+# as run, above): removing that arithmetic and the data path's overhead is what the float32
+# speed-up buys. Ours then runs its useful arithmetic at the share of the measured float32
+# matmul rate in the last column but one, so the rest of the way to 3x and 10x would have to
+# come from running nearer that rate, which the GroupNorm, dropout and SiLU between the
+# convolutions (not matmuls) hold back. Beyond it, the speed-up comes from bf16 where the
+# hardware computes it natively, and for dreaming from batching episodes.
 
 # %%
 if f32 is not None:
