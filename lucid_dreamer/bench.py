@@ -102,7 +102,7 @@ class BenchConfig:
     """Rollout samples of the paper's whole training budget (1,450 steps of 32)."""
 
 
-QUICK = BenchConfig(latent_sizes=(16,), timed_steps=1, repeats=2, dream_episodes=4, dream_horizon=12, quality_steps=8)
+QUICK = BenchConfig(latent_sizes=(16,), timed_steps=1, repeats=2, dream_episodes=16, dream_horizon=12, quality_steps=8)
 
 
 class PaperWindows(Dataset):
