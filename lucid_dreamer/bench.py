@@ -354,8 +354,8 @@ def bench(
     }
     # Float32 against float32 (ours as on a CPU without bf16), where the reference computes in
     # float32: on CPU. On CUDA the paper's own code casts to bf16.
-    fast = [v.name for v in variants if not result["bf16"][v.name]][-1]
     if not result["bf16"][variants[0].name]:
+        fast = [v.name for v in variants if not result["bf16"][v.name]][-1]
         result["float32"] = {
             "variant": fast,
             "train_speedup": {

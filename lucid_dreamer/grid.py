@@ -24,6 +24,7 @@ from .atomic import atomic_write
 from .book import figures_root
 from .errors import UserError
 from .models import ModelConfig, build_model, count_parameters
+from .precision import name as precision_name
 from .presets import Experiment, GridConfig, Preset
 from .provenance import provenance
 
@@ -148,11 +149,9 @@ def _matches(record: dict, preset: Preset, run: GridRun) -> bool:
 
 def record_precision(record: dict) -> str:
     """The precision a run computed in (records older than the `auto` setting name only their setting)."""
-    from .precision import name
-
     if "precision" in record["train"]:
         return record["train"]["precision"]["precision"]
-    return name(record["configs"]["train"]["bf16"] is True)
+    return precision_name(record["configs"]["train"]["bf16"] is True)
 
 
 def precision_counts(records: list[dict]) -> dict[str, int]:

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import torch
 
 from lucid_dreamer import bench
@@ -97,3 +99,12 @@ def test_the_bench_records_the_hardware_and_float32_speedups(monkeypatch):
     assert f32["variant"] == result["variants"][-1]
     # without native bf16, ours is float32: its float32 speed-up is the headline speed-up
     assert f32["train_speedup"]["4"] == result["train_speedup"] and f32["dream_speedup"] == result["dream_speedup"]
+
+
+def test_where_the_reference_computes_in_bf16_no_float32_speedup_is_claimed(monkeypatch):
+    # the paper's CUDA path casts everything to bf16: no variant is float32, so there is no float32 pair
+    all_bf16 = [replace(v, pure_bf16=True) for v in bench.ladder(torch.device("cpu"), AVX2)]
+    monkeypatch.setattr(bench, "ladder", lambda device, hardware: all_bf16)
+    monkeypatch.setattr(bench, "machine_limits", lambda device, bf16: {"fp32_flops_per_s": 1.0})
+    result = bench.bench(latents(), latents(2), TINY, torch.device("cpu"), progress=False, hardware=AVX2)
+    assert "float32" not in result and result["precision"] == "bf16 autocast"
