@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from .track import TRACKER_VERSION
+
 HORIZONS = (1, 4, 16)
 
 
@@ -129,6 +131,16 @@ def horizon_report(dream_xy: np.ndarray, truth_xy: np.ndarray, resolution: int) 
             str(h): trajectory_metrics(dream_xy[:, :h], truth_xy[:, :h], resolution) for h in HORIZONS if h <= frames
         },
         "by_horizon": {k: [c[k] for c in curves] for k in ("rmse", "strict_rmse", "detection_rate")},
+    }
+
+
+def score(dream: dict[str, np.ndarray], truth: dict[str, np.ndarray], resolution: int) -> dict:
+    """`horizon_report` of dreamed against true centroids by our tracker, with the paper's
+    tracker's report under "paper" (both as `track.track_all` gives them)."""
+    return {
+        **horizon_report(dream["cube"], truth["cube"], resolution),
+        "paper": horizon_report(dream["paper"], truth["paper"], resolution),
+        "tracker_version": TRACKER_VERSION,
     }
 
 

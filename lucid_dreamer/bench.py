@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 from .data import Normalizer, Windows
 from .dream import dream
 from .models import ModelConfig, ResNetRollout3d
+from .paper import PAPER_BATCH, PAPER_STEPS
 from .precision import Hardware, detect, use_bf16
 from .precision import name as precision_name
 from .tokenizer import LATENT_CHANNELS
@@ -98,8 +99,8 @@ class BenchConfig:
     """Frames dreamed per episode."""
     quality_steps: int = 50
     """Optimizer steps of the equal-quality check (reference and ours, same seed and data)."""
-    budget_samples: int = 46_400
-    """Rollout samples of the paper's whole training budget (1,450 steps of 32)."""
+    budget_samples: int = PAPER_STEPS * PAPER_BATCH
+    """Rollout samples of the paper's whole training budget (1,500 steps of 32)."""
 
 
 QUICK = BenchConfig(latent_sizes=(16,), timed_steps=1, repeats=2, dream_episodes=16, dream_horizon=12, quality_steps=8)

@@ -17,16 +17,22 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from filelock import FileLock
+from safetensors.numpy import load_file as load_numpy
 from tqdm.auto import tqdm
 
-from .analyze import episode_sums, mean_interval, pool_sums
+from .analyze import HORIZONS, episode_sums, mean_interval, pool_sums
 from .atomic import atomic_write
 from .book import figures_root
+from .conditions import condition
 from .errors import UserError
 from .models import ModelConfig, build_model, count_parameters
+from .paper import PAPER_FRAMES
 from .precision import name as precision_name
 from .presets import Experiment, GridConfig, Preset
 from .provenance import provenance
+from .track import TRACKER_VERSION
+from .train import TrainConfig
+from .world import WorldConfig
 
 
 @dataclass(frozen=True)
@@ -45,11 +51,35 @@ class GridRun:
         return f"{self.group}__{self.variant}__seed{self.seed}"
 
 
-Row = tuple[str, str, str, ModelConfig, dict, "dict | None"]
+Row = tuple[str, str, str, ModelConfig, dict, "dict | None", "dict | None"]
+"""(group, variant, label, model, training overrides, data overrides, world overrides)."""
 
 
-def _rows(g: GridConfig) -> list[Row]:
-    """(group, variant, label, model, training overrides, data overrides) for every row."""
+def _map_rows(g: GridConfig, world: WorldConfig) -> list[Row]:
+    """The conditions map: in every condition, the paper's recipe (R = 4 teacher-less rollout,
+    motion-weighted L1) and the same network trained one step ahead (R = 1); and the paper's own
+    protocol (one trajectory of 101 frames, trained and dreamed back, the paper's settings and
+    budget) in the main world, beside held-out episodes of that 101-frame world."""
+    resnet, rows = ModelConfig(), []
+    for name in g.conditions:
+        cond = asdict(condition(name).world(world))
+        rows += [
+            ("map", f"{name}_recipe", f"{name}: the paper's recipe (R = 4)", resnet, {"rollout_steps": 4}, None, cond),
+            ("map", f"{name}_one_step", f"{name}: one step ahead (R = 1)", resnet, {"rollout_steps": 1}, None, cond),
+        ]
+    paper_world = {"frames_per_episode": PAPER_FRAMES}
+    paper = {"rollout_steps": 4, "lr": TrainConfig.lr, "steps": g.one_trajectory_steps}
+    return rows + [
+        ("one_trajectory", "paper", "one trajectory, dreamed back (the paper's protocol)", resnet, paper,
+         {"protocol": "paper"}, paper_world),
+        ("one_trajectory", "held_out", "trained on many, dreamed on held-out episodes", resnet, paper, None,
+         paper_world),
+    ]  # fmt: skip
+
+
+def _rows(g: GridConfig) -> list[tuple]:
+    """(group, variant, label, model, training overrides, data overrides) of the rows in the
+    preset's own world."""
     resnet = ModelConfig()
     unet = ModelConfig(name="unet", context_frames=1, width=g.unet_width)
     probabilistic = ModelConfig(name="probabilistic_resnet", width=g.probabilistic_width)
@@ -108,10 +138,18 @@ def grid_runs(preset: Preset) -> list[GridRun]:
     g = preset.grid
     base = replace(preset.experiments[-1].train, steps=g.steps, lr=g.lr, eval_every=max(1, min(100, g.steps)))
     runs = []
-    for group, variant, label, model, train, data in _rows(g):
+    # the map and the paper's protocol first: the long grid's order of priority
+    for group, variant, label, model, train, data, world in _map_rows(g, preset.world) + [
+        (*row, None) for row in _rows(g)
+    ]:
         data_cfg = None if data is None else replace(preset.data, **data)
+        world_cfg = None if world is None else replace(preset.world, **world)
+        if world_cfg == preset.world:
+            world_cfg = None  # the main world's condition shares the rivals' runs
         for seed in g.seeds:
-            exp = Experiment(f"{group}_{variant}", label, model, replace(base, seed=seed, **train), data_cfg)
+            train_cfg = replace(base, seed=seed, **train)
+            train_cfg = replace(train_cfg, eval_every=max(1, min(100, train_cfg.steps)))
+            exp = Experiment(f"{group}_{variant}", label, model, train_cfg, data_cfg, world_cfg)
             runs.append(GridRun(group, variant, seed, exp))
     return runs
 
@@ -129,9 +167,12 @@ def results_dir(preset: Preset) -> Path:
 
 
 def _configs(preset: Preset, run: GridRun) -> dict:
-    data = run.experiment.data or preset.data
-    return json.loads(json.dumps({"model": asdict(run.experiment.model), "train": asdict(run.experiment.train),
-                                  "data": asdict(data), "world": asdict(preset.world)}))  # fmt: skip
+    exp = run.experiment
+    configs = {"model": asdict(exp.model), "train": asdict(exp.train), "data": asdict(exp.data or preset.data),
+               "world": asdict(exp.world or preset.world)}  # fmt: skip
+    if exp.world is not None:  # the tokenizer's world, where it is another
+        configs["tokenizer_world"] = asdict(preset.tokenizer_world or preset.world)
+    return json.loads(json.dumps(configs))
 
 
 def _identity(configs: dict) -> dict:
@@ -143,8 +184,18 @@ def _identity(configs: dict) -> dict:
     return {**configs, "train": {**configs["train"], "bf16": "auto" if bf16 in (True, "auto") else bf16}}
 
 
+def trusted(record: dict, committed: bool = True) -> bool:
+    """Whether a record's numbers can stand: made by today's trackers and, for the records the book
+    commits (every preset's but smoke's, which CI makes afresh), by a clean commit. A record from a
+    dirty tree or an older analysis is run again, never trusted."""
+    commit = record["provenance"]["commit"]
+    clean = commit != "unknown" and not commit.endswith("+dirty")
+    return (clean or not committed) and record["metrics"].get("tracker_version") == TRACKER_VERSION
+
+
 def _matches(record: dict, preset: Preset, run: GridRun) -> bool:
-    return _identity(record["configs"]) == _identity(_configs(preset, run))
+    committed = preset.name != "smoke"
+    return trusted(record, committed) and _identity(record["configs"]) == _identity(_configs(preset, run))
 
 
 def record_precision(record: dict) -> str:
@@ -172,18 +223,46 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
     from . import stages
 
     start = time.perf_counter()
-    folder = stages.train_stage(preset, run.experiment, progress)
-    summary = json.loads((folder / "summary.json").read_text())
-    metrics = json.loads((stages.dream_stage(preset, run.experiment, progress) / "metrics.json").read_text())
+    exp, world = run.experiment, stages.with_data(preset, run.experiment)
+    summary = json.loads((stages.train_stage(preset, exp, progress) / "summary.json").read_text())
+    dreamed = stages.dream_stage(preset, exp, progress)
+    metrics = json.loads((dreamed / "metrics.json").read_text())
+    references = json.loads((stages.references_stage(world, exp.model.context_frames) / "metrics.json").read_text())
     record = {
-        "id": run.id, "group": run.group, "variant": run.variant, "seed": run.seed, "label": run.experiment.label,
-        "parameters": count_parameters(build_model(run.experiment.model)),
-        "train": summary, "metrics": metrics, "seconds": time.perf_counter() - start,
+        "id": run.id, "group": run.group, "variant": run.variant, "seed": run.seed, "label": exp.label,
+        "parameters": count_parameters(build_model(exp.model)), "train": summary, "metrics": metrics,
+        "references": {name: _headline(report) for name, report in references.items()},
+        "conditions": stages.load_conditions(world), "seconds": time.perf_counter() - start,
         "configs": _configs(preset, run), "provenance": provenance("lucid-dreamer grid", preset.name),
     }  # fmt: skip
+    dream_tracks = {name.split("/")[1]: xy for name, xy in load_numpy(dreamed / "tracks.safetensors").items()}
+    truth_tracks = stages.load_truth_tracks(world, exp.model.context_frames)
+    centroids = {
+        role: {name: _rounded(xy) for name, xy in by.items()}
+        for role, by in (("dream", dream_tracks), ("truth", truth_tracks))
+    }
+    with atomic_write(tracks_path(preset, run.id)) as tmp:
+        tmp.write_text(json.dumps(centroids, separators=(",", ":")))
     with atomic_write(results_dir(preset) / f"{run.id}.json") as tmp:
         tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
     return record
+
+
+def tracks_path(preset: Preset, run_id: str) -> Path:
+    """A run's per-frame centroids of dream and truth by both trackers (px, NaN as null), so a new
+    metric never needs the run again."""
+    return results_dir(preset) / "tracks" / f"{run_id}.json"
+
+
+def _rounded(xy) -> list:
+    """Centroids as nested lists to 0.01 px, NaN as None (JSON's null)."""
+    return [[[None if v != v else round(float(v), 2) for v in p] for p in frames] for frames in xy]
+
+
+def _headline(report: dict) -> dict:
+    """The pooled and within-horizon metrics of a `score` report (ours, and the paper's tracker's)."""
+    keep = ("pooled", "within", "detected_at_end")
+    return {**{k: report[k] for k in keep}, "paper": {k: report["paper"][k] for k in keep}}
 
 
 def jobs_dir(preset: Preset) -> Path:
@@ -249,22 +328,33 @@ def compute_hours(records: list[dict]) -> float:
 
 
 def metric_values(record: dict) -> dict[str, float]:
-    """The numbers the book's tables compare, from one run's record (pixel values at 512 px)."""
-    m = record["metrics"]
+    """The numbers the book's tables compare, from one run's record (pixel values at 512 px; by our
+    tracker unless named `paper_`, the paper's tracker with its asymmetric thresholds)."""
+    m, paper = record["metrics"], record["metrics"]["paper"]
     to_512 = 512 / m["resolution"]
-    within = m["within"]
-    return {
+    nan = float("nan")
+
+    def within(report: dict, h: int, key: str, scale: float = 1.0) -> float:
+        return report["within"][str(h)][key] * scale if str(h) in report["within"] else nan
+
+    copy_last = record["references"]["copy_last"]["pooled"]["strict_rmse"] * to_512
+    values = {
         "rmse_512": m["pooled"]["rmse"] * to_512,
         "strict_512": m["pooled"]["strict_rmse"] * to_512,
         "detection": m["pooled"]["detection_rate"],
-        "strict_h4_512": within["4"]["strict_rmse"] * to_512 if "4" in within else float("nan"),
-        "strict_h16_512": within["16"]["strict_rmse"] * to_512 if "16" in within else float("nan"),
+        "strict_vs_copy_last": m["pooled"]["strict_rmse"] * to_512 / copy_last,
+        "paper_rmse_512": paper["pooled"]["rmse"] * to_512,
+        "paper_detection": paper["pooled"]["detection_rate"],
         "jitter_512": m["jitter_dream"] * to_512,
         "truth_jitter_512": m["jitter_truth"] * to_512,
         "detected_at_end": m["detected_at_end"],
         "samples_per_s": record["train"]["samples_per_s"],
         "parameters": record["parameters"],
     }
+    for h in HORIZONS:
+        values[f"strict_h{h}_512"] = within(m, h, "strict_rmse", to_512)
+        values[f"detection_h{h}"] = within(m, h, "detection_rate")
+    return values
 
 
 POOLED_OVER_EPISODES = {"rmse_512": "rmse", "strict_512": "strict_rmse", "detection": "detection_rate"}

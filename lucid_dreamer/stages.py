@@ -27,14 +27,15 @@ from safetensors.torch import load_file as load_torch
 from safetensors.torch import save_file as save_torch
 
 from . import precision
-from .analyze import constant_velocity, horizon_report, sharpness, trajectory_metrics
+from .analyze import constant_velocity, score, sharpness, trajectory_metrics
 from .atomic import atomic_write
+from .conditions import measure
 from .data import Normalizer, split_episodes
 from .dream import dream
 from .errors import UserError
 from .presets import Experiment, Preset
 from .tokenizer import ConvTokenizer, decode_episodes, round_trip_report, train_tokenizer
-from .track import LENIENT, track, tracking_error
+from .track import TRACKER_VERSION, expected_cube_area, track_all, track_cube, tracking_error
 from .train import load_model, train
 from .world import simulate
 
@@ -121,10 +122,10 @@ def simulate_stage(preset: Preset, progress: bool = True, force: bool = False) -
         episodes["in_view"] = episodes["in_view"].astype(np.uint8)
         save_numpy(episodes, out / "episodes.safetensors")
         truth = np.where(episodes["in_view"][..., None].astype(bool), episodes["pixel"], np.nan)
-        err = tracking_error(track(episodes["frames"]), truth)
-        _write_json(out / "report.json", {"seconds": seconds, "tracker_vs_truth": asdict(err)})
+        found = track_cube(episodes["frames"], expected_cube_area(episodes["frames"]))
+        _write_json(out / "report.json", {"seconds": seconds, "tracker_vs_truth": asdict(tracking_error(found, truth))})
 
-    return cached("simulate", preset, (preset.world,), build, force)
+    return cached("simulate", preset, (preset.world, {"tracker": TRACKER_VERSION}), build, force)
 
 
 def load_episodes(preset: Preset, progress: bool = True) -> dict[str, np.ndarray]:
@@ -134,8 +135,18 @@ def load_episodes(preset: Preset, progress: bool = True) -> dict[str, np.ndarray
     return episodes
 
 
+def tokenizer_preset(preset: Preset) -> Preset:
+    """The preset whose world the tokenizer is trained on (itself, unless it encodes another world)."""
+    return (
+        preset
+        if preset.tokenizer_world is None
+        else replace(preset, world=preset.tokenizer_world, tokenizer_world=None)
+    )
+
+
 def tokenizer_stage(preset: Preset, progress: bool = True, force: bool = False) -> Path:
     """Train the built-in tokenizer on training episodes; report its round trip on test ones."""
+    preset = tokenizer_preset(preset)
 
     def build(out: Path) -> None:
         episodes = load_episodes(preset, progress)
@@ -174,7 +185,7 @@ def latents_stage(preset: Preset, progress: bool = True, force: bool = False) ->
         train = latents[split_episodes(len(latents), preset.data)["train"]]
         _write_json(out / "stats.json", {k: Normalizer.fit(train, k).to_json() for k in ("channel", "scalar")})
 
-    return cached("latents", preset, (preset.world, preset.tokenizer, preset.data), build, force)
+    return cached("latents", preset, _data_key(preset), build, force)
 
 
 def load_latents(preset: Preset, progress: bool = True) -> tuple[torch.Tensor, Normalizer]:
@@ -189,12 +200,33 @@ def load_latents(preset: Preset, progress: bool = True) -> tuple[torch.Tensor, N
 
 
 def _data_key(preset: Preset) -> tuple:
-    return (preset.world, preset.tokenizer, preset.data)
+    key = (preset.world, preset.tokenizer, preset.data)
+    return key if preset.tokenizer_world is None else (*key, {"tokenizer_world": asdict(preset.tokenizer_world)})
 
 
 def with_data(preset: Preset, experiment: Experiment) -> Preset:
-    """The preset with the experiment's own data settings, if it has any."""
-    return preset if experiment.data is None else replace(preset, data=experiment.data)
+    """The preset with the experiment's own data settings and world, if it has any (a world of
+    its own is encoded by the preset's tokenizer)."""
+    if experiment.data is not None:
+        preset = replace(preset, data=experiment.data)
+    if experiment.world is not None and experiment.world != preset.world:
+        preset = replace(preset, world=experiment.world, tokenizer_world=preset.tokenizer_world or preset.world)
+    return preset
+
+
+def conditions_stage(preset: Preset, progress: bool = True) -> Path:
+    """The world's conditions (`conditions.measure`: the cube's size and speed in pixels and latent
+    cells, the motion mask's reach) and the cube's area our tracker expects."""
+
+    def build(out: Path) -> None:
+        latents, _ = load_latents(preset, progress)
+        _write_json(out / "conditions.json", measure(load_episodes(preset, progress), latents))
+
+    return cached("conditions", preset, (*_data_key(preset), {"tracker": TRACKER_VERSION}), build)
+
+
+def load_conditions(preset: Preset, progress: bool = True) -> dict:
+    return json.loads((conditions_stage(preset, progress) / "conditions.json").read_text())
 
 
 def train_stage(preset: Preset, experiment: Experiment, progress: bool = True, force: bool = False) -> Path:
@@ -223,34 +255,45 @@ def train_stage(preset: Preset, experiment: Experiment, progress: bool = True, f
     return cached("train", preset, key, build, force, resumable=True)
 
 
-def _decode_and_track(tokenizer, latents: torch.Tensor) -> np.ndarray:
-    """Decode latents [E, T, 16, h, w] and track the cube (lenient thresholds, as for dreams)."""
-    return track(decode_episodes(tokenizer, latents), LENIENT)
+def _decoded_tracks(tokenizer, latents: torch.Tensor, cube_area: float) -> dict[str, np.ndarray]:
+    """Decode latents [E, T, 16, h, w] and track the cube with both trackers (decoded frames)."""
+    return track_all(decode_episodes(tokenizer, latents), cube_area, decoded=True)
 
 
 def references_stage(preset: Preset, context_frames: int, progress: bool = True, force: bool = False) -> Path:
     """Ground-truth tracks of the test episodes after K context frames, and three reference points:
-    copy-last-frame, constant velocity, and the oracle (true latents through the tokenizer)."""
+    copy-last-frame, constant velocity, and the oracle (true latents through the tokenizer, the
+    tokenizer's own floor), each by our tracker and the paper's."""
 
     def build(out: Path) -> None:
         episodes = load_episodes(preset, progress)
         latents, _ = load_latents(preset, progress)
         tokenizer = load_tokenizer(preset, progress)
+        area = load_conditions(preset, progress)["cube_area_px"]
         test, k = split_episodes(len(latents), preset.data)["test"], context_frames
         horizon, resolution = latents.shape[1] - k, preset.world.resolution
+        truth = track_all(episodes["frames"][test, k:], area, decoded=False)
+        context = track_all(episodes["frames"][test, :k], area, decoded=False)
+        last = _decoded_tracks(tokenizer, latents[test, k - 1 : k], area)
         tracks = {
-            "truth": track(episodes["frames"][test, k:]),
-            "oracle": _decode_and_track(tokenizer, latents[test, k:]),
-            "copy_last": np.repeat(_decode_and_track(tokenizer, latents[test, k - 1 : k]), horizon, axis=1),
-            "constant_velocity": constant_velocity(track(episodes["frames"][test, :k]), horizon, resolution),
+            "oracle": _decoded_tracks(tokenizer, latents[test, k:], area),
+            "copy_last": {name: np.repeat(xy, horizon, axis=1) for name, xy in last.items()},
+            "constant_velocity": {name: constant_velocity(xy, horizon, resolution) for name, xy in context.items()},
         }
-        save_numpy({**tracks, "episodes": test}, out / "tracks.safetensors")
-        metrics = {
-            name: horizon_report(xy, tracks["truth"], resolution) for name, xy in tracks.items() if name != "truth"
+        flat = {
+            f"{name}/{tracker}": xy for name, by in {"truth": truth, **tracks}.items() for tracker, xy in by.items()
         }
-        _write_json(out / "metrics.json", metrics)
+        save_numpy({**flat, "episodes": test}, out / "tracks.safetensors")
+        _write_json(out / "metrics.json", {name: score(xy, truth, resolution) for name, xy in tracks.items()})
 
-    return cached("references", preset, (*_data_key(preset), {"context_frames": context_frames}), build, force)
+    key = (*_data_key(preset), {"context_frames": context_frames, "tracker": TRACKER_VERSION})
+    return cached("references", preset, key, build, force)
+
+
+def load_truth_tracks(preset: Preset, context_frames: int, progress: bool = True) -> dict[str, np.ndarray]:
+    """True centroids of the test episodes after K context frames, by tracker ([E, T - K, 2] each)."""
+    tracks = load_numpy(references_stage(preset, context_frames, progress) / "tracks.safetensors")
+    return {name.split("/")[1]: xy for name, xy in tracks.items() if name.startswith("truth/")}
 
 
 def dream_stage(preset: Preset, experiment: Experiment, progress: bool = True, force: bool = False) -> Path:
@@ -271,14 +314,15 @@ def dream_stage(preset: Preset, experiment: Experiment, progress: bool = True, f
         )
         seconds = time.perf_counter() - start
         save_torch({"latents": dreamed.contiguous(), "episodes": torch.as_tensor(test)}, out / "dream.safetensors")
-        dream_xy = _decode_and_track(load_tokenizer(preset, progress), dreamed)
-        truth = load_numpy(references_stage(preset, k, progress) / "tracks.safetensors")["truth"]
-        save_numpy({"dream": dream_xy, "truth": truth}, out / "tracks.safetensors")
-        report = horizon_report(dream_xy, truth, preset.world.resolution)
+        area = load_conditions(preset, progress)["cube_area_px"]
+        dream_xy = _decoded_tracks(load_tokenizer(preset, progress), dreamed, area)
+        save_numpy({f"dream/{name}": xy for name, xy in dream_xy.items()}, out / "tracks.safetensors")
+        report = score(dream_xy, load_truth_tracks(preset, k, progress), preset.world.resolution)
         used = precision.record(experiment.train.bf16, next(model.parameters()).device.type)
         _write_json(out / "metrics.json", {**report, "dream_seconds": seconds, "precision": used})
 
-    return cached("dream", preset, (*_data_key(preset), experiment.model, experiment.train), build, force)
+    key = (*_data_key(preset), experiment.model, experiment.train, {"tracker": TRACKER_VERSION})
+    return cached("dream", preset, key, build, force)
 
 
 def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8, progress: bool = True) -> Path:
@@ -300,7 +344,8 @@ def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8
         truth = latents[test, first_target:]
         frames, reference = decode_episodes(tokenizer, prediction), decode_episodes(tokenizer, truth)
         true_frames = load_episodes(preset, progress)["frames"][test, first_target:]
-        truth_xy = track(true_frames)
+        area = load_conditions(preset, progress)["cube_area_px"]
+        truth_xy = track_cube(true_frames, area)
         half = preset.world.resolution // 8
         metrics = {
             "latent_l1": float((prediction - truth).abs().mean()),
@@ -308,14 +353,15 @@ def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8
             "sharpness_ratio": float(
                 np.nanmean(sharpness(frames, truth_xy, half)) / np.nanmean(sharpness(reference, truth_xy, half))
             ),
-            "tracking": trajectory_metrics(track(frames, LENIENT), truth_xy, preset.world.resolution),
+            "tracking": trajectory_metrics(track_cube(frames, area), truth_xy, preset.world.resolution),
         }
         _write_json(out / "metrics.json", metrics)
         every = slice(None, None, max(1, len(targets) // 6))  # six frames of the first test episode
         examples = {"prediction": frames[0, every][:6], "truth": true_frames[0, every][:6]}
         save_numpy({name: np.ascontiguousarray(a) for name, a in examples.items()}, out / "examples.safetensors")
 
-    key = (*_data_key(preset), experiment.model, experiment.train, {"first_target": first_target, "sharpness": "cube"})
+    key = (*_data_key(preset), experiment.model, experiment.train)
+    key += ({"first_target": first_target, "sharpness": "cube", "tracker": TRACKER_VERSION},)
     return cached("one_step", preset, key, build)
 
 

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from .errors import UserError
 from .precision import Setting, use_bf16
-from .track import red_mask, track, tracking_error
+from .track import expected_cube_area, red_mask, track_cube, tracking_error
 
 LATENT_CHANNELS = 16
 SPATIAL_FACTOR = 8
@@ -216,12 +216,13 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 def round_trip_report(tokenizer: Tokenizer, frames: np.ndarray) -> dict[str, float]:
     """How well frames survive encode -> decode: PSNR and what the tracker sees.
 
-    The tracker's centroids in the original frames are the reference; `rmse_px` is how far
+    Our tracker's centroids in the original frames are the reference; `rmse_px` is how far
     they move in the decoded frames and `detection_rate` the share still found.
     """
     flat = frames.reshape(-1, *frames.shape[-3:])
     decoded = tokenizer.decode(tokenizer.encode(flat))
-    err = tracking_error(track(decoded), track(flat))
+    area = expected_cube_area(flat)
+    err = tracking_error(track_cube(decoded, area), track_cube(flat, area))
     return {
         "psnr_db": psnr(flat, decoded),
         "rmse_px": err.rmse,

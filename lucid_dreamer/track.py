@@ -1,18 +1,15 @@
-"""The red-cube tracker, in three forms, and its error.
+"""The red-cube tracker, in two forms, and its error.
 
-- `track` (the pipeline's until the grid is re-run): the paper's `analyze.py` re-written in
-  numpy/scipy at the frame's own resolution: HSV thresholds (OpenCV's scale, hue in 0..180),
-  a morphological open then close, the largest connected component, a minimum area, and the
-  centroid; saturation 0 (grey, white) never counts as red. Callers pass `LENIENT` for
-  decoded frames, as the paper does for dreams.
-- `track_paper` (faithful): the paper's `analyze.py` exactly, computed with OpenCV as it was:
-  frames resized to 512 x 512, strict thresholds for true frames and lenient ones for dreamed
-  frames (saturation >= 0, so white counts as red), the red-excess fallback for dreamed frames,
-  5 x 5 morphology, the largest external contour of 100 px or more, its moments' centroid.
-- `track_cube` (ours, opt-in for now): one colour rule for true and dreamed frames, so a dream
-  equal to the truth measures no error whatever the lighting, and a detection only where the
-  largest red blob is cube-sized, so red smeared over the arena is not "the cube".
+- `track_cube` (ours, every table's default): one colour rule for true and dreamed frames, so a
+  dream equal to the truth measures no error whatever the lighting, and a detection only where
+  the largest red blob is cube-sized, so red smeared over the arena is not "the cube".
+- `track_paper` (faithful, in the columns labelled as the paper's): the paper's `analyze.py`
+  exactly, computed with OpenCV as it was: frames resized to 512 x 512, strict thresholds for
+  true frames and lenient ones for dreamed frames (saturation >= 0, so white counts as red), the
+  red-excess fallback for dreamed frames, 5 x 5 morphology, the largest external contour of
+  100 px or more, its moments' centroid.
 
+`red_mask` (numpy, at the frame's own resolution) marks red pixels for the tokenizer's loss.
 Every centroid is (x, y) in pixel-index coordinates of the frames given, NaN where nothing
 counts as the cube.
 """
@@ -68,7 +65,7 @@ def _hsv_bands(hsv: np.ndarray, cfg: TrackerConfig) -> np.ndarray:
     return low | high
 
 
-# --- The previous tracker (numpy / scipy at the frame's resolution) -------------------------
+# --- Red pixels and blobs at the frame's own resolution ------------------------------------
 
 
 def _morph_size(resolution: int) -> int:
@@ -100,24 +97,6 @@ def _largest_blob(mask: np.ndarray, min_area_fraction: float) -> tuple[float, fl
         return None
     y, x = ndimage.center_of_mass(labels == largest)
     return float(x), float(y), float(areas[largest - 1])
-
-
-def detect(frame: np.ndarray, cfg: TrackerConfig = TrackerConfig()) -> tuple[float, float] | None:
-    """Centroid (x, y) in pixel-index coordinates of the largest red blob, or None."""
-    found = _largest_blob(red_mask(frame, cfg), cfg.min_area_fraction)
-    return None if found is None else found[:2]
-
-
-def red_blobs(frames: np.ndarray, cfg: TrackerConfig = TrackerConfig()) -> tuple[np.ndarray, np.ndarray]:
-    """Centroids [..., 2] and areas [...] (px) of the largest red blob of uint8 frames [..., H, W, 3];
-    NaN where no blob reaches the least area."""
-    found = _each_frame(frames, lambda frame: _largest_blob(red_mask(frame, cfg), cfg.min_area_fraction), 3)
-    return found[..., :2], found[..., 2]
-
-
-def track(frames: np.ndarray, cfg: TrackerConfig = TrackerConfig()) -> np.ndarray:
-    """Centroids [..., 2] of uint8 frames [..., H, W, 3]; NaN where no cube is found."""
-    return red_blobs(frames, cfg)[0]
 
 
 # --- The paper's tracker, exactly (OpenCV) ---------------------------------------------------
@@ -232,6 +211,19 @@ def track_cube(frames: np.ndarray, cube_area: float, cfg: CubeTrackerConfig = Cu
     largest red blob, NaN where there is none or it is not cube-sized (see `expected_cube_area`)."""
     xy, area = cube_blobs(frames, cfg)
     return np.where(cfg.cube_sized(area, cube_area)[..., None], xy, np.nan)
+
+
+TRACKERS = ("cube", "paper")
+"""The trackers every result is measured with: ours (`track_cube`, the book's default) and the
+paper's (`track_paper`: strict on true frames, lenient with the fallback on decoded ones)."""
+TRACKER_VERSION = 2
+"""Raised whenever a tracker's rule changes: results measured by an older version are re-run."""
+
+
+def track_all(frames: np.ndarray, cube_area: float, decoded: bool) -> dict[str, np.ndarray]:
+    """Centroids [..., 2] of frames [..., H, W, 3] by each of `TRACKERS`; `decoded` frames (dreams,
+    round trips) get the paper's dream rule, true frames its strict one."""
+    return {"cube": track_cube(frames, cube_area), "paper": track_paper(frames, dreamed=decoded)}
 
 
 # --- The tracker's errors ---------------------------------------------------------------------

@@ -27,6 +27,7 @@ from .data import Normalizer, Windows
 from .errors import AtLeast, UserError, check_bounds
 from .losses import gaussian_nll, gradient_difference, motion_weighted_l1
 from .models import ModelConfig, build_model
+from .paper import PAPER_STEPS
 from .precision import Setting, use_bf16
 from .precision import record as precision_record
 
@@ -35,8 +36,8 @@ from .precision import record as precision_record
 class TrainConfig:
     """Optimisation of a latent dynamics model (defaults: the paper's hyper-parameters)."""
 
-    steps: int = 1450
-    """Optimizer steps (the paper's 500 epochs over 93 windows in batches of 32 is about 1,450)."""
+    steps: int = PAPER_STEPS
+    """Optimizer steps (the paper's budget: 500 epochs of 94 windows in batches of 32 is 1,500)."""
     batch_size: int = 32
     """Windows per step."""
     lr: float = 1e-4
