@@ -5,7 +5,7 @@ PYTHON ?= python3
 PRESET ?= cpu
 # The CPU wheel is pinned first: an unpinned torch pulls several GB of CUDA packages.
 TORCH ?= torch==2.13.0
-NOTEBOOKS := 01_tokenization 02_posterior_collapse 03_training 04_dreaming 05_analysis 06_performance 07_comparison
+NOTEBOOKS := 01_tokenization 02_posterior_collapse 03_training 04_dreaming 05_analysis 06_performance 07_comparison 08_conditions
 export MUJOCO_GL ?= egl
 
 .PHONY: install book notebooks html reproduce test test-fast clean

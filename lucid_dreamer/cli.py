@@ -62,7 +62,10 @@ def check_flags(args: argparse.Namespace) -> None:
 
 
 def cmd_simulate(args) -> None:
+    import numpy as np
+
     from . import stages
+    from .conditions import describe, measure
     from .presets import get_preset
 
     preset = get_preset(args.preset)
@@ -75,10 +78,14 @@ def cmd_simulate(args) -> None:
         f"{preset.world.resolution}px in {report['seconds']:.1f} s; tracker vs projected centre: "
         f"RMSE {err['rmse']:.2f} px, detected {err['detected']}/{err['total']}"
     )
+    episodes = stages.load_episodes(preset, progress=False)
+    centres = np.where(episodes["in_view"][..., None], episodes["pixel"], np.nan)
+    print(f"conditions: {describe(measure(episodes['frames'], centres))}")
 
 
 def cmd_tokenize(args) -> None:
     from . import stages
+    from .conditions import describe
     from .presets import get_preset
 
     preset = get_preset(args.preset)
@@ -93,6 +100,7 @@ def cmd_tokenize(args) -> None:
         f"tokenizer trained in {report['train_seconds']:.0f} s; round trip on test episodes: PSNR "
         f"{rt['psnr_db']:.1f} dB, centroid moved {rt['rmse_px']:.2f} px RMSE, detected {rt['detected']}/{rt['total']}"
     )
+    print(f"conditions: {describe(stages.load_conditions(preset, progress=not args.quiet))}")
 
 
 def _tokenizer(args, preset):
@@ -106,9 +114,11 @@ def _tokenizer(args, preset):
 
 def _tokenize_frames(args, preset) -> None:
     """Encode a user's episodes (folders of frames or videos) into latents plus their statistics."""
+    import numpy as np
     import torch
     from safetensors.torch import save_file
 
+    from .conditions import describe, measure
     from .data import Normalizer, read_episode
 
     episodes = [read_episode(path) for path in args.frames]
@@ -129,6 +139,9 @@ def _tokenize_frames(args, preset) -> None:
     with atomic_write(args.output) as tmp:
         save_file({"latents": latents.contiguous()}, tmp)
     print(f"latents {list(latents.shape)}: {args.output} (stats: {stats_path})")
+    frames = np.stack([e[:length] for e in episodes])
+    cell_px = frames.shape[2] // latents.shape[-1]
+    print(f"conditions (by our tracker): {describe(measure(frames, latents=latents, cell_px=cell_px))}")
 
 
 def _user_latents(args, kind: str):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from .track import CubeTrackerConfig, expected_cube_area
+from .track import CubeTrackerConfig, expected_cube_area, track_cube
 from .world import WorldConfig
 
 
@@ -21,12 +21,18 @@ from .world import WorldConfig
 class Condition:
     """One world of the conditions map."""
 
-    name: str
-    """Identifier in run ids and file names."""
+    cube_cells: float
+    """The cube's side in latent cells it aims at (`measure` gives what the world shows)."""
+    speed_cells: float
+    """The median speed in latent cells per frame it aims at."""
     cube_half_size: float
     """Half the cube's side, in metres (0.06 m is about 1.3 latent cells at 128 px, 8 px per cell)."""
     max_speed: float
     """Largest initial speed, in m/s (2.5 m/s gives a median near 0.5 cells per frame)."""
+
+    @property
+    def name(self) -> str:
+        return f"cube{self.cube_cells:g}_speed{self.speed_cells:g}"
 
     def world(self, base: WorldConfig) -> WorldConfig:
         """`base` with this condition's cube and speed."""
@@ -34,17 +40,90 @@ class Condition:
 
 
 CONDITIONS = tuple(
-    Condition(f"cube{cells}_speed{pace}", half, speed)
-    for cells, half in (("1.3", 0.06), ("2.7", 0.12), ("5", 0.21))
-    for pace, speed in (("0.25", 1.1), ("0.5", 2.5))
+    Condition(cells, pace, half, speed)
+    for cells, half in ((1.3, 0.06), (2.7, 0.12), (5, 0.21))
+    for pace, speed in ((0.25, 1.1), (0.5, 2.5))
 )
 """Cube sizes of about 1.3, 2.7 and 5 latent cells (the last is our scene at the paper's 512 px),
 each at about 0.25 and 0.5 cells per frame (median); `measure` says what each world really gives."""
+
+TRAININGS = {"recipe": "the paper's recipe (R = 4)", "one_step": "one step ahead (R = 1)"}
+"""The map's two trainings of the same network: grid variant suffix -> label."""
 
 
 def condition(name: str) -> Condition:
     """The map's condition called `name`."""
     return next(c for c in CONDITIONS if c.name == name)
+
+
+def _of(variant: str) -> Condition | None:
+    """The condition a map row's variant (`<condition>_<training>`) belongs to."""
+    return next((c for c in CONDITIONS if variant.startswith(f"{c.name}_")), None)
+
+
+def measured_worlds(records: list[dict]) -> dict[str, dict]:
+    """The measured conditions (`measure`) of each world of the map that has a record."""
+    worlds = {}
+    for r in records:
+        if r["group"] == "map" and (cond := _of(r["variant"])) is not None:
+            worlds.setdefault(cond.name, r["conditions"])
+    return {c.name: worlds[c.name] for c in CONDITIONS if c.name in worlds}
+
+
+KEEPS = 0.9
+"""A training keeps the cube to horizon h when our tracker finds it in at least this share of the
+true-cube frames within the first h dreamed frames."""
+
+
+def findings(rows: list[dict]) -> dict[str, str]:
+    """What the map says, per training, for the book's prose: the worlds in which the dream keeps
+    the cube to horizons 1, 4 and 16 (`KEEPS`), and those in which its strict RMSE beats copying
+    the last frame (by the verdict rule: the whole 95% interval of the ratio below 1)."""
+    out = {}
+    for suffix, training in TRAININGS.items():
+        mine = [r for r in rows if r["training"] == training]
+        for h in (1, 4, 16):
+            kept = [r["condition"] for r in mine if r[f"detection_h{h}"] >= KEEPS]
+            out[f"{suffix}_keeps_h{h}"] = f"{len(kept)} of {len(mine)}" + (f" ({', '.join(kept)})" if kept else "")
+        beats = [r["condition"] for r in mine if r["intervals"]["strict_vs_copy_last"][1] < 1]
+        out[f"{suffix}_beats_copy_last"] = f"{len(beats)} of {len(mine)}" + (f" ({', '.join(beats)})" if beats else "")
+    return out
+
+
+def map_rows(records: list[dict], summary: dict) -> list[dict]:
+    """One row per condition and training of the map (grid records and their `grid.summarize`):
+    the measured conditions, detection within the first 1, 4 and 16 dreamed frames and over the
+    whole dream, the strict RMSE at 512 px and against copying the last frame (means over seeds;
+    `intervals` holds their bootstrap intervals), and the references' numbers in that world."""
+    rows = []
+    for cond in CONDITIONS:
+        for suffix, training in TRAININGS.items():
+            cell = summary.get(("map", f"{cond.name}_{suffix}"))
+            if cell is None:
+                continue
+            record = next(r for r in records if (r["group"], r["variant"]) == ("map", f"{cond.name}_{suffix}"))
+            measured, refs = record["conditions"], record["references"]
+            to_512 = 512 / measured["resolution"]
+            m = cell["metrics"]
+            keys = ("detection_h1", "detection_h4", "detection_h16", "detection", "strict_512", "strict_vs_copy_last")
+            rows.append(
+                {
+                    "condition": cond.name,
+                    "cube_cells": cond.cube_cells,
+                    "speed_cells": cond.speed_cells,
+                    "measured_cube_cells": measured["cube_cells"],
+                    "measured_speed_cells": measured["speed_cells"]["median"],
+                    "training": training,
+                    "seeds": cell["seeds"],
+                    **{k: m[k]["mean"] for k in keys},
+                    "intervals": {k: (m[k]["low"], m[k]["high"]) for k in keys},
+                    "copy_last_strict_512": refs["copy_last"]["pooled"]["strict_rmse"] * to_512,
+                    "copy_last_detection_h4": refs["copy_last"]["within"]["4"]["detection_rate"],
+                    "oracle_detection": refs["oracle"]["pooled"]["detection_rate"],
+                    "oracle_rmse_512": refs["oracle"]["pooled"]["rmse"] * to_512,
+                }
+            )
+    return rows
 
 
 def _near(centres: np.ndarray, radius: float, cells: int) -> np.ndarray:
@@ -57,47 +136,58 @@ def _near(centres: np.ndarray, radius: float, cells: int) -> np.ndarray:
         return np.hypot(dx, dy) <= radius
 
 
-def measure(episodes: dict[str, np.ndarray], latents: torch.Tensor, motion_threshold: float = 0.1) -> dict:
-    """The conditions of a world, from its episodes (frames, projected centres, in-view flags) and
-    their raw latents [E, T, C, h, w]: the cube's side (the square root of its median blob area by
-    our tracker) and speed (frame-to-frame steps of the projected centre, in view at both ends), in
-    pixels and in latent cells; the share of frames with the cube in view; and the share of latent
-    elements the paper's motion mask flags (|z_t - z_(t-1)| > `motion_threshold`, as the loss
-    weights them) within one cube size of the cube, and elsewhere."""
-    frames, resolution = episodes["frames"], episodes["frames"].shape[-2]
-    cells = latents.shape[-1]
-    cell_px = resolution / cells
+def measure(
+    frames: np.ndarray,
+    centres: np.ndarray | None = None,
+    latents: torch.Tensor | None = None,
+    cell_px: int = 8,
+    motion_threshold: float = 0.1,
+) -> dict:
+    """The conditions of a world, from its frames [E, T, H, W, 3]: the cube's side (the square root
+    of its median blob area by our tracker) and speed (frame-to-frame steps of its centre), in
+    pixels and in latent cells of `cell_px` pixels; the share of frames with the cube in view. The
+    centres [E, T, 2] are the projected ones where known (NaN out of view), else our tracker's.
+    With the raw latents [E, T, C, h, w], also the share of latent elements the paper's motion mask
+    flags (|z_t - z_(t-1)| > `motion_threshold`, as its loss weights them) within one cube side of
+    the cube, and elsewhere."""
+    resolution = frames.shape[-2]
     area = expected_cube_area(frames, CubeTrackerConfig())
     side = float(np.sqrt(area))
-    pixel, in_view = episodes["pixel"], episodes["in_view"].astype(bool)
-    steps = np.linalg.norm(np.diff(pixel, axis=1), axis=-1)[in_view[:, 1:] & in_view[:, :-1]]
-    moved = ((latents[:, 1:] - latents[:, :-1]).abs() > motion_threshold).float().mean(dim=2).numpy()
-    centres = np.where(in_view[:, 1:, None], pixel[:, 1:], np.nan) / cell_px
-    near = _near(centres, side / cell_px, cells)
-    median, p90 = (float(np.quantile(steps, q)) for q in (0.5, 0.9))
-    return {
+    if centres is None:
+        centres = track_cube(frames, area)
+    in_view = ~np.isnan(centres).any(axis=-1)
+    steps = np.linalg.norm(np.diff(centres, axis=1), axis=-1)[in_view[:, 1:] & in_view[:, :-1]]
+    median, p90 = (float(np.quantile(steps, q)) if len(steps) else float("nan") for q in (0.5, 0.9))
+    out = {
         "resolution": int(resolution),
-        "latent_cells": int(cells),
+        "latent_cells": int(resolution // cell_px),
         "cube_area_px": area,
         "cube_px": side,
         "cube_cells": side / cell_px,
         "speed_px": {"median": median, "p90": p90},
         "speed_cells": {"median": median / cell_px, "p90": p90 / cell_px},
         "in_view": float(in_view.mean()),
-        "motion_mask": {
+    }
+    if latents is not None:
+        moved = ((latents[:, 1:] - latents[:, :-1]).abs() > motion_threshold).float().mean(dim=2).numpy()
+        near = _near(centres[:, 1:] / cell_px, side / cell_px, latents.shape[-1])
+        out["motion_mask"] = {
             "near_cube": float(moved[near].mean()) if near.any() else float("nan"),
             "elsewhere": float(moved[~near].mean()),
-        },
-    }
+        }
+    return out
 
 
 def describe(conditions: dict) -> str:
     """One line for a user: the cube's size and speed in pixels and latent cells."""
     c = conditions
-    return (
+    line = (
         f"cube {c['cube_px']:.1f} px across ({c['cube_cells']:.2f} latent cells), moving a median "
         f"{c['speed_px']['median']:.1f} px ({c['speed_cells']['median']:.2f} cells) per frame "
-        f"(p90 {c['speed_cells']['p90']:.2f} cells), in view in {c['in_view']:.0%} of frames; the motion mask "
-        f"flags {c['motion_mask']['near_cube']:.0%} of latent elements near the cube, "
-        f"{c['motion_mask']['elsewhere']:.1%} elsewhere"
+        f"(p90 {c['speed_cells']['p90']:.2f} cells), in view in {c['in_view']:.0%} of frames"
     )
+    if "motion_mask" in c:
+        mask = c["motion_mask"]
+        line += f"; the motion mask flags {mask['near_cube']:.0%} of latent elements near the cube, "
+        line += f"{mask['elsewhere']:.1%} elsewhere"
+    return line

@@ -70,11 +70,25 @@ def _map_rows(g: GridConfig, world: WorldConfig) -> list[Row]:
     paper_world = {"frames_per_episode": PAPER_FRAMES}
     paper = {"rollout_steps": 4, "lr": TrainConfig.lr, "steps": g.one_trajectory_steps}
     return rows + [
-        ("one_trajectory", "paper", "one trajectory, dreamed back (the paper's protocol)", resnet, paper,
-         {"protocol": "paper"}, paper_world),
-        ("one_trajectory", "held_out", "trained on many, dreamed on held-out episodes", resnet, paper, None,
-         paper_world),
-    ]  # fmt: skip
+        (
+            "one_trajectory",
+            "paper",
+            "one trajectory, dreamed back (the paper's protocol)",
+            resnet,
+            paper,
+            {"protocol": "paper"},
+            paper_world,
+        ),
+        (
+            "one_trajectory",
+            "held_out",
+            "trained on many, dreamed on held-out episodes",
+            resnet,
+            paper,
+            None,
+            paper_world,
+        ),
+    ]
 
 
 def _rows(g: GridConfig) -> list[tuple]:

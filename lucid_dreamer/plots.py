@@ -345,3 +345,41 @@ def animation_html(panels: dict[str, np.ndarray], fps: int = 10) -> str:
         html = anim.to_jshtml(default_mode="loop")
     plt.close(fig)
     return html
+
+
+def foot(fig: plt.Figure, source: str) -> None:
+    """The provenance line under a figure, readable at the book's width."""
+    if source:
+        fig.text(0.01, 0.005, source, fontsize=8, color="0.35")
+
+
+def conditions_map(rows: list[dict], source: str = "") -> plt.Figure:
+    """The conditions map at a glance: for each training (rows of panels), where the dreamed cube is
+    still detected at horizon 4 and how the whole dream's strict RMSE compares with copying the last
+    frame (below 1: better), over cube size (panel rows) and speed (panel columns) in latent cells.
+    `rows` are `conditions.map_rows` dicts."""
+    trainings = list(dict.fromkeys(r["training"] for r in rows))
+    sizes = sorted({r["cube_cells"] for r in rows})
+    speeds = sorted({r["speed_cells"] for r in rows})
+    panels = [
+        ("detection_h4", "detected at horizon 4", "RdYlGn", (0, 1), "{:.0%}"),
+        ("strict_vs_copy_last", "strict RMSE / copy-last's", "RdYlGn_r", (0.5, 1.5), "{:.2f}"),
+    ]
+    fig, axes = plt.subplots(len(trainings), 2, figsize=(8.5, 2.6 * len(trainings) + 0.6), squeeze=False)
+    for i, training in enumerate(trainings):
+        for j, (key, title, cmap, (low, high), text) in enumerate(panels):
+            grid = np.full((len(sizes), len(speeds)), np.nan)
+            for r in rows:
+                if r["training"] == training:
+                    grid[sizes.index(r["cube_cells"]), speeds.index(r["speed_cells"])] = r[key]
+            ax = axes[i, j]
+            ax.imshow(grid, cmap=cmap, vmin=low, vmax=high, origin="lower", aspect="auto")
+            for (y, x), value in np.ndenumerate(grid):
+                ax.text(x, y, "-" if value != value else text.format(value), ha="center", va="center", fontsize=10)
+            ax.set_xticks(range(len(speeds)), [f"{s:.2f}" for s in speeds])
+            ax.set_yticks(range(len(sizes)), [f"{s:.1f}" for s in sizes])
+            ax.set(xlabel="speed (latent cells per frame, median)", ylabel="cube (latent cells)")
+            ax.set_title(f"{training}: {title}", fontsize=10)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    foot(fig, source)
+    return fig

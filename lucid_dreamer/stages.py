@@ -220,7 +220,10 @@ def conditions_stage(preset: Preset, progress: bool = True) -> Path:
 
     def build(out: Path) -> None:
         latents, _ = load_latents(preset, progress)
-        _write_json(out / "conditions.json", measure(load_episodes(preset, progress), latents))
+        episodes = load_episodes(preset, progress)
+        centres = np.where(episodes["in_view"][..., None], episodes["pixel"], np.nan)
+        cell_px = preset.world.resolution // latents.shape[-1]
+        _write_json(out / "conditions.json", measure(episodes["frames"], centres, latents, cell_px))
 
     return cached("conditions", preset, (*_data_key(preset), {"tracker": TRACKER_VERSION}), build)
 

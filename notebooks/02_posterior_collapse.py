@@ -61,7 +61,9 @@ for exp in sweep:
 print(f"{'context':>8} {'latent L1':>10} {'sharpness':>10} {'detected':>10} {'RMSE px':>8}")
 for k, r in rows.items():
     t = r["tracking"]
-    print(f"{k:>8} {r['latent_l1']:10.4f} {r['sharpness_ratio']:10.3f} {t['valid_frames']:>5}/{t['total_frames']:<4} {t['rmse']:8.2f}")
+    print(
+        f"{k:>8} {r['latent_l1']:10.4f} {r['sharpness_ratio']:10.3f} {t['valid_frames']:>5}/{t['total_frames']:<4} {t['rmse']:8.2f}"
+    )
 nb.save_data("posterior_collapse", {str(k): r for k, r in rows.items()})
 for k, r in rows.items():
     glue(f"ctx{k}_sharpness", r["sharpness_ratio"], display=False)

@@ -67,13 +67,18 @@ card = {
 glue("params_3d", f"{card['parameters_conv3d']:,}", display=False)
 glue("params_2d", f"{card['parameters_conv2d']:,}", display=False)
 glue("equivalence_diff", max_diff, display=False)
-print(f"Conv3d form: {card['parameters_conv3d']:,} parameters; Conv2d form: {card['parameters_conv2d']:,}; "
-      f"largest output difference {max_diff:.2e}")
+print(
+    f"Conv3d form: {card['parameters_conv3d']:,} parameters; Conv2d form: {card['parameters_conv2d']:,}; "
+    f"largest output difference {max_diff:.2e}"
+)
 
 # %%
 latent_size = P.world.resolution // 8
-fig = architecture(describe(ResNetRollout(ModelConfig()), latent_size),
-                   title=f"ResNet-Rollout (Conv2d form, {card['parameters_conv2d']:,} parameters)", source=nb.source)
+fig = architecture(
+    describe(ResNetRollout(ModelConfig()), latent_size),
+    title=f"ResNet-Rollout (Conv2d form, {card['parameters_conv2d']:,} parameters)",
+    source=nb.source,
+)
 nb.save_figure(fig, "figure2_architecture")
 glue("architecture_fig", fig, display=False)
 plt.show()
@@ -93,13 +98,18 @@ plt.show()
 summaries, logs = {}, {}
 for exp in P.experiments:
     folder = stages.train_stage(P, exp)
-    summaries[exp.name] = {"label": exp.label, "train": asdict(exp.train),
-                           **json.loads((folder / "summary.json").read_text())}
+    summaries[exp.name] = {
+        "label": exp.label,
+        "train": asdict(exp.train),
+        **json.loads((folder / "summary.json").read_text()),
+    }
     logs[exp.label] = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
 for name, s in summaries.items():
-    print(f"{s['label']:40} {s['steps']} steps in {s['train_seconds'] / 60:.1f} min "
-          f"({s['samples_per_s']:.0f} rollout samples/s, {s['precision']['precision']}), "
-          f"best validation loss {s['best_val_loss']:.4f}")
+    print(
+        f"{s['label']:40} {s['steps']} steps in {s['train_seconds'] / 60:.1f} min "
+        f"({s['samples_per_s']:.0f} rollout samples/s, {s['precision']['precision']}), "
+        f"best validation loss {s['best_val_loss']:.4f}"
+    )
     glue(f"{name}_minutes", s["train_seconds"] / 60, display=False)
     glue(f"{name}_val", s["best_val_loss"], display=False)
     glue(f"{name}_rate", s["samples_per_s"], display=False)

@@ -72,8 +72,7 @@ widgets.interact(
     episode=widgets.IntSlider(0, 0, len(test) - 1, description="episode"),
     model=widgets.Dropdown(options=list(dreams), description="model"),
     horizon=widgets.IntSlider(1, 1, truth.shape[1], description="horizon"),
-);
-
+)
 # %%
 panels = {"ground truth": truth[0], **{label: frames[0] for label, frames in dreams.items()}}
 HTML(animation_html(panels))
@@ -86,10 +85,15 @@ HTML(animation_html(panels))
 
 # %%
 video_frames = np.concatenate(
-    [side_by_side({"truth": truth[e], **{label: frames[e] for label, frames in dreams.items()}}) for e in range(min(3, len(test)))]
+    [
+        side_by_side({"truth": truth[e], **{label: frames[e] for label, frames in dreams.items()}})
+        for e in range(min(3, len(test)))
+    ]
 )
 video_path = nb.figures / "demo.mp4"
 write_video(video_path, video_frames, fps=10)
-print(f"{video_path.relative_to(book.repo_root())}: {len(video_frames)} frames, {video_path.stat().st_size / 1e3:.0f} kB")
+print(
+    f"{video_path.relative_to(book.repo_root())}: {len(video_frames)} frames, {video_path.stat().st_size / 1e3:.0f} kB"
+)
 display(Video(str(video_path), embed=True, width=min(900, video_frames.shape[2])))
 glue("video_frames", len(video_frames), display=False)

@@ -75,8 +75,14 @@ reports |= {names[k]: v for k, v in refs.items()}
 # %%
 main = P.experiments[0]
 tracks = load_file(stages.dream_stage(P, main) / "tracks.safetensors")
-fig = tracking_analysis(tracks["truth"], tracks["dream"], reports[main.label]["pooled"], res,
-                        title=f"{main.label}: {len(tracks['truth'])} held-out test episodes", source=nb.source)
+fig = tracking_analysis(
+    tracks["truth"],
+    tracks["dream"],
+    reports[main.label]["pooled"],
+    res,
+    title=f"{main.label}: {len(tracks['truth'])} held-out test episodes",
+    source=nb.source,
+)
 nb.save_figure(fig, "tracking_analysis")
 glue("tracking_fig", fig, display=False)
 plt.show()
@@ -91,15 +97,37 @@ plt.show()
 rows = []
 for label, r in reports.items():
     p, w, big = r["pooled"], r["within"], scale_to(r)["pooled"]
-    rows.append([label, p["rmse"], p["strict_rmse"], big["rmse"], big["strict_rmse"],
-                 f"{p['valid_frames']}/{p['total_frames']} ({p['detection_rate']:.0%})",
-                 *(w[h]["strict_rmse"] if h in w else None for h in ("1", "4", "16"))])
+    rows.append(
+        [
+            label,
+            p["rmse"],
+            p["strict_rmse"],
+            big["rmse"],
+            big["strict_rmse"],
+            f"{p['valid_frames']}/{p['total_frames']} ({p['detection_rate']:.0%})",
+            *(w[h]["strict_rmse"] if h in w else None for h in ("1", "4", "16")),
+        ]
+    )
 rmse, detection, _ = PAPER_RESULTS["ResNet-Rollout"]
-rows.append(["*the paper's ResNet-Rollout (its training video)*", None, None, rmse, None, f"96/97 ({detection:.0%})", None, None, None])
+rows.append(
+    [
+        "*the paper's ResNet-Rollout (its training video)*",
+        None,
+        None,
+        rmse,
+        None,
+        f"96/97 ({detection:.0%})",
+        None,
+        None,
+        None,
+    ]
+)
 table = book.markdown_table(
     ["", f"RMSE @{res}", f"strict @{res}", "RMSE @512", "strict @512", "detected", "h1", "h4", "h16"], rows
 )
-glue("results_table", HTML(MarkdownIt("commonmark").enable("table").render(table)), display=False)  # HTML survives cross-page glue
+glue(
+    "results_table", HTML(MarkdownIt("commonmark").enable("table").render(table)), display=False
+)  # HTML survives cross-page glue
 glue("resolution", res, display=False)
 Markdown(table)
 
@@ -116,14 +144,20 @@ for h in ("4", "16"):
             "constant_velocity": cv_r["within"][h]["strict_rmse"],
         }
         v = verdicts[h]
-        print(f"within {h} frames, strict RMSE: {best_label} {v['model']:.2f} px, copy last frame {v['copy_last']:.2f}, "
-              f"constant velocity {v['constant_velocity']:.2f} -> beats copy: {v['model'] < v['copy_last']}, "
-              f"beats constant velocity: {v['model'] < v['constant_velocity']}")
-        beats = [name for name, key in (("copy last frame", "copy_last"), ("constant velocity", "constant_velocity"))
-                 if v["model"] < v[key]]
+        print(
+            f"within {h} frames, strict RMSE: {best_label} {v['model']:.2f} px, copy last frame {v['copy_last']:.2f}, "
+            f"constant velocity {v['constant_velocity']:.2f} -> beats copy: {v['model'] < v['copy_last']}, "
+            f"beats constant velocity: {v['model'] < v['constant_velocity']}"
+        )
+        beats = [
+            name
+            for name, key in (("copy last frame", "copy_last"), ("constant velocity", "constant_velocity"))
+            if v["model"] < v[key]
+        ]
         loses = [name for name in ("copy last frame", "constant velocity") if name not in beats]
         sentence = (f"beats {' and '.join(beats)}" if beats else "beats neither reference") + (
-            f" but not {' or '.join(loses)}" if beats and loses else "")
+            f" but not {' or '.join(loses)}" if beats and loses else ""
+        )
         glue(f"h{h}_verdict", sentence, display=False)
         glue(f"h{h}_model", v["model"], display=False)
         glue(f"h{h}_copy", v["copy_last"], display=False)
@@ -190,8 +224,11 @@ plt.show()
 # (Figure 3 with intervals); here they are absent rather than filled in.
 
 # %%
-fig = results_bars({label: scale_to(r)["pooled"] for label, r in reports.items()},
-                   paper={main.label: PAPER_RESULTS["ResNet-Rollout"]}, source=nb.source)
+fig = results_bars(
+    {label: scale_to(r)["pooled"] for label, r in reports.items()},
+    paper={main.label: PAPER_RESULTS["ResNet-Rollout"]},
+    source=nb.source,
+)
 nb.save_figure(fig, "figure3_results")
 glue("figure3_fig", fig, display=False)
 plt.show()

@@ -67,7 +67,9 @@ print(bench.format_table(result))
 # %%
 header, rows = bench.table_rows(result)
 table = book.markdown_table(header, rows)
-glue("bench_table", HTML(MarkdownIt("commonmark").enable("table").render(table)), display=False)  # survives cross-page glue
+glue(
+    "bench_table", HTML(MarkdownIt("commonmark").enable("table").render(table)), display=False
+)  # survives cross-page glue
 display(Markdown(table))
 fig = speedups(result, source=nb.source)
 nb.save_figure(fig, "bench_speedups")
@@ -85,8 +87,10 @@ glue("quality_steps", cfg.quality_steps, display=False)
 glue("bench_device", result["device"], display=False)
 glue("budget_minutes_ours", train_main["budget_seconds"][ours] / 60, display=False)
 glue("budget_minutes_ref", train_main["budget_seconds"][ref] / 60, display=False)
-print(f"training speed-up {result['train_speedup']:.2f}x, dreaming {result['dream_speedup']:.2f}x, "
-      f"validation loss ours / reference {result['val_loss_ratio']:.4f} after {cfg.quality_steps} steps each")
+print(
+    f"training speed-up {result['train_speedup']:.2f}x, dreaming {result['dream_speedup']:.2f}x, "
+    f"validation loss ours / reference {result['val_loss_ratio']:.4f} after {cfg.quality_steps} steps each"
+)
 
 # %% [markdown]
 # ## The machine's best precision, and float32 only
@@ -100,8 +104,10 @@ print(f"training speed-up {result['train_speedup']:.2f}x, dreaming {result['drea
 
 # %%
 hardware = result["hardware"]
-print(f"{result['device']}: {hardware['capability']}; native bf16: {hardware['native_bf16']}; "
-      f"ours computes in {result['precision']}")
+print(
+    f"{result['device']}: {hardware['capability']}; native bf16: {hardware['native_bf16']}; "
+    f"ours computes in {result['precision']}"
+)
 glue("bench_hardware", hardware["capability"], display=False)
 glue("bench_precision", result["precision"], display=False)
 f32 = result.get("float32")
@@ -139,8 +145,10 @@ for name, loss in result["quality"]["val_loss"].items():
 # %%
 limits = result["limits"]
 bf16_rate = f"{limits['bf16_flops_per_s'] / 1e9:.0f} GFLOP/s bf16 matmul, " if "bf16_flops_per_s" in limits else ""
-print(f"measured limits: {limits['fp32_flops_per_s'] / 1e9:.0f} GFLOP/s float32 matmul, "
-      f"{bf16_rate}{limits['copy_bytes_per_s'] / 1e9:.1f} GB/s copy")
+print(
+    f"measured limits: {limits['fp32_flops_per_s'] / 1e9:.0f} GFLOP/s float32 matmul, "
+    f"{bf16_rate}{limits['copy_bytes_per_s'] / 1e9:.1f} GB/s copy"
+)
 util_rows = []
 for size, per_variant in bench.utilisation(result).items():
     cost = result["train"][size]["cost_per_sample"]

@@ -50,13 +50,17 @@ runs = grid.grid_runs(P)
 records = grid.load_records(P)
 summary = grid.summarize(records)
 print(nb.source)
-print(f"{len(records)} of {len(runs)} grid runs done at preset {P.name} "
-      f"({P.grid.steps} steps each, seeds {P.grid.seeds}, lr {P.grid.lr:g})")
+print(
+    f"{len(records)} of {len(runs)} grid runs done at preset {P.name} "
+    f"({P.grid.steps} steps each, seeds {P.grid.seeds}, lr {P.grid.lr:g})"
+)
 precisions = grid.precision_counts(records)
 print("precision of the runs: " + ", ".join(f"{name} {count}" for name, count in precisions.items()))
 glue("grid_precisions", ", ".join(f"{count} in {name}" for name, count in precisions.items()), display=False)
 hours = grid.compute_hours(records)
-print(f"the distinct runs among them took {hours:.2f} h to train and dream, on {records[0]['train']['device'] if records else '-'}")
+print(
+    f"the distinct runs among them took {hours:.2f} h to train and dream, on {records[0]['train']['device'] if records else '-'}"
+)
 glue("grid_done", f"{len(records)} of {len(runs)}", display=False)
 glue("grid_hours", f"{hours:.1f}", display=False)
 glue("grid_steps", P.grid.steps, display=False)
@@ -227,8 +231,12 @@ for h in ("h4", "h16"):  # the predict-change group against copying the last fra
 for name, part in (("h4", copy and copy["within"]["4"]), ("h16", copy and copy["within"]["16"]),
                    ("all", copy and copy["pooled"])):  # fmt: skip
     glue(f"copy_{name}", f"{part['strict_rmse']:.1f}" if part else "not run yet", display=False)
-prose_cells = [("rollout", "r1", "strict_512"), ("rollout", "r4", "strict_512"),
-               ("teacher_forcing", "rollout", "strict_h16_512"), ("teacher_forcing", "forced", "strict_h16_512")]
+prose_cells = [
+    ("rollout", "r1", "strict_512"),
+    ("rollout", "r4", "strict_512"),
+    ("teacher_forcing", "rollout", "strict_h16_512"),
+    ("teacher_forcing", "forced", "strict_h16_512"),
+]
 prose_cells += [(group, variant, name) for group, variant in
                 (("rivals", "resnet_rollout"), ("rivals", "probabilistic_plus"),
                  ("protocol", "resnet_rollout_paper"), ("protocol", "resnet_rollout_held_out"),
@@ -257,8 +265,14 @@ for group, variant in (("rivals", "resnet_rollout"), ("precision", "float32")):
     used = {grid.record_precision(r) for r in records if (r["group"], r["variant"]) == (group, variant)}
     strict, h4, h16, detection = (metric(group, variant, k) for k in columns)
     precision_rows.append(
-        [", ".join(sorted(used)) or "-", fmt(strict), fmt(h4), fmt(h16), fmt(detection, 0, True),
-         cell["seeds"] if cell else 0]
+        [
+            ", ".join(sorted(used)) or "-",
+            fmt(strict),
+            fmt(h4),
+            fmt(h16),
+            fmt(detection, 0, True),
+            cell["seeds"] if cell else 0,
+        ]
     )
 precision_table = book.markdown_table(
     ["ResNet-Rollout computed in", "strict RMSE", "strict, first 4", "strict, first 16", "detected", "seeds"],

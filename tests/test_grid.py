@@ -17,7 +17,8 @@ def test_every_row_has_every_seed_and_ids_are_unique(name):
     rows: dict = {}
     for r in runs:
         rows.setdefault((r.group, r.variant), []).append(r.seed)
-        assert r.experiment.train.steps == preset.grid.steps and r.experiment.train.seed == r.seed
+        budget = preset.grid.one_trajectory_steps if r.group == "one_trajectory" else preset.grid.steps
+        assert r.experiment.train.steps == budget and r.experiment.train.seed == r.seed
     assert all(sorted(seeds) == sorted(preset.grid.seeds) for seeds in rows.values())
     assert len(preset.grid.seeds) >= (5 if name == "paper" else 3 if name == "cpu" else 2)
 
@@ -31,6 +32,23 @@ def test_the_grid_holds_the_rivals_and_ablations_the_issue_asks_for():
     assert {v for g, v in variants if g == "rollout"} == {"r1", "r2", "r4", "r8"}
     assert {g for g, _ in variants} >= {"teacher_forcing", "motion", "width_resnet", "width_unet", "protocol",
                                         "trajectories"}  # fmt: skip
+
+
+def test_the_map_covers_three_cube_sizes_two_speeds_two_trainings_and_the_papers_protocol():
+    cpu = PRESETS["cpu"]
+    runs = [r for r in grid.grid_runs(cpu) if r.group in ("map", "one_trajectory")]
+    worlds = {(r.experiment.world or cpu.world).cube_half_size for r in runs if r.group == "map"}
+    speeds = {(r.experiment.world or cpu.world).max_speed for r in runs if r.group == "map"}
+    assert len(worlds) == 3 and len(speeds) == 2
+    modes = {r.experiment.train.rollout_steps for r in runs if r.group == "map"}
+    assert modes == {1, 4} and len([r for r in runs if r.group == "map"]) == 6 * 2 * 3
+    paper = [r.experiment for r in runs if r.variant == "paper"]
+    assert all(e.data.protocol == "paper" and e.world.frames_per_episode == 101 for e in paper)
+    assert all(e.train.steps == 1500 and e.train.lr == 1e-4 for e in paper)
+    # the main world's condition is the rivals' world: its recipe runs are the rivals' ResNet-Rollout
+    main = [r for r in runs if r.variant == "cube5_speed0.5_recipe"]
+    rival = {r.seed: r.experiment for r in grid.grid_runs(cpu) if r.id.startswith("rivals__resnet_rollout")}
+    assert all(r.experiment.world is None and r.experiment.train == rival[r.seed].train for r in main)
 
 
 def test_shared_rows_share_their_cached_runs():
@@ -55,6 +73,10 @@ def test_runs_are_found_by_id():
         grid.find_run(preset, "rivals__hero__seed9")
 
 
+CLEAN = {"provenance": {"commit": "abc1234"}, "metrics": {"tracker_version": grid.TRACKER_VERSION}}
+"""What a record from a clean commit by today's tracker says of itself."""
+
+
 def test_a_run_counts_as_done_only_with_the_same_configs(tmp_path, monkeypatch):
     monkeypatch.setattr(book, "repo_root", lambda: tmp_path)
     preset = PRESETS["cpu"]
@@ -62,9 +84,9 @@ def test_a_run_counts_as_done_only_with_the_same_configs(tmp_path, monkeypatch):
     assert not grid.is_done(preset, run)
     path = grid.results_dir(preset) / f"{run.id}.json"
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"configs": grid._configs(preset, run)}))
+    path.write_text(json.dumps({"configs": grid._configs(preset, run), **CLEAN}))
     assert grid.is_done(preset, run)
-    path.write_text(json.dumps({"configs": {**grid._configs(preset, run), "train": {}}}))
+    path.write_text(json.dumps({"configs": {**grid._configs(preset, run), "train": {}}, **CLEAN}))
     assert not grid.is_done(preset, run)
     path.write_text("{truncated")
     assert not grid.is_done(preset, run)
@@ -79,11 +101,11 @@ def test_a_record_forced_to_bf16_counts_as_done_under_auto_but_not_a_float32_one
     path = grid.results_dir(preset) / f"{run.id}.json"
     path.parent.mkdir(parents=True)
     # a record from before the "auto" setting, made with bf16 forced on
-    path.write_text(json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": True}}}))
+    path.write_text(json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": True}}, **CLEAN}))
     assert grid.is_done(preset, run)
-    path.write_text(json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": True, "lr": 0.5}}}))
+    path.write_text(json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": True, "lr": 0.5}}, **CLEAN}))
     assert not grid.is_done(preset, run)
-    path.write_text(json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": False}}}))
+    path.write_text(json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": False}}, **CLEAN}))
     assert not grid.is_done(preset, run)  # a float32 run is another run
 
 
@@ -98,10 +120,12 @@ def test_a_records_precision_is_what_it_used_or_its_forced_setting():
 def record(strict, resolution=128):
     """A run whose two test episodes each score `strict`, with the cube found in half of their frames."""
     episode = {"rmse": strict / 2, "strict_rmse": strict, "detection_rate": 0.5, "valid_frames": 3, "total_frames": 6}
-    metrics = {"resolution": resolution, "pooled": episode, "per_episode": [episode, episode], "within": {"4": episode},
-               "jitter_dream": 1.0, "jitter_truth": 0.5, "detected_at_end": 1.0}  # fmt: skip
+    report = {"pooled": episode, "within": {"4": episode}}
+    metrics = {"resolution": resolution, **report, "per_episode": [episode, episode], "jitter_dream": 1.0,
+               "jitter_truth": 0.5, "detected_at_end": 1.0, "paper": report}  # fmt: skip
+    copy_last = {"pooled": {**episode, "strict_rmse": 2 * strict}}
     return {"group": "g", "variant": "v", "label": "row", "metrics": metrics, "parameters": 10,
-            "train": {"samples_per_s": 5.0}}  # fmt: skip
+            "train": {"samples_per_s": 5.0}, "references": {"copy_last": copy_last}}  # fmt: skip
 
 
 def test_summaries_give_a_mean_and_interval_per_row_at_512_px():
@@ -115,6 +139,23 @@ def test_summaries_give_a_mean_and_interval_per_row_at_512_px():
     assert cell["metrics"]["detection"]["low"] == cell["metrics"]["detection"]["high"] == 0.5
     assert strict["values"] == [4.0, 8.0, 12.0] and cell["metrics"]["rmse_512"]["mean"] == 4.0
     assert np.isnan(cell["metrics"]["strict_h16_512"]["mean"]) and cell["metrics"]["jitter_512"]["mean"] == 4.0
+    assert cell["metrics"]["strict_vs_copy_last"]["mean"] == 0.5 and cell["metrics"]["detection_h4"]["mean"] == 0.5
+
+
+@pytest.mark.parametrize(
+    "commit, version, committed, trusted",
+    [
+        ("abc1234", grid.TRACKER_VERSION, True, True),
+        ("abc1234+dirty", grid.TRACKER_VERSION, True, False),  # a dirty tree's numbers are run again
+        ("unknown", grid.TRACKER_VERSION, True, False),
+        ("abc1234+dirty", grid.TRACKER_VERSION, False, True),  # smoke's records are made afresh, never committed
+        ("abc1234", grid.TRACKER_VERSION - 1, True, False),  # an older tracker's numbers are run again
+        ("abc1234", None, False, False),
+    ],
+)
+def test_a_record_is_trusted_only_from_a_clean_commit_and_the_current_tracker(commit, version, committed, trusted):
+    record = {"provenance": {"commit": commit}, "metrics": {} if version is None else {"tracker_version": version}}
+    assert grid.trusted(record, committed) is trusted
 
 
 def test_compute_hours_counts_a_shared_run_once():

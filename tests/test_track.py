@@ -5,13 +5,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lucid_dreamer.track import (
-    LENIENT,
-    detect,
+    TRACKERS,
     detection_shares,
     expected_cube_area,
     paper_asymmetry,
     paper_blobs,
-    track,
+    track_all,
     track_cube,
     track_paper,
     tracking_error,
@@ -33,44 +32,53 @@ def with_square(frame, top, left, side, colour=RED):
     return frame
 
 
+def cube(frame, area=None):
+    """Our tracker on one frame, expecting a cube of `area` px (default: what the frame shows)."""
+    area = expected_cube_area(frame) if area is None else area
+    found = track_cube(frame, area)
+    return None if np.isnan(found).any() else tuple(found)
+
+
 @settings(max_examples=40, deadline=None)
 @given(top=st.integers(0, 54), left=st.integers(0, 54), side=st.integers(3, 10))
 def test_centroid_of_a_square_is_its_centre(top, left, side):
     side = min(side, 64 - top, 64 - left)
-    x, y = detect(with_square(checker(), top, left, side))
+    x, y = cube(with_square(checker(), top, left, side))
     assert x == pytest.approx(left + (side - 1) / 2)
     assert y == pytest.approx(top + (side - 1) / 2)
 
 
 def test_no_red_no_detection():
-    assert detect(checker()) is None
-    assert detect(with_square(checker(), 10, 10, 6, colour=(20, 200, 20))) is None
+    assert cube(checker(), 36) is None
+    assert cube(with_square(checker(), 10, 10, 6, colour=(20, 200, 20)), 36) is None
 
 
 def test_largest_component_wins():
     frame = with_square(with_square(checker(), 5, 5, 3), 40, 30, 8)
-    assert detect(frame) == pytest.approx((33.5, 43.5))
+    assert cube(frame, 64) == pytest.approx((33.5, 43.5))
 
 
 def test_blob_below_min_area_is_rejected():
     # 100 px at 512 px is 25 px at 256 px: a 4x4 square (16 px) is too small there, 6x6 is not.
     frame = np.zeros((256, 256, 3), np.uint8)
-    assert detect(with_square(frame, 100, 100, 4)) is None
-    assert detect(with_square(frame, 100, 100, 6)) is not None
-
-
-@pytest.mark.parametrize("colour", [(220, 100, 20), (200, 180, 180)])  # hue 12 (OpenCV); saturation 25
-def test_lenient_thresholds_accept_what_strict_ones_reject(colour):
-    frame = with_square(np.zeros((64, 64, 3), np.uint8), 20, 20, 6, colour=colour)
-    assert detect(frame) is None
-    assert detect(frame, LENIENT) == pytest.approx((22.5, 22.5))
+    assert cube(with_square(frame, 100, 100, 4), 16) is None
+    assert cube(with_square(frame, 100, 100, 6), 36) is not None
 
 
 def test_track_marks_misses_with_nan():
     frames = np.stack([with_square(checker(), 10, 10, 5), checker()])
-    out = track(frames)
+    out = track_cube(frames, 25)
     assert out.shape == (2, 2)
     assert not np.isnan(out[0]).any() and np.isnan(out[1]).all()
+
+
+def test_track_all_gives_both_trackers_and_the_paper_rule_by_frame_kind():
+    # pale red: the paper's dream rule (S >= 0) takes it, its truth rule (S >= 50) and ours do not
+    frame = with_square(np.zeros((512, 512, 3), np.uint8), 200, 200, 40, colour=(200, 180, 180))
+    true, decoded = track_all(frame, 1600, decoded=False), track_all(frame, 1600, decoded=True)
+    assert set(true) == set(TRACKERS) == {"cube", "paper"}
+    assert np.isnan(true["paper"]).all() and np.isnan(true["cube"]).all() and np.isnan(decoded["cube"]).all()
+    assert decoded["paper"] == pytest.approx((219.5, 219.5))
 
 
 def test_tracking_error_counts_misses_and_ignores_frames_without_reference():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from lucid_dreamer.errors import UserError
-from lucid_dreamer.track import track, tracking_error
+from lucid_dreamer.track import expected_cube_area, track_cube, tracking_error
 from lucid_dreamer.world import World, WorldConfig, simulate
 
 TINY = WorldConfig(resolution=64, frames_per_episode=24, episodes=3, seed=7)
@@ -45,7 +45,8 @@ def test_cube_keeps_moving_and_stays_in_arena(episodes):
 
 
 def test_projection_matches_what_the_tracker_sees(episodes):
-    err = tracking_error(track(episodes["frames"]), episodes["pixel"])
+    found = track_cube(episodes["frames"], expected_cube_area(episodes["frames"]))
+    err = tracking_error(found, episodes["pixel"])
     assert err.detection_rate == 1.0
     assert err.rmse < 1.0  # pixels at 64 px
 

@@ -1,0 +1,48 @@
+"""The book's result tables: pandas DataFrames of saved results, rendered alike on every page.
+
+A `Table` shows as a styled HTML table in a notebook and wherever it is glued (the class
+`lucid-table` is styled by the book's `_static/tables.css`: borders, numbers aligned right,
+units in the headers, a scroll bar instead of a clipped column).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+def interval(stats: dict | None, digits: int = 1, percent: bool = False) -> str:
+    """A `grid.summarize` metric as "mean [low, high]" (its 95% bootstrap interval), or why there is none."""
+    if stats is None:
+        return "not run yet"
+    if stats["mean"] != stats["mean"]:
+        return "no detections"
+    scale, unit = (100, "%") if percent else (1, "")
+    mean, low, high = (scale * stats[k] for k in ("mean", "low", "high"))
+    if low != low:
+        return f"{mean:.{digits}f}{unit}"
+    return f"{mean:.{digits}f}{unit} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def number(value: float | None, digits: int = 1, percent: bool = False) -> str:
+    """One value, as a percentage or with `digits` decimals; a dash where there is none."""
+    if value is None or value != value:
+        return "-"
+    return f"{100 * value:.{digits}f}%" if percent else f"{value:.{digits}f}"
+
+
+@dataclass
+class Table:
+    """A result table: a DataFrame of formatted cells whose header names each column's unit."""
+
+    frame: pd.DataFrame
+
+    def _repr_html_(self) -> str:
+        html = self.frame.to_html(index=False, border=0, classes=["lucid-table"], escape=True)
+        return f'<div class="lucid-table-wrap">{html}</div>'
+
+
+def table(header: list[str], rows: list[list]) -> Table:
+    """A `Table` with these column headers and rows of cells."""
+    return Table(pd.DataFrame(rows, columns=header))

@@ -1,0 +1,213 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 8. Where the paper's recipe works: the conditions map
+#
+# The paper never says how large its cube is in the frame or how fast it moves, yet both decide
+# how hard the task is for a model that sees the world through an 8x-compressed latent grid: a
+# cube that covers one latent cell and moves half a cell a frame leaves the model very little to
+# go on. This chapter makes size and speed the axes of a map. In every world of the map the same
+# tokenizer (the main world's) encodes the frames, and the same network is trained two ways with
+# three seeds: the paper's recipe (4 context frames, 4-step teacher-less rollout, motion-weighted
+# L1) and one step ahead (R = 1). Beside them, in each world, the references: copying the last
+# frame, constant velocity, and the tokenizer's own floor (true latents decoded and tracked).
+#
+# A verdict measured in one world is a verdict about that world: the map says in which
+# conditions each of the paper's claims about its recipe can hold.
+
+# %% tags=["parameters"]
+import os
+
+preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")
+
+# %%
+import matplotlib.pyplot as plt
+from IPython.display import display
+from myst_nb import glue
+
+from lucid_dreamer import book, conditions, grid, tables
+from lucid_dreamer.plots import conditions_map
+
+nb = book.start("08_conditions", preset)
+P = nb.preset
+if P.name == "smoke":  # CI exercises the code path; real presets render committed runs
+    grid.run_grid(P, only="map__", progress=False)
+    grid.run_grid(P, only="one_trajectory__", progress=False)
+records = [r for r in grid.load_records(P) if r["group"] in ("map", "one_trajectory")]
+summary = grid.summarize(records)
+runs = [r for r in grid.grid_runs(P) if r.group in ("map", "one_trajectory")]
+hours = grid.compute_hours(records)
+print(nb.source)
+print(
+    f"{len(records)} of {len(runs)} runs of the map and the one-trajectory protocol done at preset {P.name}; "
+    f"{hours:.2f} h of compute on {records[0]['train']['device'] if records else '-'}"
+)
+glue("map_done", f"{len(records)} of {len(runs)}", display=False)
+glue("map_hours", f"{hours:.1f}", display=False)
+glue("map_steps", P.grid.steps, display=False)
+glue("map_seeds", len(P.grid.seeds), display=False)
+
+# %% [markdown]
+# ## The worlds, measured
+#
+# Each world changes only the cube's size (its half side in metres) and its largest initial
+# speed; camera, arena and light stay. The cube's side is the square root of its median blob
+# area as our tracker sees it in true frames; its speed the median (and 90th percentile) step of
+# its projected centre between frames; both also in latent cells (8 px per cell at 128 px).
+# The motion mask is the paper's: latent elements whose change from the last context frame
+# exceeds 0.1, the elements its loss weights 10x; near the cube means within one cube side of
+# its centre.
+
+# %%
+measured = conditions.measured_worlds(records)
+world_rows = []
+for name, c in measured.items():
+    world_rows.append(
+        [
+            name,
+            f"{c['cube_px']:.1f}",
+            f"{c['cube_cells']:.2f}",
+            f"{c['speed_px']['median']:.2f}",
+            f"{c['speed_cells']['median']:.2f} ({c['speed_cells']['p90']:.2f})",
+            f"{c['in_view']:.0%}",
+            f"{c['motion_mask']['near_cube']:.0%}",
+            f"{c['motion_mask']['elsewhere']:.1%}",
+        ]
+    )
+worlds_table = tables.table(
+    [
+        "world",
+        "cube (px at 128)",
+        "cube (latent cells)",
+        "speed (px/frame)",
+        "speed (cells/frame, p90)",
+        "in view",
+        "motion mask near the cube",
+        "motion mask elsewhere",
+    ],
+    world_rows,
+)
+glue("map_worlds_table", worlds_table, display=False)
+display(worlds_table)
+
+# %% [markdown]
+# ## The map
+#
+# Detection is the share of true-cube frames in which our tracker finds a cube-sized red blob
+# in the dream, within the first 1, 4 and 16 dreamed frames (h1, h4, h16) and over the whole
+# dream (60 frames). Strict RMSE charges a lost cube the frame's diagonal (724 px at 512 px,
+# the largest possible error), so a lower number is better and 724 means the cube is never found.
+# The last columns compare with copying the last context frame in the same world (below 1:
+# better than copying) and give the tokenizer's floor (the true latents' detection).
+
+# %%
+rows = conditions.map_rows(records, summary)
+map_table = tables.table(
+    [
+        "world",
+        "training",
+        "seeds",
+        "detected h1",
+        "detected h4",
+        "detected h16",
+        "detected, whole dream",
+        "strict RMSE (px at 512)",
+        "strict RMSE / copy-last's",
+        "copy-last strict (px at 512)",
+        "tokenizer floor: detected",
+    ],
+    [
+        [
+            r["condition"],
+            r["training"],
+            r["seeds"],
+            *(tables.number(r[k], 0, True) for k in ("detection_h1", "detection_h4", "detection_h16", "detection")),
+            tables.number(r["strict_512"]),
+            tables.number(r["strict_vs_copy_last"], 2),
+            tables.number(r["copy_last_strict_512"]),
+            tables.number(r["oracle_detection"], 0, True),
+        ]
+        for r in rows
+    ],
+)
+glue("map_table", map_table, display=False)
+display(map_table)
+if rows:
+    fig = conditions_map(rows, source=nb.source)
+    nb.save_figure(fig, "conditions_map")
+    glue("conditions_map_fig", fig, display=False)
+    plt.show()
+
+# %% [markdown]
+# ## What the map says
+
+# %%
+findings = conditions.findings(rows)
+for name, value in findings.items():
+    glue(f"map_{name}", value, display=False)
+    print(f"{name}: {value}")
+
+# %% [markdown]
+# ## The paper's own protocol in a paper-like world
+#
+# The paper trained on one video and dreamed that same video back. Here: one trajectory of 101
+# frames (4 context frames and 97 dreamed, as the paper's 96/97 detections imply) in the main
+# world, trained and dreamed back with the paper's settings and budget (lr 1e-4, 500 epochs of
+# 94 windows in batches of 32: 1,500 steps), beside the same settings trained on many episodes
+# of that world and dreamed on held-out ones. The paper's tracker columns use its asymmetric
+# thresholds (strict on true frames, lenient with a fallback on dreams), as its 99% did.
+
+# %%
+protocol_rows = []
+for variant in ("paper", "held_out"):
+    cell = summary.get(("one_trajectory", variant))
+    m = cell["metrics"] if cell else {}
+    label = next(r.experiment.label for r in runs if (r.group, r.variant) == ("one_trajectory", variant))
+    protocol_rows.append(
+        [
+            label,
+            cell["seeds"] if cell else 0,
+            tables.interval(m.get("detection"), 0, True),
+            tables.interval(m.get("rmse_512")),
+            tables.interval(m.get("strict_512")),
+            tables.interval(m.get("paper_detection"), 0, True),
+            tables.interval(m.get("paper_rmse_512")),
+        ]
+    )
+protocol_table = tables.table(
+    [
+        "protocol",
+        "seeds",
+        "detected (ours)",
+        "RMSE, both detect (px at 512)",
+        "strict RMSE (px at 512)",
+        "detected (the paper's tracker)",
+        "RMSE, the paper's tracker (px at 512)",
+    ],
+    protocol_rows,
+)
+glue("one_trajectory_table", protocol_table, display=False)
+display(protocol_table)
+for variant in ("paper", "held_out"):
+    for name in ("detection", "paper_detection", "rmse_512", "strict_512"):
+        cell = summary.get(("one_trajectory", variant), {"metrics": {}})["metrics"].get(name)
+        percent = "detection" in name
+        glue(f"one_trajectory_{variant}_{name}", tables.interval(cell, 0 if percent else 1, percent), display=False)
+_ = nb.save_data("conditions_map", {"rows": rows, "worlds": measured, "findings": findings})
+
+# %% [markdown]
+# ## What this chapter found
+#
+# The findings above, in words, are in the report's "Where we disagree" and the claims audit:
+# each verdict about the recipe names the worlds in which it was measured.
