@@ -54,12 +54,12 @@ class Notebook:
             fig.savefig(tmp, format="png", dpi=110)
         return fig
 
-    def save_data(self, name: str, data) -> dict:
-        """Write `data` with its provenance to `figures/data/<name>.json`; returns what was written."""
+    def save_data(self, name: str, data) -> None:
+        """Write `data` with its provenance to `figures/data/<name>.json` (silently: a notebook cell that
+        ends with it prints nothing)."""
         record = {"provenance": self.record, "data": data}
         with atomic_write(self.figures / "data" / f"{name}.json") as tmp:
             tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
-        return record
 
 
 def start(name: str, preset: str | None = None) -> Notebook:

@@ -300,11 +300,23 @@ def inverted_u(series: dict[str, list[tuple[int, dict]]], ylabel: str, source: s
     return fig
 
 
-def side_by_side(panels: dict[str, np.ndarray], scale: int = 2) -> np.ndarray:
-    """Frames [T, H, W, 3] of several sources joined left to right with a white gutter, upscaled."""
-    gutter = np.full((*next(iter(panels.values())).shape[:2], 4, 3), 255, np.uint8)
-    joined = np.concatenate([p for frames in panels.values() for p in (frames, gutter)][:-1], axis=2)
-    return joined.repeat(scale, axis=1).repeat(scale, axis=2)
+def side_by_side(panels: dict[str, np.ndarray], scale: int = 2, header: int = 22) -> np.ndarray:
+    """Frames [T, H, W, 3] of several sources, upscaled, each under a strip with its label, joined
+    left to right with a white gutter (a video's panels say what they are)."""
+    import cv2
+
+    frames = [f.repeat(scale, axis=1).repeat(scale, axis=2) for f in panels.values()]
+    count, height, width = frames[0].shape[:3]
+    columns = []
+    for label, panel in zip(panels, frames):
+        strip = np.full((header, width, 3), 255, np.uint8)
+        size = 0.5  # shrink the label until it fits its panel
+        while size > 0.25 and cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, size, 1)[0][0] > width - 6:
+            size -= 0.05
+        cv2.putText(strip, label, (3, header - 7), cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), 1, cv2.LINE_AA)
+        columns.append(np.concatenate([np.broadcast_to(strip, (count, header, width, 3)), panel], axis=1))
+    gutter = np.full((count, height + header, 6, 3), 255, np.uint8)
+    return np.concatenate([part for column in columns for part in (column, gutter)][:-1], axis=2)
 
 
 def write_video(path, frames: np.ndarray, fps: int = 10) -> None:

@@ -177,7 +177,7 @@ glue("cube_cells", f"{world['cube_cells']:.1f}", display=False)
 glue("speed_cells", f"{world['speed_cells']['median']:.2f}", display=False)
 display(world_table)
 stats = {"latent_shape": list(latents.shape), "channel_mean": norm.mean.tolist(), "channel_std": norm.std.tolist()}
-_ = nb.save_data("tokenization", {"simulate": sim, "tokenizer": tok, "latents": stats, "conditions": world})
+nb.save_data("tokenization", {"simulate": sim, "tokenizer": tok, "latents": stats, "conditions": world})
 
 # %% [markdown]
 # ## What this chapter found

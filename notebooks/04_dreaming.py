@@ -95,5 +95,7 @@ write_video(video_path, video_frames, fps=10)
 print(
     f"{video_path.relative_to(book.repo_root())}: {len(video_frames)} frames, {video_path.stat().st_size / 1e3:.0f} kB"
 )
-display(Video(str(video_path), embed=True, width=min(900, video_frames.shape[2])))
+# the book's column is about 690 px wide: the video fits it, and shrinks with a narrower window
+style = 'controls loop muted style="max-width: 100%; height: auto"'
+display(Video(str(video_path), embed=True, width=min(680, video_frames.shape[2]), html_attributes=style))
 glue("video_frames", len(video_frames), display=False)

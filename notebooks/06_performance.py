@@ -50,7 +50,7 @@ latents, _ = stages.load_latents(P)
 splits = split_episodes(len(latents), P.data)
 cfg = bench.QUICK if P.name == "smoke" else bench.BenchConfig()
 result = bench.bench(latents[splits["train"]], latents[splits["val"]], cfg)
-result = nb.save_data("bench", result)["data"]
+nb.save_data("bench", result)
 print(nb.source)
 print(bench.format_table(result))
 

@@ -246,7 +246,7 @@ prose_cells += [(group, variant, name) for group, variant in
 for group, variant, name in prose_cells:  # the report's sentences on the ablations
     cell = metric(group, variant, name)
     glue(f"{group}_{variant}_{name}", fmt(cell, 0, True) if name == "detection" else fmt(cell), display=False)
-_ = nb.save_data("comparison", {"runs_done": len(records), "runs": len(runs),
+nb.save_data("comparison", {"runs_done": len(records), "runs": len(runs),
                                 "summary": {f"{g}/{v}": c for (g, v), c in summary.items()}})  # fmt: skip
 
 # %% [markdown]
@@ -307,5 +307,5 @@ for verdict in ("holds", "holds partly", "does not hold", "not testable here", "
     glue(f"audit_{verdict.replace(' ', '_')}", sum(c["verdict"] == verdict for c in claims), display=False)
 (inverted_u,) = [c for c in claims if "inverted-U" in c["claim"]]
 glue("inverted_u_audit", f"{inverted_u['ours']} ({inverted_u['verdict']})", display=False)
-_ = nb.save_data("claims_audit", claims)
+nb.save_data("claims_audit", claims)
 Markdown(audit_table)

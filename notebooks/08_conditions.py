@@ -204,7 +204,7 @@ for variant in ("paper", "held_out"):
         cell = summary.get(("one_trajectory", variant), {"metrics": {}})["metrics"].get(name)
         percent = "detection" in name
         glue(f"one_trajectory_{variant}_{name}", tables.interval(cell, 0 if percent else 1, percent), display=False)
-_ = nb.save_data("conditions_map", {"rows": rows, "worlds": measured, "findings": findings})
+nb.save_data("conditions_map", {"rows": rows, "worlds": measured, "findings": findings})
 
 # %% [markdown]
 # ## What this chapter found

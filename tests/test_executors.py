@@ -206,7 +206,10 @@ def test_the_slurm_command_line_submits_one_array_with_the_settings_asked_for(ho
 
     assert cli.main(["grid", "--preset", "smoke", "--list"]) == 0
     listing = capsys.readouterr().out
-    assert "queued   rivals__hero__seed1  job 4242_13" in listing and f"14 queued, {len(grid.grid_runs(SMOKE)) - 14} todo" in listing
+    assert (
+        "queued   rivals__hero__seed1  job 4242_13" in listing
+        and f"14 queued, {len(grid.grid_runs(SMOKE)) - 14} todo" in listing
+    )
     assert cli.main(submit) == 0  # the queued runs are left to their jobs
     assert "nothing to submit" in capsys.readouterr().out
     assert len((bin_dir / "submitted").read_text().splitlines()) == 1

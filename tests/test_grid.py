@@ -103,7 +103,9 @@ def test_a_record_forced_to_bf16_counts_as_done_under_auto_but_not_a_float32_one
     # a record from before the "auto" setting, made with bf16 forced on
     path.write_text(json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": True}}, **CLEAN}))
     assert grid.is_done(preset, run)
-    path.write_text(json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": True, "lr": 0.5}}, **CLEAN}))
+    path.write_text(
+        json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": True, "lr": 0.5}}, **CLEAN})
+    )
     assert not grid.is_done(preset, run)
     path.write_text(json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": False}}, **CLEAN}))
     assert not grid.is_done(preset, run)  # a float32 run is another run

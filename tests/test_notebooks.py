@@ -39,3 +39,33 @@ def test_parameters_cell_reads_the_preset_from_the_environment(source):
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
     assert 'preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")' in tagged[0].source
+
+
+SCREEN_LINES, SCREEN_CHARS = 40, 4000
+"""What a reader sees of a cell's printed output without scrolling: about a screen."""
+
+
+def visible_text(output: dict) -> str:
+    """The text a page shows for one cell output (glued values are stored hidden, not shown)."""
+    if output.get("metadata", {}).get("scrapbook"):
+        return ""
+    if output["output_type"] == "stream":
+        return "".join(output["text"])
+    data = output.get("data", {})
+    if "text/html" in data or "image/png" in data:
+        return ""  # a table or a figure, sized by the page
+    return "".join(data.get("text/plain", ""))
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_committed_output_is_longer_than_a_screen(source):
+    import json
+
+    nb = json.loads(source.with_suffix(".ipynb").read_text())
+    for number, cell in enumerate(nb["cells"]):
+        for output in cell.get("outputs", []):
+            text = visible_text(output)
+            assert len(text) <= SCREEN_CHARS and text.count("\n") <= SCREEN_LINES, (
+                f"cell {number} of {source.stem} prints {len(text)} characters, {text.count(chr(10))} lines: "
+                "save data without printing it, and print only what a reader needs"
+            )

@@ -1,3 +1,4 @@
+import json
 import re
 
 from lucid_dreamer import book
@@ -13,8 +14,9 @@ def test_a_record_names_commit_device_versions_and_seeds(tmp_path, monkeypatch):
     assert re.fullmatch(r"[0-9a-f]{7,}(\+dirty)?|unknown", r["commit"])
     assert r["torch"] and r["mujoco"] and r["python"] and r["device"]
     assert r["seeds"]["world"] == 0 and r["seeds"]["grid"] == [0, 1]
-    saved = nb.save_data("x", {"a": 1})
-    assert saved["provenance"]["seeds"] == r["seeds"] and (nb.figures / "data" / "x.json").exists()
+    assert nb.save_data("x", {"a": 1}) is None  # a notebook cell ending with it prints nothing
+    saved = json.loads((nb.figures / "data" / "x.json").read_text())
+    assert saved["provenance"]["seeds"] == r["seeds"] and saved["data"] == {"a": 1}
     assert caption(r).startswith("99_test | preset smoke | commit ")
     assert r["precision"]["precision"] in ("bf16 autocast", "float32") and r["precision"]["setting"] == "auto"
     assert f"{r['precision']['precision']} ({r['precision']['hardware']})" in caption(r)
