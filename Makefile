@@ -1,5 +1,6 @@
 # lucid-dreamer: one command to install and rebuild everything, one to test.
 #   make book PRESET=cpu   install, run the notebooks with papermill (outputs in place), build the book
+#                          (FROM_SCRATCH=1: retrain the models shipped in weights/ too)
 #   make test              install, run unit tests, nbval (smoke preset), pair sync and a -W book build
 PYTHON ?= python3
 PRESET ?= cpu
@@ -7,8 +8,12 @@ PRESET ?= cpu
 TORCH ?= torch==2.13.0
 NOTEBOOKS := 01_tokenization 02_posterior_collapse 03_training 04_dreaming 05_analysis 06_performance 07_comparison 08_conditions
 export MUJOCO_GL ?= egl
+# FROM_SCRATCH=1 retrains everything, ignoring the trained weights shipped in weights/
+ifdef FROM_SCRATCH
+export LUCID_DREAMER_SHIPPED := 0
+endif
 
-.PHONY: install book notebooks html reproduce test test-fast clean
+.PHONY: install book notebooks html reproduce test test-fast clean weights
 
 install:
 	$(PYTHON) -m pip install -q $(TORCH)
@@ -37,6 +42,10 @@ test: install
 	$(PYTHON) -m pytest -q
 	LUCID_DREAMER_PRESET=smoke $(PYTHON) -m pytest -q -p no:cacheprovider --nbval-lax notebooks/
 	jupyter-book build --quiet --warningiserror --keep-going --path-output _build/test .
+
+# Refresh the shipped weights (the cpu preset's main models, <= 10 MB) after their configs change.
+weights:
+	LUCID_DREAMER_PRESET=cpu $(PYTHON) -m lucid_dreamer.weights
 
 test-fast:
 	$(PYTHON) -m pytest -q -m "not slow"

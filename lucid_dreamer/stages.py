@@ -15,6 +15,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import load_file as load_torch
 from safetensors.torch import save_file as save_torch
 
-from . import precision
+from . import precision, weights
 from .analyze import constant_velocity, score, sharpness, trajectory_metrics
 from .atomic import atomic_write
 from .conditions import measure
@@ -82,6 +83,9 @@ def cached(
     if final.is_dir() and not force:
         return final  # entries appear by a rename, complete: reading one needs no lock
     final.parent.mkdir(parents=True, exist_ok=True)
+    if not force and (shipped := weights.find(preset.name, stage, final.name)) is not None:
+        build = partial(weights.copy_entry, shipped)  # the repository's weights for exactly these configs
+        resumable = False
     # Without flock (some network filesystems) filelock would fall back to a lock file, which a worker
     # killed on another node leaves behind for good, blocking the others: an error is better.
     with FileLock(final.with_name(f".{final.name}.lock"), fallback_to_soft=False):
