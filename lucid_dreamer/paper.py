@@ -19,6 +19,24 @@ PAPER_RESULTS = {
 """Figure 3 of the technical report (the paper's numbers, typed into its plotting script), and the
 README's Hero row."""
 
+PAPER_DETECTED = (96, 97)
+"""ResNet-Rollout's detected and dreamed frames in its report (the "99%")."""
+PAPER_ERRORS = {"mean": 54.97, "rmse": 71.08, "max": 229.66}
+"""ResNet-Rollout's centroid errors (px at 512 px, frames where both detect), as its report prints them."""
+PAPER_VAL_LOSS = 1.5907
+"""ResNet-Rollout's validation loss (on its training video)."""
+PAPER_TRAIN_MINUTES = {"ResNet-Rollout": 15, "84M baseline": 45}
+"""Training times the README states (500 epochs, an RTX 5090)."""
+PAPER_PARAMS = "~1.02M"
+"""ResNet-Rollout's parameters, as its key results table states them."""
+PAPER_CLAIMED = {
+    "reduction_vs_rollout_unet": 0.56,
+    "better_than_probabilistic_plus": 0.086,
+    "better_than_sharp_shooter": 0.34,
+    "detection_points_over_sharp_shooter": 0.40,
+}
+"""The sizes the paper claims for its comparisons, as fractions."""
+
 PAPER_FRAMES = 101
 """Frames of the paper's one training video: 97 dreamed (its 96/97 detections) after 4 context frames."""
 PAPER_CONTEXT = 4
