@@ -33,6 +33,10 @@ class Evidence:
     """`grid.summarize` of the grid's records: (group, variant) -> row."""
     context: dict | None = None
     """The context sweep (02_posterior_collapse): frames -> one-step metrics."""
+    world: str = "-"
+    """The world the grid was measured in, in words (`conditions.describe_short`)."""
+    conditions: dict | None = None
+    """The conditions map's findings (`conditions.findings`), for claims about the recipe itself."""
 
 
 @dataclass(frozen=True)
@@ -120,11 +124,22 @@ class Claim:
     """The chapter that holds our measurement."""
     check: Callable[[Evidence], Measurement]
     """Our measurement and the parts it is judged on."""
+    recipe: str | None = None
+    """For a claim about the paper's recipe: the conditions map's finding (a `conditions.findings`
+    key) that says in which worlds its dreams keep the cube."""
 
     def judge(self, evidence: Evidence) -> tuple[str, str]:
         """Our measurement (one line) and the verdict."""
         m = self.check(evidence)
         return m.line, m.status or verdict(list(m.parts))
+
+    def where(self, evidence: Evidence) -> str:
+        """The world the verdict was measured in, and what the conditions map adds for the recipe."""
+        world = evidence.world if "07_comparison" in self.evidence else "-"
+        if self.recipe and evidence.conditions and self.recipe in evidence.conditions:
+            h = self.recipe.rsplit("_h", 1)[1]
+            world += f"; the map: the recipe keeps the cube to horizon {h} in {evidence.conditions[self.recipe]} worlds"
+        return world
 
 
 def _cell(ev: Evidence, group: str, variant: str, metric: str) -> Estimate | None:
@@ -287,7 +302,8 @@ _CLAIMED, _MINUTES = PAPER_CLAIMED, PAPER_TRAIN_MINUTES
 CLAIMS = [
     Claim(f"{_RMSE:.2f} px RMSE at 512 px", "README, report", "05_analysis, 07_comparison", _paper_rmse),
     Claim(f"{_SEEN / _DREAMED:.0%} detection ({_SEEN}/{_DREAMED} frames)", "README, report",
-          "05_analysis, 07_comparison", lambda ev: _detection(ev, "resnet_rollout", _SEEN / _DREAMED, at_least=True)),
+          "05_analysis, 07_comparison", lambda ev: _detection(ev, "resnet_rollout", _SEEN / _DREAMED, at_least=True),
+          recipe="recipe_keeps_h16"),
     Claim(f"{_CLAIMED['reduction_vs_rollout_unet']:.0%} reduction in error against high-capacity baselines "
           f"({_RMSE:.2f} vs {PAPER_RESULTS['Rollout U-Net'][0]:.2f} px)", "README", "07_comparison",
           lambda ev: _reduction(ev, "rollout_unet", _CLAIMED["reduction_vs_rollout_unet"])),
@@ -309,7 +325,7 @@ CLAIMS = [
                             "strict RMSE (px at 512), ResNet-Rollout against U-Net (single)")),
     Claim("rollout training prevents error accumulation", "README, report", "07_comparison",
           lambda ev: _lower(ev, ("teacher_forcing", "rollout"), ("teacher_forcing", "forced"), "strict_h16_512",
-                            "strict RMSE within 16 frames, rollout against teacher forcing")),
+                            "strict RMSE within 16 frames, rollout against teacher forcing"), recipe="recipe_keeps_h4"),
     Claim("motion weighting is essential: without it the model ignores moving objects", "report", "07_comparison",
           lambda ev: _lower(ev, ("motion", "w1"), ("motion", "w10_t0.1"), "detection",
                             "detection with plain L1 against weight 10", _share)),
@@ -329,11 +345,35 @@ CLAIMS = [
 
 
 def audit(evidence: Evidence) -> list[dict]:
-    """One row per claim: the claim, its source, our measurement, the verdict and where to look."""
+    """One row per claim: the claim, its source, our measurement, the verdict, the world it was
+    measured in and where to look."""
     rows = []
     for claim in CLAIMS:
         line, judged = claim.judge(evidence)
         rows.append(
-            {"claim": claim.text, "source": claim.source, "ours": line, "verdict": judged, "evidence": claim.evidence}
+            {
+                "claim": claim.text,
+                "source": claim.source,
+                "ours": line,
+                "verdict": judged,
+                "world": claim.where(evidence),
+                "evidence": claim.evidence,
+            }
         )
     return rows
+
+
+VERDICTS = (HOLDS, PARTLY, FAILS, UNTESTABLE, PENDING)
+
+
+def verdict_counts(rows: list[dict]) -> dict[str, int]:
+    """How many claims got each verdict."""
+    return {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
+
+
+def audit_table(rows: list[dict]):
+    """The audit as a book table."""
+    from .tables import table
+
+    header = ["the paper's claim", "where", "our measurement", "verdict", "measured in", "chapter"]
+    return table(header, [[r["claim"], r["source"], r["ours"], r["verdict"], r["world"], r["evidence"]] for r in rows])

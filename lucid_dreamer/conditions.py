@@ -191,3 +191,9 @@ def describe(conditions: dict) -> str:
         line += f"; the motion mask flags {mask['near_cube']:.0%} of latent elements near the cube, "
         line += f"{mask['elsewhere']:.1%} elsewhere"
     return line
+
+
+def describe_short(conditions: dict) -> str:
+    """The world in a few words: cube size and median speed in latent cells."""
+    c = conditions
+    return f"cube {c['cube_cells']:.1f} latent cells, {c['speed_cells']['median']:.2f} cells/frame"

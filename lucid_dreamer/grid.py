@@ -330,6 +330,11 @@ def load_records(preset: Preset) -> list[dict]:
     return records
 
 
+def main_conditions(records: list[dict]) -> dict | None:
+    """The measured conditions of the preset's own world (from a rival's record; None before one ran)."""
+    return next((r["conditions"] for r in records if r["group"] == "rivals"), None)
+
+
 def compute_hours(records: list[dict]) -> float:
     """Hours the records' distinct runs take from scratch (rows that share a run count it once; a run
     found in the cache counts its training and dreaming time, as recorded when it was built)."""

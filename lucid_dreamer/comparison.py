@@ -1,0 +1,253 @@
+"""Chapter 7's tables and numbers: the rivals beside the paper, the ablations, the precision rows.
+
+Everything here is a function of the grid's records and their `grid.summarize` summary, so the
+chapter only narrates and glues. Pixels are at 512 px; cells are "mean [95% interval]" over seeds.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from .grid import GridRun
+from .models import build_model, count_parameters
+from .paper import PAPER_RESULTS
+from .tables import Table, interval, number, table
+
+RIVALS = {
+    "resnet_rollout": (
+        "ResNet-Rollout",
+        "ResNet, 4 context frames, 4-step teacher-less rollout, motion-weighted L1",
+        "the paper's network (Conv2d form), the paper's loss and rollout",
+    ),
+    "baseline_resnet": (
+        "Baseline ResNet",
+        "the ResNet without temporal context",
+        "the same ResNet with 1 context frame, trained one step ahead",
+    ),
+    "unet_single": (
+        "U-Net (single)",
+        "a U-Net on a single frame",
+        "a 2-level U-Net with skip connections, 1 context frame, trained one step ahead",
+    ),
+    "rollout_unet": ("Rollout U-Net", "the U-Net trained with rollout", "the same U-Net, 4-step teacher-less rollout"),
+    "sharp_shooter": (
+        "Sharp-Shooter",
+        "U-Net with gradient difference loss; the README calls it a context model, the report 'U-Net without context'",
+        "the single-frame U-Net (the report's reading), one step ahead, L1 + GDL (weight 1)",
+    ),
+    "probabilistic_plus": (
+        "Probabilistic Plus",
+        "a larger probabilistic model, 'jittery'",
+        "a wider ResNet with a Gaussian head (mean, log-variance), NLL, sampled when dreaming",
+    ),
+    "hero": (
+        "Hero",
+        "a complex architecture that failed (the report names transformers)",
+        "a pre-norm transformer over 4x4 patches of the latent grid, 4 context frames, 4-step rollout",
+    ),
+}
+"""Grid variant -> (the paper's name, the paper's words, our definition)."""
+
+REFERENCES = {
+    "copy_last": "copy last frame",
+    "constant_velocity": "constant velocity",
+    "oracle": "oracle (tokenizer floor)",
+}
+"""The reference points every record carries, as the tables name them."""
+
+
+def _cell(summary: dict, group: str, variant: str, name: str) -> dict | None:
+    row = summary.get((group, variant))
+    return None if row is None else row["metrics"][name]
+
+
+def _percent(name: str) -> bool:
+    return "detection" in name or name == "detected_at_end"
+
+
+def shown(summary: dict, group: str, variant: str, name: str) -> str:
+    """One summary cell as the tables show it: "mean [low, high]", a percentage for rates."""
+    return interval(_cell(summary, group, variant, name), 0 if _percent(name) else 1, _percent(name))
+
+
+def models_table(runs: list[GridRun], seed: int) -> Table:
+    """The rivals: the paper's stated size and words beside our definition and parameter count."""
+    rows = []
+    for run in runs:
+        if run.group == "rivals" and run.seed == seed:
+            name, words, ours = RIVALS[run.variant]
+            params = count_parameters(build_model(run.experiment.model))
+            rows.append([run.experiment.label, PAPER_RESULTS[name][2], f"{params:,}", words, ours])
+    return table(["model", "the paper's size", "ours (parameters)", "the paper's words", "our definition"], rows)
+
+
+def rivals_tables(summary: dict, labels: dict[str, str]) -> tuple[Table, Table]:
+    """The paper's two comparison tables with ours: the README's (RMSE, strict RMSE, detection, by our
+    tracker and the paper's, beside the paper's numbers) and the report's (speed, stability, jitter)."""
+    readme, report = [], []
+    for variant, (name, _, _) in RIVALS.items():
+        rmse, detection, params = PAPER_RESULTS[name]
+        s = partial(shown, summary, "rivals", variant)
+        readme.append(
+            [
+                labels[variant],
+                s("rmse_512"),
+                s("strict_512"),
+                s("detection"),
+                s("paper_detection"),
+                s("paper_rmse_512"),
+                "N/A" if rmse is None else f"{rmse:.2f}",
+                f"{detection:.0%}",
+            ]
+        )
+        report.append(
+            [
+                labels[variant],
+                s("strict_512"),
+                s("detection"),
+                params,
+                s("samples_per_s"),
+                s("detected_at_end"),
+                s("jitter_512"),
+                s("truth_jitter_512"),
+            ]
+        )
+    readme_header = [
+        "model",
+        "RMSE, both detect (px at 512)",
+        "strict RMSE (px at 512)",
+        "detected",
+        "detected, the paper's tracker",
+        "RMSE, the paper's tracker (px at 512)",
+        "the paper's RMSE (px at 512)",
+        "the paper's detection",
+    ]
+    report_header = [
+        "model",
+        "strict RMSE (px at 512)",
+        "detected",
+        "the paper's params",
+        "training samples/s",
+        "dreams detected at the end",
+        "jitter (px/frame², at 512)",
+        "true jitter",
+    ]
+    return table(readme_header, readme), table(report_header, report)
+
+
+def figure3_data(summary: dict, labels: dict[str, str]) -> tuple[dict, dict]:
+    """Figure 3 with intervals: our rivals' metrics by label, and the paper's values by label."""
+    ours = {labels[v]: summary.get(("rivals", v), {"metrics": {}})["metrics"] for v in RIVALS}
+    paper = {}
+    for variant, (name, _, _) in RIVALS.items():
+        values = zip(("rmse_512", "detection"), PAPER_RESULTS[name][:2])
+        paper[labels[variant]] = {metric: value for metric, value in values if value is not None}
+    return ours, paper
+
+
+def width_series(summary: dict) -> dict[str, list[tuple[int, dict]]]:
+    """The inverted-U: (parameters, strict RMSE cell) per width, for both families that have runs."""
+    series = {}
+    for group, family in (("width_resnet", "ResNet-Rollout"), ("width_unet", "Rollout U-Net")):
+        points = [
+            (int(cell["metrics"]["parameters"]["mean"]), cell["metrics"]["strict_512"])
+            for (g, _), cell in summary.items()
+            if g == group
+        ]
+        if points:
+            series[family] = sorted(points, key=lambda p: p[0])
+    return series
+
+
+ABLATION_COLUMNS = ("strict_512", "strict_h4_512", "strict_h16_512", "detection")
+
+
+def references(records: list[dict]) -> dict[str, dict]:
+    """The reference points on the rivals' test episodes (from a ResNet-Rollout record: every record
+    of the preset's world with 4 context frames carries the same), at 512 px."""
+    for r in records:
+        if (r["group"], r["variant"]) == ("rivals", "resnet_rollout"):
+            to_512 = 512 / r["metrics"]["resolution"]
+            return {REFERENCES[k]: _at_512(v, to_512) for k, v in r["references"].items()}
+    return {}
+
+
+def _at_512(report: dict, to_512: float) -> dict:
+    return {
+        "strict_512": report["pooled"]["strict_rmse"] * to_512,
+        "strict_h4_512": report["within"]["4"]["strict_rmse"] * to_512,
+        "strict_h16_512": report["within"]["16"]["strict_rmse"] * to_512,
+        "detection": report["pooled"]["detection_rate"],
+    }
+
+
+SKIPPED_GROUPS = ("rivals", "width_resnet", "width_unet", "precision", "map", "one_trajectory")
+"""Groups with tables of their own: the ablation table leaves them out."""
+
+
+def ablation_table(summary: dict, runs: list[GridRun], seed: int, refs: dict[str, dict]) -> Table:
+    """Each ablation row (one change to ResNet-Rollout), then the reference points on the same episodes."""
+    rows = []
+    for run in runs:
+        if run.group in SKIPPED_GROUPS or run.seed != seed:
+            continue
+        cell = summary.get((run.group, run.variant))
+        values = [shown(summary, run.group, run.variant, k) for k in ABLATION_COLUMNS]
+        rows.append([run.group.replace("_", " "), run.experiment.label, *values, cell["seeds"] if cell else 0])
+    for name, r in refs.items():
+        values = [number(r[k], 0, True) if _percent(k) else number(r[k]) for k in ABLATION_COLUMNS]
+        rows.append(["reference", name, *values, "-"])
+    header = ["ablation", "setting", "strict RMSE (px at 512)", "strict h4", "strict h16", "detected", "seeds"]
+    return table(header, rows)
+
+
+def precision_table(summary: dict, records: list[dict], record_precision) -> Table:
+    """The rivals' ResNet-Rollout in its records' precision beside the same row forced to float32."""
+    rows = []
+    for group, variant in (("rivals", "resnet_rollout"), ("precision", "float32")):
+        cell = summary.get((group, variant))
+        used = {record_precision(r) for r in records if (r["group"], r["variant"]) == (group, variant)}
+        values = [shown(summary, group, variant, k) for k in ABLATION_COLUMNS]
+        rows.append([", ".join(sorted(used)) or "-", *values, cell["seeds"] if cell else 0])
+    header = ["ResNet-Rollout computed in", "strict RMSE (px at 512)", "strict h4", "strict h16", "detected", "seeds"]
+    return table(header, rows)
+
+
+PROSE_CELLS = [
+    ("rollout", "r1", "strict_512"),
+    ("rollout", "r4", "strict_512"),
+    ("teacher_forcing", "rollout", "strict_h16_512"),
+    ("teacher_forcing", "forced", "strict_h16_512"),
+    *(
+        (group, variant, name)
+        for group, variant in (
+            ("rivals", "resnet_rollout"),
+            ("rivals", "probabilistic_plus"),
+            ("protocol", "resnet_rollout_paper"),
+            ("protocol", "resnet_rollout_held_out"),
+            ("protocol", "probabilistic_plus_paper"),
+            ("protocol", "probabilistic_plus_held_out"),
+            ("trajectories", "single"),
+            ("trajectories", "all"),
+        )
+        for name in ("rmse_512", "strict_512", "detection")
+    ),
+    *(
+        (
+            ("predict_change", v, f"strict_{h}_512")
+            for v in ("next_one_step", "change_one_step", "change_rollout")
+            for h in ("h4", "h16")
+        )
+    ),
+]
+"""(group, variant, metric) cells the book's prose quotes."""
+
+
+def prose_values(summary: dict, refs: dict[str, dict]) -> dict[str, str]:
+    """The numbers the report's sentences quote, by glue name: `<group>_<variant>_<metric>`, and the
+    copy-last reference's strict RMSE within 4 and 16 frames and over the whole dream (`copy_h4`...)."""
+    values = {f"{g}_{v}_{name}": shown(summary, g, v, name) for g, v, name in PROSE_CELLS}
+    copy = refs.get(REFERENCES["copy_last"])
+    for key, name in (("h4", "strict_h4_512"), ("h16", "strict_h16_512"), ("all", "strict_512")):
+        values[f"copy_{key}"] = number(copy[name]) if copy else "not run yet"
+    return values
