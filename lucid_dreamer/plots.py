@@ -1,11 +1,24 @@
-"""Figures: each a function of saved data that returns a matplotlib Figure."""
+"""Figures: each a function of saved data that returns a matplotlib Figure.
+
+Every figure is drawn at the book's width (`WIDTH`: the ~690 px text column at the 110 dpi the
+book saves at), so it is shown at its natural size and its fonts stay at 8 pt or more. Legends
+sit outside the axes, where they cannot cover data, and the provenance line (`foot`) gets room
+of its own under the axes.
+"""
 
 from __future__ import annotations
 
+import math
+import textwrap
 import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
+
+WIDTH = 6.3  # inches: 693 px at dpi 110, the book's column
+FOOT_PT = 8  # the provenance line's size
+SMALL = 8  # the smallest font a figure uses
 
 
 def tracking_analysis(
@@ -14,14 +27,14 @@ def tracking_analysis(
     """The paper's tracking-analysis figure, for one or many episodes.
 
     Top: trajectories in image coordinates (y down), ground truth solid and dream dashed, one
-    colour per episode. Bottom: error per frame after the context (mean over episodes where
-    both detect, +-1 std band), with a box of the pooled metrics. `truth_xy` and `dream_xy`
-    are [E, T, 2] or [T, 2]; `metrics` is a `trajectory_metrics` dict; `source` is a
-    provenance line printed under the plot.
+    colour per episode, with the legend and a box of the pooled metrics beside it. Bottom: error
+    per frame after the context (mean over episodes where both detect, +-1 std band). `truth_xy`
+    and `dream_xy` are [E, T, 2] or [T, 2]; `metrics` is a `trajectory_metrics` dict; `source` is
+    a provenance line printed under the plot.
     """
     truth_xy = truth_xy.reshape(-1, truth_xy.shape[-2], 2)
     dream_xy = dream_xy.reshape(truth_xy.shape)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 9), gridspec_kw={"height_ratios": [3, 2]})
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(WIDTH, 7.4), gridspec_kw={"height_ratios": [3, 2]})
     colours = plt.cm.tab10(np.arange(len(truth_xy)) % 10)
     for truth, dream, colour in zip(truth_xy, dream_xy, colours):
         top.plot(truth[:, 0], truth[:, 1], "-", color=colour, lw=1.5)
@@ -29,9 +42,30 @@ def tracking_analysis(
         top.plot(*truth[0], "o", color=colour, ms=4)
     top.plot([], [], "k-", label="ground truth")
     top.plot([], [], "k--", label="dream")
+    top.plot([], [], "ko", ms=4, label="start")
     top.set(xlim=(0, resolution), ylim=(resolution, 0), aspect="equal", xlabel="x (px)", ylabel="y (px)")
-    top.set_title(title or "Trajectories")
-    top.legend(loc="upper right", fontsize=8)
+    top.set_title(textwrap.fill(title or "Trajectories", 60), fontsize=10)
+    top.legend(loc="upper left", bbox_to_anchor=(1.04, 1), fontsize=SMALL, borderaxespad=0)
+    box = "\n".join(
+        [
+            f"RMSE (paper's): {metrics['rmse']:.2f} px",
+            f"strict RMSE: {metrics['strict_rmse']:.2f} px",
+            f"max error: {metrics['max_error']:.2f} px",
+            f"detection: {metrics['valid_frames']}/{metrics['total_frames']} ({metrics['detection_rate']:.0%})",
+            f"frame size: {resolution} px",
+        ]
+    )
+    top.text(
+        1.04,
+        0,
+        box,
+        transform=top.transAxes,
+        ha="left",
+        va="bottom",
+        fontsize=SMALL,
+        family="monospace",
+        bbox=dict(boxstyle="round", fc="white", ec="0.7"),
+    )
 
     error = np.linalg.norm(dream_xy - truth_xy, axis=-1)  # NaN where either misses
     frames = np.arange(1, error.shape[1] + 1)
@@ -43,29 +77,20 @@ def tracking_analysis(
     bottom.axhline(metrics["mean_error"], color="k", ls=":", lw=1, label=f"pooled mean {metrics['mean_error']:.1f} px")
     bottom.set(xlabel="frames after the context (horizon)", ylabel="centroid error (px)", xlim=(1, frames[-1]))
     bottom.set_ylim(bottom=0)
-    bottom.legend(loc="upper left", fontsize=8)
-    box = "\n".join(
-        [
-            f"RMSE (paper's): {metrics['rmse']:.2f} px",
-            f"strict RMSE: {metrics['strict_rmse']:.2f} px",
-            f"max error: {metrics['max_error']:.2f} px",
-            f"detection: {metrics['valid_frames']}/{metrics['total_frames']} ({metrics['detection_rate']:.0%})",
-            f"frame size: {resolution} px",
-        ]
-    )
-    bottom.text(0.99, 0.97, box, transform=bottom.transAxes, ha="right", va="top", fontsize=8,
-                family="monospace", bbox=dict(boxstyle="round", fc="white", alpha=0.85))  # fmt: skip
-    if source:
-        fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
-    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    _legend_above(bottom, ncol=3)
+    _layout(fig, source)
     return fig
 
 
-def frame_grid(frames: np.ndarray, titles: list[str] | None = None, row_labels: list[str] | None = None,
-               source: str = "") -> plt.Figure:  # fmt: skip
+def frame_grid(
+    frames: np.ndarray, titles: list[str] | None = None, row_labels: list[str] | None = None, source: str = ""
+) -> plt.Figure:
     """uint8 frames [rows, cols, H, W, 3] as a grid of images, with optional column titles and row labels."""
     rows, cols = frames.shape[:2]
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.6 * rows + 0.3), squeeze=False)
+    cell = min(1.6, (WIDTH - 0.4) / cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(WIDTH if cell < 1.6 else 1.6 * cols + 0.4, cell * rows + 0.5), squeeze=False
+    )
     for r in range(rows):
         for c in range(cols):
             ax = axes[r, c]
@@ -73,32 +98,28 @@ def frame_grid(frames: np.ndarray, titles: list[str] | None = None, row_labels: 
             ax.set_xticks([])
             ax.set_yticks([])
             if titles and r == 0:
-                ax.set_title(titles[c], fontsize=8)
+                ax.set_title(titles[c], fontsize=SMALL)
             if row_labels and c == 0:
-                ax.set_ylabel(row_labels[r], fontsize=8)
-    if source:
-        fig.text(0.01, 0.005, source, fontsize=6, color="0.4")
-    fig.tight_layout(rect=(0, 0.02, 1, 1))
+                ax.set_ylabel(row_labels[r], fontsize=SMALL)
+    _layout(fig, source)
     return fig
 
 
 def latent_channels(latent: np.ndarray, source: str = "") -> plt.Figure:
     """The 16 channels of one latent frame [16, h, w], each on its own colour scale."""
-    fig, axes = plt.subplots(2, 8, figsize=(12, 3.4))
+    fig, axes = plt.subplots(2, 8, figsize=(WIDTH, 2.4))
     for i, ax in enumerate(axes.flat):
         ax.imshow(latent[i], cmap="RdBu_r")
-        ax.set_title(f"channel {i}", fontsize=8)
+        ax.set_title(f"channel {i}", fontsize=SMALL)
         ax.set_xticks([])
         ax.set_yticks([])
-    if source:
-        fig.text(0.01, 0.005, source, fontsize=6, color="0.4")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    _layout(fig, source, w_pad=0.2)
     return fig
 
 
 def training_curves(logs: dict[str, list[dict]], source: str = "") -> plt.Figure:
     """Training loss (smoothed) and validation loss against step, for several runs' `log.jsonl` lines."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.6))
     for i, (label, lines) in enumerate(logs.items()):
         train = [(x["step"], x["loss"]) for x in lines if "loss" in x]
         val = [(x["step"], x["val_loss"]) for x in lines if "val_loss" in x]
@@ -108,10 +129,9 @@ def training_curves(logs: dict[str, list[dict]], source: str = "") -> plt.Figure
         ax.plot(steps[window - 1 :], smooth, color=f"C{i}", alpha=0.6, label=f"{label}: train (running mean)")
         ax.plot(*np.array(val).T, "o-", color=f"C{i}", ms=3, label=f"{label}: validation")
     ax.set(xlabel="optimizer step", ylabel="motion-weighted L1 (rollout mean)", yscale="log")
-    ax.legend(fontsize=8)
-    if source:
-        fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    plain_log_ticks(ax.yaxis)
+    _legend_above(ax, ncol=1)
+    _layout(fig, source)
     return fig
 
 
@@ -119,11 +139,15 @@ def results_bars(rows: dict[str, dict], paper: dict[str, tuple] | None = None, s
     """Figure 3: RMSE (paper's and strict) and detection rate per model, with the paper's beside ours.
 
     `rows` maps a label to pooled metrics already scaled to 512 px; `paper` maps the paper's
-    model names to (RMSE, detection, params) as reported by the paper.
+    model names to (RMSE, detection, params) as reported by the paper. The two panels are stacked,
+    models on the y axis of each.
     """
     labels = list(rows)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.45 * len(labels) + 2.2))
-    y = np.arange(len(labels))
+    n = len(labels)
+    fig, (left, right) = plt.subplots(
+        2, 1, figsize=(WIDTH, 0.62 * n + 2.6), gridspec_kw={"height_ratios": [0.4 * n + 0.6, 0.25 * n + 0.6]}
+    )
+    y = np.arange(n)
     left.barh(y - 0.2, [rows[k]["rmse"] for k in labels], 0.4, color="C0", label="RMSE (detected frames, the paper's)")
     left.barh(y + 0.2, [rows[k]["strict_rmse"] for k in labels], 0.4, color="C3", label="strict RMSE (misses cost)")
     right.barh(y, [100 * rows[k]["detection_rate"] for k in labels], 0.6, color="C2")
@@ -135,30 +159,29 @@ def results_bars(rows: dict[str, dict], paper: dict[str, tuple] | None = None, s
                 right.plot(100 * detection, labels.index(name), "k*", ms=10)
         left.plot([], [], "k*", label="the paper's reported value")
     for ax in (left, right):
-        ax.set_yticks(y, labels, fontsize=8)
-        ax.invert_yaxis()
+        ax.set_yticks(y, labels, fontsize=SMALL)
+        ax.set_ylim(n - 0.5, -0.5)
     left.set(xlabel="pixels at 512 px (lower is better)")
+    left.set_xlim(left=0)
     right.set(xlabel="detection rate, % (higher is better)", xlim=(0, 105))
-    left.legend(fontsize=8, loc="lower right")
-    if source:
-        fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    handles, texts = left.get_legend_handles_labels()
+    order = sorted(range(len(texts)), key=lambda i: "paper's reported" in texts[i])  # the bars first, the star last
+    legend = _figure_legend(fig, [handles[i] for i in order], [texts[i] for i in order], ncol=2)
+    _layout(fig, source, legend, h_pad=1.0)
     return fig
 
 
 def error_by_horizon(reports: dict[str, dict], resolution: int, source: str = "") -> plt.Figure:
-    """Strict RMSE and detection rate against horizon, one line per model (`horizon_report`s)."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    """Strict RMSE and detection rate against horizon, one line per model (`horizon_report`s), stacked."""
+    fig, axes = plt.subplots(2, 1, figsize=(WIDTH, 6.4), sharex=True)
     for label, r in reports.items():
         x = np.arange(1, len(r["by_horizon"]["strict_rmse"]) + 1)
         axes[0].plot(x, r["by_horizon"]["strict_rmse"], label=label)
         axes[1].plot(x, 100 * np.asarray(r["by_horizon"]["detection_rate"]), label=label)
-    axes[0].set(xlabel="horizon (frames)", ylabel=f"strict RMSE (px at {resolution} px)")
+    axes[0].set(ylabel=f"strict RMSE (px at {resolution} px)")
     axes[1].set(xlabel="horizon (frames)", ylabel="cube detected (%)", ylim=(0, 105))
-    axes[0].legend(fontsize=8)
-    if source:
-        fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    legend = _figure_legend(fig, *axes[0].get_legend_handles_labels(), ncol=2)
+    _layout(fig, source, legend)
     return fig
 
 
@@ -170,45 +193,50 @@ def context_sweep(rows: dict[int, dict], source: str = "") -> plt.Figure:
         ([rows[k]["sharpness_ratio"] for k in ks], "sharpness (1 = tokenizer's own)", None),
         ([100 * rows[k]["tracking"]["detection_rate"] for k in ks], "cube detected in prediction (%)", (0, 105)),
     ]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    for i, (ax, (values, ylabel, ylim)) in enumerate(zip(axes, panels)):
+    fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 2.9))
+    for i, (ax, (values, title, ylim)) in enumerate(zip(axes, panels)):
         ax.plot(ks, values, "o-", color=f"C{i}")
-        ax.set(xlabel="context frames K", ylabel=ylabel, xscale="log")
-        ax.set_xticks(ks, [str(k) for k in ks])
+        ax.set(xlabel="context frames K", xscale="log")
+        ax.set_title(textwrap.fill(title, 20), fontsize=9)
+        plain_log_ticks(ax.xaxis, ks)
+        ax.tick_params(labelsize=SMALL)
         if ylim:
             ax.set_ylim(*ylim)
     axes[1].axhline(1, color="k", ls=":", lw=1)
-    if source:
-        fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    _layout(fig, source)
     return fig
 
 
 def architecture(rows: list[tuple[str, str, str]], title: str = "", source: str = "") -> plt.Figure:
     """Figure 2: the network as a column of boxes, one per (name, what it computes, output shape).
 
-    Rows whose name starts with "block" get a residual arc, as they add their input back.
+    Rows whose name starts with "block" get a residual arc, as they add their input back. Text is
+    plain ASCII, which the default font draws.
     """
-    fig, ax = plt.subplots(figsize=(7, 0.75 * len(rows) + 1.2))
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.62 * len(rows) + 1.3))
+    left, right = 0.1, 0.72
     for i, (name, what, shape) in enumerate(rows):
         y = len(rows) - i
         residual = name.startswith("block")
-        ax.add_patch(plt.Rectangle((0.15, y - 0.3), 0.55, 0.6, fc="#dbe9f6" if residual else "#f3e3c3", ec="k"))
-        ax.text(0.425, y + 0.08, name, ha="center", va="center", fontsize=9, weight="bold")
-        ax.text(0.425, y - 0.15, what, ha="center", va="center", fontsize=7)
-        ax.text(0.74, y, shape, ha="left", va="center", fontsize=8, family="monospace")
+        box = plt.Rectangle((left, y - 0.3), right - left, 0.6, fc="#dbe9f6" if residual else "#f3e3c3", ec="k")
+        ax.add_patch(box)
+        ax.text((left + right) / 2, y + 0.1, name, ha="center", va="center", fontsize=9, weight="bold")
+        ax.text((left + right) / 2, y - 0.14, what, ha="center", va="center", fontsize=SMALL)
+        ax.text(right + 0.03, y, shape, ha="left", va="center", fontsize=9, family="monospace")
         if i < len(rows) - 1:
-            ax.annotate("", (0.425, y - 0.7), (0.425, y - 0.3), arrowprops=dict(arrowstyle="->"))
+            ax.annotate(
+                "", ((left + right) / 2, y - 0.7), ((left + right) / 2, y - 0.3), arrowprops=dict(arrowstyle="->")
+            )
         if residual:
-            ax.annotate("", (0.15, y - 0.45), (0.15, y + 0.35),
-                        arrowprops=dict(arrowstyle="->", connectionstyle="arc3,rad=0.6", color="C0"))  # fmt: skip
-    ax.text(0.03, len(rows) / 2 + 0.5, "+ x", color="C0", fontsize=8, rotation=90, va="center")
-    ax.set(xlim=(0, 1.05), ylim=(0.4, len(rows) + 0.6))
+            arc = dict(arrowstyle="->", connectionstyle="arc3,rad=0.6", color="C0")
+            ax.annotate("", (left, y - 0.45), (left, y + 0.35), arrowprops=arc)
+            ax.text(left - 0.045, y - 0.05, "+ x", ha="right", va="center", fontsize=SMALL, color="C0")
+    ax.text(left, 0.3, "blue arcs: a block adds its input x to its output (residual)", fontsize=SMALL, color="C0")
+    ax.text(right + 0.03, len(rows) + 0.55, "output shape", ha="left", va="center", fontsize=SMALL, color="0.35")
+    ax.set(xlim=(0, 1), ylim=(0.1, len(rows) + 0.75))
     ax.axis("off")
     ax.set_title(title, fontsize=10)
-    if source:
-        fig.text(0.01, 0.005, source, fontsize=6, color="0.4")
-    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    _layout(fig, source)
     return fig
 
 
@@ -219,59 +247,68 @@ def speedups(result: dict, source: str = "") -> plt.Figure:
     header, rows = table_rows(result)
     ratio_columns = [i for i, h in enumerate(header) if h.startswith("x ref")]
     names = [r[0] for r in rows]
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(names) * len(ratio_columns) / 2 + 2))
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.22 * len(names) * len(ratio_columns) + 2.2))
     y, height = np.arange(len(names)), 0.8 / len(ratio_columns)
+    values = [[r[col] for r in rows] for col in ratio_columns]
     for j, col in enumerate(ratio_columns):
-        values = [r[col] for r in rows]
-        bars = ax.barh(y + (j - (len(ratio_columns) - 1) / 2) * height, values, height,
-                       label=header[col].removeprefix("x ref "))  # fmt: skip
-        ax.bar_label(bars, [f"{v:.1f}x" for v in values], fontsize=7, padding=2)
+        offset = (j - (len(ratio_columns) - 1) / 2) * height
+        bars = ax.barh(y + offset, values[j], height, label=header[col].removeprefix("x ref "))
+        ax.bar_label(bars, [f"{v:.1f}x" for v in values[j]], fontsize=SMALL, padding=2)
     ax.set_xscale("log")
+    low, high = min(map(min, values)), max(map(max, values))
+    ax.set_xlim(min(low, 1) / 1.25, high * 1.6)  # room for the labels right of the longest bar
+    plain_log_ticks(ax.xaxis)
     ax.axvline(1, color="0.3", lw=0.8)
-    ax.set_yticks(y, names, fontsize=8)
-    ax.invert_yaxis()
-    ax.set(xlabel=f"speed over the paper's implementation (higher is better), {result['device']}")
-    ax.legend(fontsize=8, loc="lower right")
-    if source:
-        fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    ax.set_yticks(y, names, fontsize=SMALL)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    xlabel = f"speed over the paper's implementation (higher is better), {result['device']}"
+    ax.set_xlabel(textwrap.fill(xlabel, 80))
+    _legend_above(ax, ncol=len(ratio_columns))
+    _layout(fig, source)
     return fig
 
 
-def interval_bars(rows: dict[str, dict[str, dict]], panels: list[tuple[str, str]],
-                  paper: dict[str, dict[str, float]] | None = None, source: str = "") -> plt.Figure:  # fmt: skip
-    """One panel per metric: a bar per row at the mean over seeds, its 95% interval, and each seed as a dot.
+def interval_bars(
+    rows: dict[str, dict[str, dict]],
+    panels: list[tuple[str, str]],
+    paper: dict[str, dict[str, float]] | None = None,
+    source: str = "",
+) -> plt.Figure:
+    """One panel per metric, stacked: a bar per row at the mean over seeds, its 95% interval, and each
+    seed as a dot.
 
     `rows` maps a label to {metric: {"mean", "low", "high", "values"}}; `panels` lists (metric, axis label);
     `paper` maps a label to {metric: the paper's value}, drawn as a star.
     """
     labels = list(rows)
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 0.45 * len(labels) + 2.2), squeeze=False)
-    y = np.arange(len(labels))
-    for ax, (metric, xlabel) in zip(axes[0], panels):
+    n = len(labels)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(WIDTH, len(panels) * (0.27 * n + 0.85) + 0.9), squeeze=False)
+    y = np.arange(n)
+    for ax, (metric, xlabel) in zip(axes[:, 0], panels):
         cells = [rows[k].get(metric) for k in labels]
         means = [np.nan if c is None else c["mean"] for c in cells]
         ax.barh(y, means, 0.6, color="C0", alpha=0.6)
         for i, c in enumerate(cells):
             if c is None:
-                ax.text(0, i, "  not run yet", va="center", fontsize=7, color="0.4")
+                ax.text(0, i, "  not run yet", va="center", fontsize=SMALL, color="0.4")
                 continue
             if np.isfinite(c["low"]):
-                ax.plot([c["low"], c["high"]], [i, i], color="k", lw=1.5)
-            ax.plot(c["values"], np.full(len(c["values"]), i), "o", ms=3, color="C3")
+                ax.plot([c["low"], c["high"]], [i, i], color="k", lw=1.5, clip_on=False)
+            ax.plot(c["values"], np.full(len(c["values"]), i), "o", ms=3, color="C3", clip_on=False)
             if paper and metric in paper.get(labels[i], {}):
-                ax.plot(paper[labels[i]][metric], i, "k*", ms=10)
-        ax.set_yticks(y, labels, fontsize=8)
-        ax.invert_yaxis()
-        ax.set(xlabel=xlabel)
-    axes[0, 0].plot([], [], "o", ms=3, color="C3", label="one seed")
-    axes[0, 0].plot([], [], color="k", label="95% interval of the mean")
+                ax.plot(paper[labels[i]][metric], i, "k*", ms=10, clip_on=False)  # a star at 0 stays whole
+        ax.set_yticks(y, labels, fontsize=SMALL)
+        ax.set_ylim(n - 0.5, -0.5)
+        ax.set_xlim(left=0)
+        ax.set_xlabel(xlabel, fontsize=9)
+        ax.tick_params(axis="x", labelsize=SMALL)
+    first = axes[0, 0]
+    first.plot([], [], "o", ms=3, color="C3", label="one seed")
+    first.plot([], [], color="k", label="95% interval of the mean")
     if paper:
-        axes[0, 0].plot([], [], "k*", label="the paper's reported value")
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), fontsize=7, loc="lower right", ncol=3)  # clear of the bars
-    if source:
-        fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+        first.plot([], [], "k*", label="the paper's reported value")
+    legend = _figure_legend(fig, *first.get_legend_handles_labels(), ncol=3)
+    _layout(fig, source, legend, h_pad=1.0)
     return fig
 
 
@@ -279,7 +316,7 @@ def inverted_u(series: dict[str, list[tuple[int, dict]]], ylabel: str, source: s
     """Error against parameter count, one line per model family; `series` maps a family to
     [(parameters, {"mean", "low", "high"}), ...]. The paper's claim is a U turned upside down in
     performance: error falls, then rises as models grow."""
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.2))
     for i, (family, points) in enumerate(series.items()):
         points = sorted(points, key=lambda p: p[0])
         x = [p for p, _ in points]
@@ -291,12 +328,11 @@ def inverted_u(series: dict[str, list[tuple[int, dict]]], ylabel: str, source: s
     ax.set_xscale("log")
     ax.set(xlabel="parameters", ylabel=ylabel)
     if series:
-        ax.legend(fontsize=8)
+        plain_log_ticks(ax.xaxis)
+        _legend_above(ax, ncol=len(series))
     else:
         ax.text(0.5, 0.5, "not run yet", transform=ax.transAxes, ha="center", color="0.4")
-    if source:
-        fig.text(0.01, 0.005, source, fontsize=7, color="0.4")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    _layout(fig, source)
     return fig
 
 
@@ -359,10 +395,84 @@ def animation_html(panels: dict[str, np.ndarray], fps: int = 10) -> str:
     return html
 
 
-def foot(fig: plt.Figure, source: str) -> None:
-    """The provenance line under a figure, readable at the book's width."""
-    if source:
-        fig.text(0.01, 0.005, source, fontsize=8, color="0.35")
+def foot(fig: plt.Figure, source: str) -> float:
+    """The provenance line under a figure, readable at the book's width: `FOOT_PT` points, wrapped
+    onto more lines where it is wider than the figure, aligned to the figure's bottom edge.
+
+    Returns the share of the figure's height it takes (0 without a source), the room `_layout`
+    keeps free below the axes.
+    """
+    if not source:
+        return 0.0
+    pad = 3 / 72 / fig.get_figheight()  # 3 pt from the edge
+    chars = max(20, int(fig.get_figwidth() * 72 / (0.5 * FOOT_PT)))
+    text = fig.text(0.01, pad, "", fontsize=FOOT_PT, color="0.35", ha="left", va="bottom")
+    while True:  # wrap at the estimate, then tighter until the measured lines fit
+        text.set_text(_wrap(source, chars))
+        if text.get_window_extent().width <= 0.98 * fig.bbox.width or chars <= 20:
+            break
+        chars = int(chars * 0.9)
+    return (text.get_window_extent().height + 2 * pad * fig.bbox.height) / fig.bbox.height
+
+
+def _wrap(source: str, chars: int) -> str:
+    """Lines of at most `chars` characters; a short field of a provenance line (between " | ",
+    such as the date) is never split, a long one (the device) may be."""
+    keep = "\xa0"  # a space textwrap does not break at
+    fields = [f.replace(" ", keep) if len(f) <= 25 else f for f in source.split(" | ")]
+    lines = textwrap.wrap(f"{keep}| ".join(fields), chars, break_on_hyphens=False)
+    return "\n".join(lines).replace(keep, " ")
+
+
+def plain_log_ticks(axis, ticks=None, most: int = 6) -> None:
+    """Few, plain labels on a log axis: `ticks` if given, else 1-2-5 steps (or 1-3, or decades)
+    within the axis's limits; minor ticks stay unlabelled. A range too narrow for two such steps
+    gets evenly spaced ones."""
+    ax = axis.axes
+    if ticks is None:
+        low, high = sorted(ax.get_xlim() if axis is ax.xaxis else ax.get_ylim())
+        decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+        for steps in ((1, 2, 5), (1, 3), (1,)):
+            ticks = [m * 10.0**e for e in decades for m in steps if low <= m * 10.0**e <= high]
+            if len(ticks) <= most:
+                break
+        ticks = ticks[:: math.ceil(len(ticks) / most)] if len(ticks) > most else ticks
+    if len(ticks) >= 2:
+        axis.set_major_locator(FixedLocator(ticks))
+    else:
+        axis.set_major_locator(MaxNLocator(4))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: _plain(v)))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _plain(v: float) -> str:
+    """A tick label without exponents: 0.05, 2, 10, 300k, 1.5M."""
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:g}M"
+    if abs(v) >= 1e4:
+        return f"{v / 1e3:g}k"
+    return f"{v:g}"
+
+
+def _legend_above(ax, ncol: int = 1):
+    """The axes' legend above its top edge, left-aligned, where it covers no data."""
+    return ax.legend(
+        loc="lower left", bbox_to_anchor=(0, 1.01), ncol=ncol, fontsize=SMALL, frameon=False, borderaxespad=0.2
+    )
+
+
+def _figure_legend(fig: plt.Figure, handles, labels, ncol: int = 1):
+    """One legend for all panels, centred along the figure's top edge (`_layout` keeps room for it)."""
+    return fig.legend(
+        handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1), ncol=ncol, fontsize=SMALL, frameon=False
+    )
+
+
+def _layout(fig: plt.Figure, source: str = "", legend=None, **pads) -> None:
+    """`tight_layout` with the foot below the axes and a figure legend above them, neither overlapping."""
+    bottom = foot(fig, source)
+    top = 1.0 if legend is None else 1 - (legend.get_window_extent().height + 4) / fig.bbox.height
+    fig.tight_layout(rect=(0, bottom, 1, top), **pads)
 
 
 def conditions_map(rows: list[dict], source: str = "") -> plt.Figure:
@@ -377,7 +487,7 @@ def conditions_map(rows: list[dict], source: str = "") -> plt.Figure:
         ("detection_h4", "detected at horizon 4", "RdYlGn", (0, 1), "{:.0%}"),
         ("strict_vs_copy_last", "strict RMSE / copy-last's", "RdYlGn_r", (0.5, 1.5), "{:.2f}"),
     ]
-    fig, axes = plt.subplots(len(trainings), 2, figsize=(8.5, 2.6 * len(trainings) + 0.6), squeeze=False)
+    fig, axes = plt.subplots(len(trainings), 2, figsize=(WIDTH, 2.5 * len(trainings) + 0.9), squeeze=False)
     for i, training in enumerate(trainings):
         for j, (key, title, cmap, (low, high), text) in enumerate(panels):
             grid = np.full((len(sizes), len(speeds)), np.nan)
@@ -390,8 +500,10 @@ def conditions_map(rows: list[dict], source: str = "") -> plt.Figure:
                 ax.text(x, y, "-" if value != value else text.format(value), ha="center", va="center", fontsize=10)
             ax.set_xticks(range(len(speeds)), [f"{s:.2f}" for s in speeds])
             ax.set_yticks(range(len(sizes)), [f"{s:.1f}" for s in sizes])
-            ax.set(xlabel="speed (latent cells per frame, median)", ylabel="cube (latent cells)")
-            ax.set_title(f"{training}: {title}", fontsize=10)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    foot(fig, source)
+            if i == len(trainings) - 1:
+                ax.set_xlabel("speed (latent cells per frame, median)", fontsize=9)
+            if j == 0:
+                ax.set_ylabel("cube (latent cells)", fontsize=9)
+            ax.set_title(f"{training}: {title}", fontsize=9)
+    _layout(fig, source)
     return fig

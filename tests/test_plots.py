@@ -15,9 +15,9 @@ def test_tracking_analysis_draws_trajectories_errors_and_metrics():
     m = trajectory_metrics(dream, truth, 128)
     fig = tracking_analysis(truth, dream, m, 128, title="demo", source="made by a test")
     top, bottom = fig.axes
-    assert len(top.lines) == 2 * 3 + 2  # per episode: truth, dream, start marker; two legend proxies
+    assert len(top.lines) == 2 * 3 + 3  # per episode: truth, dream, start marker; three legend proxies
     assert top.get_ylim() == (128, 0)  # image coordinates, y down
-    text = " ".join(t.get_text() for t in bottom.texts)
+    text = " ".join(t.get_text() for t in top.texts)  # the metrics box, beside the trajectories
     assert f"{m['valid_frames']}/{m['total_frames']}" in text and "strict RMSE" in text
     np.testing.assert_allclose(bottom.lines[0].get_ydata(), np.hypot(2, 2))  # mean error per frame
     assert any("made by a test" in t.get_text() for t in fig.texts)
@@ -26,7 +26,7 @@ def test_tracking_analysis_draws_trajectories_errors_and_metrics():
 def test_tracking_analysis_accepts_a_single_trajectory():
     truth = np.stack([np.arange(10.0), np.arange(10.0)], -1)
     fig = tracking_analysis(truth, truth + 1, trajectory_metrics(truth + 1, truth, 64), 64)
-    assert len(fig.axes[0].lines) == 3 + 2
+    assert len(fig.axes[0].lines) == 3 + 3
 
 
 def test_comparison_figures_draw_missing_rows_as_not_run_yet():
