@@ -171,6 +171,15 @@ class World:
         in_view = (depth > 0) & (x >= 0) & (x <= res - 1) & (y >= 0) & (y <= res - 1)
         return pixel, in_view
 
+    def cube_free_frame(self) -> np.ndarray:
+        """The arena as the camera sees it with the cube far outside it (and its shadow), uint8
+        [H, W, 3]: a frame in which any detection is a false one."""
+        mujoco.mj_resetData(self.model, self.data)
+        self.data.qpos[:3] = [100.0, 100.0, self.cfg.cube_half_size]
+        mujoco.mj_forward(self.model, self.data)
+        self.renderer.update_scene(self.data, camera=self.camera)
+        return self.renderer.render().copy()
+
     def episode(self, index: int) -> Episode:
         cfg, d = self.cfg, self.data
         self._reset(index)

@@ -187,6 +187,38 @@ nb.save_data("results", {"reports": reports, "verdicts": verdicts, "paper": PAPE
 # episodes that lose it early outweigh many accurate ones.
 
 # %% [markdown]
+# ## What counts as the cube: false detections
+#
+# The paper's dream tracker accepts any hue near red at any saturation, and falls back on a
+# red-excess rule when that finds nothing, so it can "detect" red smeared over the arena or a
+# pale patch of floor. Our tracker counts a detection only where the largest red blob is
+# cube-sized (within a factor of 3 of the cube's median area in true frames). How often the
+# two rules see a cube where there is none: in the tokenizer's round trip of the arena with the
+# cube moved out of the scene (any detection is false), and in the main model's dreams after
+# horizon 16, where a paper detection whose blob is not cube-sized is a smear, not the cube.
+
+# %%
+from lucid_dreamer.track import detection_shares
+from lucid_dreamer.world import World
+
+area = stages.load_conditions(P)["cube_area_px"]
+tokenizer = stages.load_tokenizer(P)
+with World(P.world) as world:
+    empty = tokenizer.decode(tokenizer.encode(world.cube_free_frame()[None]))
+late = stages.load_dream_frames(P, main)[:, 16:]
+false_rows = []
+for name, frames in (("the arena without the cube, decoded", empty), (f"{main.label}: dreamed frames after h16", late)):
+    shares = detection_shares(frames, area)
+    false_rows.append([name, shares.frames, tables.number(shares.paper, 0, True),
+                       tables.number(shares.paper_not_cube_sized, 0, True), tables.number(shares.ours, 0, True)])
+false_table = tables.table(["frames", "count", "the paper's dream rule detects", "of them not cube-sized",
+                            "our tracker detects"], false_rows)
+glue("false_detections_table", false_table, display=False)
+glue("empty_paper_detects", false_rows[0][2], display=False)
+glue("late_paper_not_cube", false_rows[1][3], display=False)
+display(false_table)
+
+# %% [markdown]
 # ## How long the dreams last
 #
 # Error and detection against the number of frames dreamed.

@@ -54,3 +54,17 @@ def test_projection_matches_what_the_tracker_sees(episodes):
 def test_bad_resolution_is_a_user_error():
     with pytest.raises(UserError, match="multiple of 8"):
         World(WorldConfig(resolution=60))
+
+
+def test_a_cube_free_frame_shows_no_red_and_the_arena_is_unchanged(episodes):
+    from lucid_dreamer.track import cube_blobs
+
+    with World(TINY) as world:
+        empty = world.cube_free_frame()
+    assert empty.shape == episodes["frames"].shape[2:]
+    assert np.isnan(cube_blobs(empty)[1])  # no red blob at all
+    # away from the cube, the frame is the episode's first frame
+    x, y = episodes["pixel"][0, 0].round().astype(int)
+    far = np.ones(empty.shape[:2], bool)
+    far[max(0, y - 12) : y + 12, max(0, x - 12) : x + 12] = False
+    assert np.abs(empty.astype(int) - episodes["frames"][0, 0].astype(int))[far].mean() < 2
