@@ -42,6 +42,7 @@ test: install
 	$(PYTHON) -m pytest -q
 	LUCID_DREAMER_PRESET=smoke $(PYTHON) -m pytest -q -p no:cacheprovider --nbval-lax notebooks/
 	jupyter-book build --quiet --warningiserror --keep-going --path-output _build/test .
+	$(PYTHON) .ci/check_book.py _build/test/_build/html
 
 # Refresh the shipped weights (the cpu preset's main models, <= 10 MB) after their configs change.
 weights:

@@ -66,14 +66,3 @@ def start(name: str, preset: str | None = None) -> Notebook:
     """Begin a notebook: run from the repository root (so `artifacts/` is shared) and pick the preset."""
     os.chdir(repo_root())
     return Notebook(name, get_preset(preset))
-
-
-def markdown_table(header: list[str], rows: list[list]) -> str:
-    """A Markdown table; floats get two decimals, None shows as a dash."""
-
-    def cell(v):
-        return "-" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)

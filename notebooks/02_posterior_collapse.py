@@ -32,10 +32,11 @@ import json
 
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import display
 from myst_nb import glue
 from safetensors.numpy import load_file
 
-from lucid_dreamer import book, stages
+from lucid_dreamer import book, stages, tables
 from lucid_dreamer.plots import context_sweep, frame_grid
 from lucid_dreamer.presets import context_sweep_experiments
 
@@ -51,19 +52,36 @@ print(f"each model: {sweep[0].train.steps} steps, lr {sweep[0].train.lr}, rollou
 # square around the true cube (a quarter of the frame's side), in the decoded prediction
 # divided by the same in the decoded true latent (1 = as sharp as the tokenizer can be; a
 # blur is below 1); the background is left out because its sharp checkers would hide a
-# blurred cube. The tracker uses the lenient thresholds the paper uses for dreams.
+# blurred cube. The tracker is ours (one rule for true and predicted frames, a cube-sized blob),
+# and pixels are at 512 px.
 
 # %%
 rows = {}
 for exp in sweep:
     folder = stages.one_step_stage(P, exp)
     rows[exp.model.context_frames] = json.loads((folder / "metrics.json").read_text())
-print(f"{'context':>8} {'latent L1':>10} {'sharpness':>10} {'detected':>10} {'RMSE px':>8}")
-for k, r in rows.items():
-    t = r["tracking"]
-    print(
-        f"{k:>8} {r['latent_l1']:10.4f} {r['sharpness_ratio']:10.3f} {t['valid_frames']:>5}/{t['total_frames']:<4} {t['rmse']:8.2f}"
-    )
+to_512 = 512 / P.world.resolution
+sweep_table = tables.table(
+    [
+        "context frames",
+        "latent L1",
+        "sharpness (1 = the tokenizer's)",
+        "cube detected",
+        "RMSE, both detect (px at 512)",
+    ],
+    [
+        [
+            k,
+            f"{r['latent_l1']:.4f}",
+            f"{r['sharpness_ratio']:.3f}",
+            f"{r['tracking']['valid_frames']}/{r['tracking']['total_frames']}",
+            tables.number(r["tracking"]["rmse"] * to_512),
+        ]
+        for k, r in rows.items()
+    ],
+)
+glue("sweep_table", sweep_table, display=False)
+display(sweep_table)
 nb.save_data("posterior_collapse", {str(k): r for k, r in rows.items()})
 for k, r in rows.items():
     glue(f"ctx{k}_sharpness", r["sharpness_ratio"], display=False)
@@ -91,3 +109,14 @@ fig = frame_grid(grid, row_labels=["ground truth", *(f"K = {k}" for k in ks)], s
 nb.save_figure(fig, "figure1_from_data")
 glue("figure1_fig", fig, display=False)
 plt.show()
+
+# %% [markdown]
+# ## What this chapter found
+#
+# With 1, 2, 4 and 8 context frames, the one-step predictions' sharpness around the cube is
+# {glue:text}`ctx1_sharpness:.2f`, {glue:text}`ctx2_sharpness:.2f`, {glue:text}`ctx4_sharpness:.2f`
+# and {glue:text}`ctx8_sharpness:.2f` of the tokenizer's own reconstruction, and the cube is found
+# in {glue:text}`ctx1_detection:.0%`, {glue:text}`ctx2_detection:.0%`, {glue:text}`ctx4_detection:.0%`
+# and {glue:text}`ctx8_detection:.0%` of predicted frames: the table above says whether context
+# removes a blur, in this world; the claims audit judges the paper's claim by the rule of the
+# methods page.

@@ -81,7 +81,8 @@ HTML(animation_html(panels))
 # ## The demo video
 #
 # The paper's demo shows ground truth beside Probabilistic Plus and ResNet-Rollout; ours does the
-# same on the first three held-out test episodes, with both of this book's ResNet-Rollout runs.
+# same on the first three held-out test episodes, with both of this book's ResNet-Rollout runs,
+# each panel labelled with what it is.
 
 # %%
 video_frames = np.concatenate(
@@ -99,3 +100,9 @@ print(
 style = 'controls loop muted style="max-width: 100%; height: auto"'
 display(Video(str(video_path), embed=True, width=min(680, video_frames.shape[2]), html_attributes=style))
 glue("video_frames", len(video_frames), display=False)
+
+# %% [markdown]
+# ## What this chapter showed
+#
+# The dreams themselves, {glue:text}`video_frames` frames of them in the video: what each model
+# makes of the held-out episodes it never saw. Chapter 5 measures what the eye sees here.

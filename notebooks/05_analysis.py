@@ -209,10 +209,18 @@ late = stages.load_dream_frames(P, main)[:, 16:]
 false_rows = []
 for name, frames in (("the arena without the cube, decoded", empty), (f"{main.label}: dreamed frames after h16", late)):
     shares = detection_shares(frames, area)
-    false_rows.append([name, shares.frames, tables.number(shares.paper, 0, True),
-                       tables.number(shares.paper_not_cube_sized, 0, True), tables.number(shares.ours, 0, True)])
-false_table = tables.table(["frames", "count", "the paper's dream rule detects", "of them not cube-sized",
-                            "our tracker detects"], false_rows)
+    false_rows.append(
+        [
+            name,
+            shares.frames,
+            tables.number(shares.paper, 0, True),
+            tables.number(shares.paper_not_cube_sized, 0, True),
+            tables.number(shares.ours, 0, True),
+        ]
+    )
+false_table = tables.table(
+    ["frames", "count", "the paper's dream rule detects", "of them not cube-sized", "our tracker detects"], false_rows
+)
 glue("false_detections_table", false_table, display=False)
 glue("empty_paper_detects", false_rows[0][2], display=False)
 glue("late_paper_not_cube", false_rows[1][3], display=False)

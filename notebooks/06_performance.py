@@ -36,11 +36,10 @@ preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import HTML, Markdown, display
-from markdown_it import MarkdownIt
+from IPython.display import display
 from myst_nb import glue
 
-from lucid_dreamer import bench, book, stages
+from lucid_dreamer import bench, book, stages, tables
 from lucid_dreamer.data import split_episodes
 from lucid_dreamer.plots import speedups
 
@@ -66,11 +65,9 @@ print(bench.format_table(result))
 
 # %%
 header, rows = bench.table_rows(result)
-table = book.markdown_table(header, rows)
-glue(
-    "bench_table", HTML(MarkdownIt("commonmark").enable("table").render(table)), display=False
-)  # survives cross-page glue
-display(Markdown(table))
+table = tables.table(header, rows)
+glue("bench_table", table, display=False)
+display(table)
 fig = speedups(result, source=nb.source)
 nb.save_figure(fig, "bench_speedups")
 glue("bench_fig", fig, display=False)
@@ -154,12 +151,26 @@ for size, per_variant in bench.utilisation(result).items():
     cost = result["train"][size]["cost_per_sample"]
     for name, u in per_variant.items():
         counted = cost["conv3d" if result["conv3d"][name] else "conv2d"]
-        util_rows.append([f"{size}x{size}", name, counted["flops"] / 1e9, cost["conv2d"]["flops"] / 1e9,
-                          counted["bytes"] / 1e6, 100 * u["flops"], 100 * u["bytes"]])  # fmt: skip
-Markdown(book.markdown_table(
-    ["latents", "variant", "GFLOP / sample (as run)", "useful GFLOP / sample", "MB touched / sample",
-     "% of FLOP/s (useful)", "% of bandwidth (ceiling)"],
-    util_rows))  # fmt: skip
+        values = (
+            counted["flops"] / 1e9,
+            cost["conv2d"]["flops"] / 1e9,
+            counted["bytes"] / 1e6,
+            100 * u["flops"],
+            100 * u["bytes"],
+        )
+        util_rows.append([f"{size}x{size}", name, *(f"{v:.2f}" for v in values)])
+tables.table(
+    [
+        "latents",
+        "variant",
+        "GFLOP / sample (as run)",
+        "useful GFLOP / sample",
+        "MB touched / sample",
+        "% of FLOP/s (useful)",
+        "% of bandwidth (ceiling)",
+    ],
+    util_rows,
+)
 
 # %% [markdown]
 # ## What float32 can gain, and what it cannot
