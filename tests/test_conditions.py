@@ -1,0 +1,72 @@
+"""The world's conditions are measured in pixels and latent cells, and the map's findings follow one rule."""
+
+import numpy as np
+import pytest
+import torch
+
+from lucid_dreamer import conditions
+from lucid_dreamer.world import WorldConfig
+
+RED = (220, 20, 15)
+
+
+def moving_square(side=16, step=4.0, frames=6, size=128):
+    """One episode of a red square moving right by `step` px a frame on grey, and its true centres."""
+    video = np.full((1, frames, size, size, 3), 120, np.uint8)
+    centres = np.empty((1, frames, 2))
+    for t in range(frames):
+        left = int(10 + step * t)
+        video[0, t, 50 : 50 + side, left : left + side] = RED
+        centres[0, t] = (left + (side - 1) / 2, 50 + (side - 1) / 2)
+    return video, centres
+
+
+def test_a_known_square_measures_its_size_and_speed_in_pixels_and_cells():
+    video, centres = moving_square(side=16, step=4.0)
+    measured = conditions.measure(video, centres, cell_px=8)
+    assert measured["cube_px"] == pytest.approx(16, abs=0.5)
+    assert measured["cube_cells"] == pytest.approx(2, abs=0.07)
+    assert measured["speed_px"]["median"] == pytest.approx(4.0) and measured["speed_cells"]["median"] == 0.5
+    assert measured["in_view"] == 1.0 and "motion_mask" not in measured
+    by_tracker = conditions.measure(video, cell_px=8)  # user data: the tracker's centres
+    assert by_tracker["speed_px"]["median"] == pytest.approx(4.0, abs=0.01)
+
+
+def test_the_motion_mask_is_measured_near_the_cube_and_elsewhere():
+    video, centres = moving_square(side=16, step=8.0)
+    latents = torch.zeros(1, 6, 16, 16, 16)
+    for t in range(6):  # latents change only in the cells the square covers
+        x, y = (centres[0, t] / 8).astype(int)
+        latents[0, t, :, y - 1 : y + 1, x - 1 : x + 1] = t
+    mask = conditions.measure(video, centres, latents, cell_px=8)["motion_mask"]
+    assert mask["near_cube"] > 0.2 and mask["elsewhere"] == 0
+
+
+def test_conditions_change_only_the_cube_and_its_speed():
+    base = WorldConfig()
+    sizes = {c.cube_cells for c in conditions.CONDITIONS}
+    speeds = {c.speed_cells for c in conditions.CONDITIONS}
+    assert sizes == {1.3, 2.7, 5} and speeds == {0.25, 0.5} and len(conditions.CONDITIONS) == 6
+    world = conditions.condition("cube5_speed0.5").world(base)
+    assert (world.resolution, world.episodes, world.arena_half_size) == (base.resolution, base.episodes, 0.8)
+    assert world.cube_half_size > base.cube_half_size
+
+
+def row(name, training, h4, ratio_high):
+    return {
+        "condition": name,
+        "training": training,
+        "detection_h1": 1.0,
+        "detection_h4": h4,
+        "detection_h16": 0.0,
+        "intervals": {"strict_vs_copy_last": (0.5, ratio_high)},
+    }
+
+
+def test_findings_count_the_worlds_that_keep_the_cube_and_beat_copy_last_by_the_rule():
+    recipe, one_step = conditions.TRAININGS["recipe"], conditions.TRAININGS["one_step"]
+    rows = [row("a", recipe, 0.95, 0.9), row("b", recipe, 0.5, 1.1), row("a", one_step, 0.89, 0.99)]
+    found = conditions.findings(rows)
+    assert found["recipe_keeps_h4"] == "1 of 2 (a)" and found["recipe_keeps_h16"] == "0 of 2"
+    assert found["recipe_beats_copy_last"] == "1 of 2 (a)"  # b's interval reaches above 1
+    assert found["one_step_keeps_h4"] == "0 of 1" and found["one_step_beats_copy_last"] == "1 of 1 (a)"
