@@ -267,11 +267,11 @@ def cmd_analyze(args) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from .analyze import horizon_report, scale_to
+    from .analyze import scale_to, score
     from .data import read_sequences
     from .plots import tracking_analysis
     from .presets import get_preset
-    from .track import LENIENT, track
+    from .track import expected_cube_area, track_all
 
     preset = get_preset(args.preset)
     truth_src, dream_src = read_sequences(args.ground_truth), read_sequences(args.dreamed)
@@ -287,19 +287,21 @@ def cmd_analyze(args) -> None:
             "do not fit: the ground truth needs at least as many frames, of the same size"
         )
     truth = truth[:, truth.shape[1] - dreamed.shape[1] :]  # a dream covers the last frames of its episode
-    truth_xy, dream_xy = track(truth), track(dreamed, LENIENT)
+    area = expected_cube_area(truth)  # the cube's size, from the true frames
+    truth_xy, dream_xy = track_all(truth, area, decoded=False), track_all(dreamed, area, decoded=True)
     resolution = truth.shape[2]
-    report = horizon_report(dream_xy, truth_xy, resolution)
+    report = score(dream_xy, truth_xy, resolution)
     metrics = {**report["pooled"], **report, "scaled_to_512": scale_to(report)["pooled"]}
-    fig = tracking_analysis(truth_xy, dream_xy, report["pooled"], resolution, title=f"{args.dreamed}")
+    fig = tracking_analysis(truth_xy["cube"], dream_xy["cube"], report["pooled"], resolution, title=f"{args.dreamed}")
     with atomic_write(args.output_figure) as tmp:
         fig.savefig(tmp, dpi=120, format=args.output_figure.suffix[1:].lower() or "png")
     with atomic_write(args.output_metrics) as tmp:
         tmp.write_text(json.dumps(metrics, indent=1))
-    m = report["pooled"]
+    m, paper = report["pooled"], report["paper"]["pooled"]
     print(
         f"RMSE {m['rmse']:.2f} px (strict {m['strict_rmse']:.2f}), detection {m['valid_frames']}/{m['total_frames']} "
-        f"at {resolution} px; metrics: {args.output_metrics}, figure: {args.output_figure}"
+        f"at {resolution} px; the paper's tracker: RMSE {paper['rmse']:.2f} px, detection "
+        f"{paper['valid_frames']}/{paper['total_frames']}; metrics: {args.output_metrics}, figure: {args.output_figure}"
     )
 
 
