@@ -250,27 +250,29 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
         "configs": _configs(preset, run), "provenance": provenance("lucid-dreamer grid", preset.name),
     }  # fmt: skip
     dream_tracks = {name.split("/")[1]: xy for name, xy in load_numpy(dreamed / "tracks.safetensors").items()}
-    truth_tracks = stages.load_truth_tracks(world, exp.model.context_frames)
-    centroids = {
-        role: {name: _rounded(xy) for name, xy in by.items()}
-        for role, by in (("dream", dream_tracks), ("truth", truth_tracks))
-    }
-    with atomic_write(tracks_path(preset, run.id)) as tmp:
-        tmp.write_text(json.dumps(centroids, separators=(",", ":")))
+    truth = f"truth__{stages.config_hash(*stages.data_key(world))}__k{exp.model.context_frames}"
+    if not tracks_path(preset, truth).exists():  # shared by every run of this world and context
+        _write_tracks(tracks_path(preset, truth), stages.load_truth_tracks(world, exp.model.context_frames))
+    _write_tracks(tracks_path(preset, run.id), dream_tracks, truth=truth)
     with atomic_write(results_dir(preset) / f"{run.id}.json") as tmp:
         tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
     return record
 
 
-def tracks_path(preset: Preset, run_id: str) -> Path:
-    """A run's per-frame centroids of dream and truth by both trackers (px, NaN as null), so a new
-    metric never needs the run again."""
-    return results_dir(preset) / "tracks" / f"{run_id}.json"
+def tracks_path(preset: Preset, name: str) -> Path:
+    """Per-frame centroids by both trackers (px of the rendered frames, to 0.1 px, NaN as null), so a
+    new metric never needs a run again: a run's dreams (`<run id>.json`, naming its truth file) and
+    the true tracks of its world's test episodes (`truth__<data hash>__k<K>.json`)."""
+    return results_dir(preset) / "tracks" / f"{name}.json"
 
 
-def _rounded(xy) -> list:
-    """Centroids as nested lists to 0.01 px, NaN as None (JSON's null)."""
-    return [[[None if v != v else round(float(v), 2) for v in p] for p in frames] for frames in xy]
+def _write_tracks(path: Path, tracks: dict, **extra) -> None:
+    rounded = {
+        name: [[[None if v != v else round(float(v), 1) for v in p] for p in frames] for frames in xy]
+        for name, xy in tracks.items()
+    }
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps({**extra, **rounded}, separators=(",", ":")))
 
 
 def _headline(report: dict) -> dict:

@@ -189,7 +189,7 @@ def latents_stage(preset: Preset, progress: bool = True, force: bool = False) ->
         train = latents[split_episodes(len(latents), preset.data)["train"]]
         _write_json(out / "stats.json", {k: Normalizer.fit(train, k).to_json() for k in ("channel", "scalar")})
 
-    return cached("latents", preset, _data_key(preset), build, force)
+    return cached("latents", preset, data_key(preset), build, force)
 
 
 def load_latents(preset: Preset, progress: bool = True) -> tuple[torch.Tensor, Normalizer]:
@@ -203,7 +203,7 @@ def load_latents(preset: Preset, progress: bool = True) -> tuple[torch.Tensor, N
     return latents, Normalizer.from_json(stats[preset.data.normalization])
 
 
-def _data_key(preset: Preset) -> tuple:
+def data_key(preset: Preset) -> tuple:
     key = (preset.world, preset.tokenizer, preset.data)
     return key if preset.tokenizer_world is None else (*key, {"tokenizer_world": asdict(preset.tokenizer_world)})
 
@@ -229,7 +229,7 @@ def conditions_stage(preset: Preset, progress: bool = True) -> Path:
         cell_px = preset.world.resolution // latents.shape[-1]
         _write_json(out / "conditions.json", measure(episodes["frames"], centres, latents, cell_px))
 
-    return cached("conditions", preset, (*_data_key(preset), {"tracker": TRACKER_VERSION}), build)
+    return cached("conditions", preset, (*data_key(preset), {"tracker": TRACKER_VERSION}), build)
 
 
 def load_conditions(preset: Preset, progress: bool = True) -> dict:
@@ -258,7 +258,7 @@ def train_stage(preset: Preset, experiment: Experiment, progress: bool = True, f
             progress=progress,
         )
 
-    key = (*_data_key(preset), experiment.model, experiment.train)
+    key = (*data_key(preset), experiment.model, experiment.train)
     return cached("train", preset, key, build, force, resumable=True)
 
 
@@ -293,7 +293,7 @@ def references_stage(preset: Preset, context_frames: int, progress: bool = True,
         save_numpy({**flat, "episodes": test}, out / "tracks.safetensors")
         _write_json(out / "metrics.json", {name: score(xy, truth, resolution) for name, xy in tracks.items()})
 
-    key = (*_data_key(preset), {"context_frames": context_frames, "tracker": TRACKER_VERSION})
+    key = (*data_key(preset), {"context_frames": context_frames, "tracker": TRACKER_VERSION})
     return cached("references", preset, key, build, force)
 
 
@@ -328,7 +328,7 @@ def dream_stage(preset: Preset, experiment: Experiment, progress: bool = True, f
         used = precision.record(experiment.train.bf16, next(model.parameters()).device.type)
         _write_json(out / "metrics.json", {**report, "dream_seconds": seconds, "precision": used})
 
-    key = (*_data_key(preset), experiment.model, experiment.train, {"tracker": TRACKER_VERSION})
+    key = (*data_key(preset), experiment.model, experiment.train, {"tracker": TRACKER_VERSION})
     return cached("dream", preset, key, build, force)
 
 
@@ -367,7 +367,7 @@ def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8
         examples = {"prediction": frames[0, every][:6], "truth": true_frames[0, every][:6]}
         save_numpy({name: np.ascontiguousarray(a) for name, a in examples.items()}, out / "examples.safetensors")
 
-    key = (*_data_key(preset), experiment.model, experiment.train)
+    key = (*data_key(preset), experiment.model, experiment.train)
     key += ({"first_target": first_target, "sharpness": "cube", "tracker": TRACKER_VERSION},)
     return cached("one_step", preset, key, build)
 

@@ -57,6 +57,12 @@ def _each_frame(frames: np.ndarray, find: Callable[[np.ndarray], tuple | None], 
     return out.reshape(*frames.shape[:-3], size)
 
 
+def _split(found: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centroids [..., 2] and areas [...] from [..., 3], each a contiguous array (safetensors writes an
+    array's buffer as it lies in memory, so a strided view would be saved scrambled)."""
+    return found[..., :2].copy(), found[..., 2].copy()
+
+
 def _hsv_bands(hsv: np.ndarray, cfg: TrackerConfig) -> np.ndarray:
     """Mask (0 / 255) of an OpenCV HSV image in the two bands of red, bounds included (`cv2.inRange`,
     as in the paper)."""
@@ -157,7 +163,7 @@ def paper_blobs(frames: np.ndarray, dreamed: bool = False) -> tuple[np.ndarray, 
     lenient thresholds and fallback): centroids [..., 2] and contour areas [...] in px of the frames
     given; NaN where it finds nothing."""
     found = _each_frame(frames, lambda frame: _paper_blob(frame, dreamed), 3)
-    return found[..., :2], found[..., 2]
+    return _split(found)
 
 
 def track_paper(frames: np.ndarray, dreamed: bool = False) -> np.ndarray:
@@ -196,7 +202,7 @@ def cube_blobs(frames: np.ndarray, cfg: CubeTrackerConfig = CubeTrackerConfig())
         return _largest_blob(mask, cfg.colour.min_area_fraction)
 
     found = _each_frame(frames, largest, 3)
-    return found[..., :2], found[..., 2]
+    return _split(found)
 
 
 def expected_cube_area(frames: np.ndarray, cfg: CubeTrackerConfig = CubeTrackerConfig()) -> float:
@@ -216,8 +222,9 @@ def track_cube(frames: np.ndarray, cube_area: float, cfg: CubeTrackerConfig = Cu
 TRACKERS = ("cube", "paper")
 """The trackers every result is measured with: ours (`track_cube`, the book's default) and the
 paper's (`track_paper`: strict on true frames, lenient with the fallback on decoded ones)."""
-TRACKER_VERSION = 2
-"""Raised whenever a tracker's rule changes: results measured by an older version are re-run."""
+TRACKER_VERSION = 3
+"""Raised whenever a tracker's rule or output changes: results measured by an older version are re-run
+(3: the paper's centroids are saved unscrambled)."""
 
 
 def track_all(frames: np.ndarray, cube_area: float, decoded: bool) -> dict[str, np.ndarray]:

@@ -289,3 +289,14 @@ def test_our_detection_is_a_cube_sized_blob():
 def test_expected_cube_area_is_the_median_blob_of_the_true_frames():
     frames = np.stack([with_square(floor(), 50, 50, side) for side in (5, 6, 7)] + [floor()])
     assert expected_cube_area(frames) == 36
+
+
+def test_every_tracker_returns_contiguous_arrays_that_safetensors_saves_faithfully(tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    frames = np.stack([with_square(np.zeros((64, 64, 3), np.uint8), 10 + 5 * t, 20, 8) for t in range(4)])
+    tracks = track_all(frames, 64, decoded=True)
+    save_file(tracks, tmp_path / "tracks.safetensors")
+    loaded = load_file(tmp_path / "tracks.safetensors")
+    for name, xy in tracks.items():
+        assert xy.flags["C_CONTIGUOUS"] and np.array_equal(loaded[name], xy, equal_nan=True)

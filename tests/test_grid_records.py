@@ -1,0 +1,42 @@
+"""A grid record keeps what a new metric needs: the centroids of dream and truth by both trackers."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lucid_dreamer import grid
+from lucid_dreamer.analyze import score
+from lucid_dreamer.presets import PRESETS
+
+SMOKE = PRESETS["smoke"]
+
+
+def array(nested):
+    return np.array([[[np.nan if v is None else v for v in p] for p in frames] for frames in nested], float)
+
+
+@pytest.mark.slow
+def test_a_records_centroids_give_back_its_metrics_and_its_world(artifacts, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the smoke records go under ./artifacts/smoke/figures
+    (tmp_path / "_toc.yml").write_text("")
+    run = next(r for r in grid.grid_runs(SMOKE) if r.group == "map")
+    record = grid.run_one(SMOKE, run)
+    saved = json.loads(grid.tracks_path(SMOKE, run.id).read_text())
+    truth = json.loads(grid.tracks_path(SMOKE, saved["truth"]).read_text())
+    again = score(
+        {k: array(saved[k]) for k in ("cube", "paper")},
+        {k: array(truth[k]) for k in ("cube", "paper")},
+        record["metrics"]["resolution"],
+    )
+    for tracker in (again, again["paper"]):
+        mine = record["metrics"] if tracker is again else record["metrics"]["paper"]
+        assert tracker["pooled"]["detection_rate"] == mine["pooled"]["detection_rate"]
+        assert tracker["pooled"]["strict_rmse"] == pytest.approx(mine["pooled"]["strict_rmse"], abs=0.1)
+    # the record names its world's conditions and references, and counts as done
+    assert record["conditions"]["cube_cells"] > 0 and set(record["references"]) == {
+        "copy_last",
+        "constant_velocity",
+        "oracle",
+    }
+    assert record["metrics"]["tracker_version"] == grid.TRACKER_VERSION and grid.is_done(SMOKE, run)
