@@ -287,12 +287,28 @@ def _untestable(line: str) -> Callable[[Evidence], Measurement]:
 
 
 def _paper_rmse(ev: Evidence) -> Measurement:
-    seen = _cell(ev, "protocol", "resnet_rollout_paper", "rmse_512")
-    held = _cell(ev, "protocol", "resnet_rollout_held_out", "rmse_512")
+    """The paper's absolute RMSE: measured in another scene, so shown, not judged; under the paper's
+    own protocol (one trajectory dreamed back) and tracker, beside held-out episodes."""
+    seen = _cell(ev, "one_trajectory", "paper", "paper_rmse_512")
+    held = _cell(ev, "one_trajectory", "held_out", "paper_rmse_512")
     if seen is None or held is None:
-        return Measurement("the protocol rows are not run yet", status=UNTESTABLE)
-    line = f"{_px(seen)} px on its training trajectory, {_px(held)} px on held-out ones (another scene)"
+        return Measurement("the one-trajectory rows are not run yet", status=UNTESTABLE)
+    line = (
+        f"by the paper's tracker, {_px(seen)} px on the one trajectory it trained on, {_px(held)} px on "
+        "held-out ones (another scene: not comparable in pixels)"
+    )
     return Measurement(line, status=UNTESTABLE)
+
+
+def _paper_detection(ev: Evidence) -> Measurement:
+    """The paper's model detects the cube in at least 96/97 of dreamed frames: judged on the rivals'
+    row (held-out episodes, our tracker); the paper's protocol and tracker reported beside it."""
+    judged = _detection(ev, "resnet_rollout", _SEEN / _DREAMED, at_least=True)
+    seen = _cell(ev, "one_trajectory", "paper", "paper_detection")
+    if seen is None or judged.status:
+        return judged
+    line = f"{judged.line}; under the paper's protocol and tracker (one trajectory dreamed back) {_share(seen)}"
+    return Measurement(line, judged.parts)
 
 
 _RMSE = PAPER_RESULTS["ResNet-Rollout"][0]
@@ -302,8 +318,7 @@ _CLAIMED, _MINUTES = PAPER_CLAIMED, PAPER_TRAIN_MINUTES
 CLAIMS = [
     Claim(f"{_RMSE:.2f} px RMSE at 512 px", "README, report", "05_analysis, 07_comparison", _paper_rmse),
     Claim(f"{_SEEN / _DREAMED:.0%} detection ({_SEEN}/{_DREAMED} frames)", "README, report",
-          "05_analysis, 07_comparison", lambda ev: _detection(ev, "resnet_rollout", _SEEN / _DREAMED, at_least=True),
-          recipe="recipe_keeps_h16"),
+          "05_analysis, 07_comparison", _paper_detection, recipe="recipe_keeps_h16"),
     Claim(f"{_CLAIMED['reduction_vs_rollout_unet']:.0%} reduction in error against high-capacity baselines "
           f"({_RMSE:.2f} vs {PAPER_RESULTS['Rollout U-Net'][0]:.2f} px)", "README", "07_comparison",
           lambda ev: _reduction(ev, "rollout_unet", _CLAIMED["reduction_vs_rollout_unet"])),

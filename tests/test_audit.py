@@ -196,6 +196,8 @@ METRIC_SCALES = {
     "truth_jitter_512": 5,
     "detected_at_end": 1,
     "samples_per_s": 400,
+    "paper_rmse_512": 724,
+    "paper_detection": 1,
 }
 
 
@@ -258,3 +260,15 @@ def test_every_claim_follows_the_rule_on_synthetic_evidence():
             continue
         possible = {PARTLY, FAILS} if claim.evidence == "02_posterior_collapse" else {HOLDS, PARTLY, FAILS}
         assert reached[claim.text] == possible, claim.text
+
+
+def test_each_verdict_names_its_world_and_the_recipe_claims_what_the_map_found():
+    found = {"recipe_keeps_h16": "1 of 6 (cube5_speed0.25)", "recipe_keeps_h4": "3 of 6 (a, b, c)"}
+    rows = audit.audit(audit.Evidence({}, world="cube 4.8 latent cells, 0.48 cells/frame", conditions=found))
+    by_claim = {r["claim"]: r for r in rows}
+    detection = next(r for text, r in by_claim.items() if "detection (96/97" in text)
+    assert detection["world"].startswith("cube 4.8 latent cells") and "horizon 16 in 1 of 6" in detection["world"]
+    rollout = next(r for text, r in by_claim.items() if text.startswith("rollout training"))
+    assert "horizon 4 in 3 of 6" in rollout["world"]
+    speed = next(r for text, r in by_claim.items() if text.startswith("500 epochs"))
+    assert speed["world"] == "-"  # measured on the machine, not in a world
