@@ -9,7 +9,7 @@ TORCH ?= torch==2.13.0
 NOTEBOOKS := 01_tokenization 02_posterior_collapse 03_training 04_dreaming 05_analysis 06_performance 07_comparison 08_conditions
 export MUJOCO_GL ?= egl
 # FROM_SCRATCH=1 retrains everything, ignoring the trained weights shipped in weights/
-ifdef FROM_SCRATCH
+ifeq ($(FROM_SCRATCH),1)
 export LUCID_DREAMER_SHIPPED := 0
 endif
 

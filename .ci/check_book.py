@@ -59,7 +59,7 @@ def problems(html_root: Path) -> list[str]:
             if "lucid-table" not in classes and "table" not in classes.split():
                 found.append(f"{name}: an unstyled table (class {classes!r})")
         for video in page.videos:
-            width = int(video.get("width", 0) or 0)
+            width = int(re.sub(r"\D", "", video.get("width") or "") or 0)  # "680" or "680px"
             if width > COLUMN_PX or "max-width" not in video.get("style", ""):
                 found.append(f"{name}: a video {width} px wide without max-width (the column is {COLUMN_PX} px)")
         for output in page.outputs:

@@ -100,6 +100,7 @@ def cmd_tokenize(args) -> None:
         f"tokenizer trained in {report['train_seconds']:.0f} s; round trip on test episodes: PSNR "
         f"{rt['psnr_db']:.1f} dB, centroid moved {rt['rmse_px']:.2f} px RMSE, detected {rt['detected']}/{rt['total']}"
     )
+    stages.conditions_stage(preset, progress=not args.quiet, force=args.force)  # of the latents just made
     print(f"conditions: {describe(stages.load_conditions(preset, progress=not args.quiet))}")
 
 

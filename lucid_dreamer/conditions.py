@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from .errors import UserError
 from .track import CubeTrackerConfig, expected_cube_area, track_cube
 from .world import WorldConfig
 
@@ -26,17 +27,21 @@ class Condition:
     speed_cells: float
     """The median speed in latent cells per frame it aims at."""
     cube_half_size: float
-    """Half the cube's side, in metres (0.06 m is about 1.3 latent cells at 128 px, 8 px per cell)."""
+    """Half the cube's side, in metres, at 128 px frames (0.06 m is about 1.3 latent cells of 8 px);
+    `world` scales it with the frame size, so a condition spans the same cells at any resolution."""
     max_speed: float
-    """Largest initial speed, in m/s (2.5 m/s gives a median near 0.5 cells per frame)."""
+    """Largest initial speed, in m/s, at 128 px frames (2.5 m/s gives a median near 0.5 cells per
+    frame); scaled like the cube."""
 
     @property
     def name(self) -> str:
         return f"cube{self.cube_cells:g}_speed{self.speed_cells:g}"
 
     def world(self, base: WorldConfig) -> WorldConfig:
-        """`base` with this condition's cube and speed."""
-        return replace(base, cube_half_size=self.cube_half_size, max_speed=self.max_speed)
+        """`base` with this condition's cube and speed, scaled to its frame size (the camera and
+        arena stay, so at 4x the pixels a quarter of the cube spans the same latent cells)."""
+        scale = 128 / base.resolution
+        return replace(base, cube_half_size=self.cube_half_size * scale, max_speed=self.max_speed * scale)
 
 
 CONDITIONS = tuple(
@@ -53,7 +58,10 @@ TRAININGS = {"recipe": "the paper's recipe (R = 4)", "one_step": "one step ahead
 
 def condition(name: str) -> Condition:
     """The map's condition called `name`."""
-    return next(c for c in CONDITIONS if c.name == name)
+    for c in CONDITIONS:
+        if c.name == name:
+            return c
+    raise UserError(f"no condition is called {name!r}; choose one of {', '.join(c.name for c in CONDITIONS)}")
 
 
 def _of(variant: str) -> Condition | None:
@@ -181,6 +189,8 @@ def measure(
 def describe(conditions: dict) -> str:
     """One line for a user: the cube's size and speed in pixels and latent cells."""
     c = conditions
+    if c["cube_px"] != c["cube_px"]:
+        return "no red cube found by our tracker, so no size or speed to report"
     line = (
         f"cube {c['cube_px']:.1f} px across ({c['cube_cells']:.2f} latent cells), moving a median "
         f"{c['speed_px']['median']:.1f} px ({c['speed_cells']['median']:.2f} cells) per frame "

@@ -1,9 +1,10 @@
-"""The comparison grid: the paper's rivals and our ablations, every row with several seeds.
+"""The grid: the conditions map, the paper's rivals and our ablations, every row with several seeds.
 
 A run is a train stage and a dream stage (cached and resumable, like the book's). Its metrics,
 configs and provenance go to `figures/data/grid/<preset>/<run>.json` (under `artifacts/smoke/`
 for the smoke preset), so the grid can be filled over several sittings, or on a GPU, and the
-book renders from the committed files. A run whose file holds the same configuration is skipped.
+book renders from the committed files. A run whose file holds the same configuration and can be
+trusted (`trusted`: a clean commit, the current tracker) is skipped; any other is run again.
 Runs execute here one after another, or in parallel as jobs (`executors`); a process holds a
 run's lock while it runs it, so the run has one writer wherever it executes.
 """
@@ -53,6 +54,8 @@ class GridRun:
 
 Row = tuple[str, str, str, ModelConfig, dict, "dict | None", "dict | None"]
 """(group, variant, label, model, training overrides, data overrides, world overrides)."""
+CoreRow = tuple[str, str, str, ModelConfig, dict, "dict | None"]
+"""A row in the preset's own world: `Row` without the world overrides."""
 
 
 def _map_rows(g: GridConfig, world: WorldConfig) -> list[Row]:
@@ -91,7 +94,7 @@ def _map_rows(g: GridConfig, world: WorldConfig) -> list[Row]:
     ]
 
 
-def _rows(g: GridConfig) -> list[tuple]:
+def _rows(g: GridConfig) -> list[CoreRow]:
     """(group, variant, label, model, training overrides, data overrides) of the rows in the
     preset's own world."""
     resnet = ModelConfig()
@@ -102,7 +105,7 @@ def _rows(g: GridConfig) -> list[tuple]:
     rollout, one_step = {"rollout_steps": 4}, {"rollout_steps": 1}
     nll = {**rollout, "loss": "gaussian_nll"}
 
-    rows: list[Row] = [
+    rows: list[CoreRow] = [
         ("rivals", "resnet_rollout", "ResNet-Rollout", resnet, rollout, None),
         ("rivals", "baseline_resnet", "Baseline ResNet (1 frame)", replace(resnet, context_frames=1), one_step, None),
         ("rivals", "unet_single", "U-Net (single)", unet, one_step, None),
@@ -236,7 +239,7 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
     """Train, dream and score one run; write and return its record."""
     from . import stages
 
-    start = time.perf_counter()
+    start, made_by = time.perf_counter(), provenance("lucid-dreamer grid", preset.name)
     exp, world = run.experiment, stages.with_data(preset, run.experiment)
     summary = json.loads((stages.train_stage(preset, exp, progress) / "summary.json").read_text())
     dreamed = stages.dream_stage(preset, exp, progress)
@@ -247,16 +250,23 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
         "parameters": count_parameters(build_model(exp.model)), "train": summary, "metrics": metrics,
         "references": {name: _headline(report) for name, report in references.items()},
         "conditions": stages.load_conditions(world), "seconds": time.perf_counter() - start,
-        "configs": _configs(preset, run), "provenance": provenance("lucid-dreamer grid", preset.name),
+        "configs": _configs(preset, run), "provenance": _still(made_by),
     }  # fmt: skip
     dream_tracks = {name.split("/")[1]: xy for name, xy in load_numpy(dreamed / "tracks.safetensors").items()}
     truth = f"truth__{stages.config_hash(*stages.data_key(world))}__k{exp.model.context_frames}"
-    if not tracks_path(preset, truth).exists():  # shared by every run of this world and context
-        _write_tracks(tracks_path(preset, truth), stages.load_truth_tracks(world, exp.model.context_frames))
+    # shared by every run of this world and context; rewritten by each, so it is always this tracker's
+    _write_tracks(tracks_path(preset, truth), stages.load_truth_tracks(world, exp.model.context_frames))
     _write_tracks(tracks_path(preset, run.id), dream_tracks, truth=truth)
     with atomic_write(results_dir(preset) / f"{run.id}.json") as tmp:
         tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
     return record
+
+
+def _still(made_by: dict) -> dict:
+    """The provenance taken when a run started, marked dirty if the code changed while it ran (its
+    numbers then belong to no one commit)."""
+    now = provenance(made_by["notebook"], made_by["preset"])["commit"]
+    return made_by if now == made_by["commit"] else {**made_by, "commit": made_by["commit"] + "+dirty"}
 
 
 def tracks_path(preset: Preset, name: str) -> Path:
@@ -272,7 +282,7 @@ def _write_tracks(path: Path, tracks: dict, **extra) -> None:
         for name, xy in tracks.items()
     }
     with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps({**extra, **rounded}, separators=(",", ":")))
+        tmp.write_text(json.dumps({"tracker_version": TRACKER_VERSION, **extra, **rounded}, separators=(",", ":")))
 
 
 def _headline(report: dict) -> dict:
@@ -322,7 +332,7 @@ def run_grid(preset: Preset, only: str | None = None, limit: int | None = None, 
 
 
 def load_records(preset: Preset) -> list[dict]:
-    """The finished runs' records (files written for other configurations are left out)."""
+    """The finished runs' records (files written for other configurations, or not trusted, are left out)."""
     runs = {r.id: r for r in grid_runs(preset)}
     records = []
     for path in sorted(results_dir(preset).glob("*.json")):

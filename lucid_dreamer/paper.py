@@ -34,8 +34,10 @@ PAPER_CLAIMED = {
     "better_than_probabilistic_plus": 0.086,
     "better_than_sharp_shooter": 0.34,
     "detection_points_over_sharp_shooter": 0.40,
+    "smaller_than_unet": 84,
+    "smaller_than_probabilistic_plus": 10,
 }
-"""The sizes the paper claims for its comparisons, as fractions."""
+"""The sizes the paper claims for its comparisons: fractions, and size ratios (x times smaller)."""
 
 PAPER_FRAMES = 101
 """Frames of the paper's one training video: 97 dreamed (its 96/97 detections) after 4 context frames."""

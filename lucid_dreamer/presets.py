@@ -114,7 +114,7 @@ PRESETS = {
             probabilistic_width=32,
             transformer=(32, 1, 2),
             one_trajectory_steps=2,
-            conditions=("cube1.3_speed0.5", "cube5_speed0.5"),
+            conditions=("cube1.3_speed0.5", "cube2.7_speed0.5"),
         ),  # fmt: skip
     ),
     "cpu": Preset(

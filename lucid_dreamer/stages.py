@@ -83,7 +83,7 @@ def cached(
     if final.is_dir() and not force:
         return final  # entries appear by a rename, complete: reading one needs no lock
     final.parent.mkdir(parents=True, exist_ok=True)
-    if not force and (shipped := weights.find(preset.name, stage, final.name)) is not None:
+    if not force and (shipped := weights.find(preset.name, stage, final.name, final.parent.parent)) is not None:
         build = partial(weights.copy_entry, shipped)  # the repository's weights for exactly these configs
         resumable = False
     # Without flock (some network filesystems) filelock would fall back to a lock file, which a worker
@@ -218,7 +218,7 @@ def with_data(preset: Preset, experiment: Experiment) -> Preset:
     return preset
 
 
-def conditions_stage(preset: Preset, progress: bool = True) -> Path:
+def conditions_stage(preset: Preset, progress: bool = True, force: bool = False) -> Path:
     """The world's conditions (`conditions.measure`: the cube's size and speed in pixels and latent
     cells, the motion mask's reach) and the cube's area our tracker expects."""
 
@@ -229,7 +229,7 @@ def conditions_stage(preset: Preset, progress: bool = True) -> Path:
         cell_px = preset.world.resolution // latents.shape[-1]
         _write_json(out / "conditions.json", measure(episodes["frames"], centres, latents, cell_px))
 
-    return cached("conditions", preset, (*data_key(preset), {"tracker": TRACKER_VERSION}), build)
+    return cached("conditions", preset, (*data_key(preset), {"tracker": TRACKER_VERSION}), build, force)
 
 
 def load_conditions(preset: Preset, progress: bool = True) -> dict:

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 
-def interval(stats: dict | None, digits: int = 1, percent: bool = False) -> str:
-    """A `grid.summarize` metric as "mean [low, high]" (its 95% bootstrap interval), or why there is none."""
+def interval(stats: dict | None, digits: int = 1, percent: bool = False, undefined: str = "no detections") -> str:
+    """A `grid.summarize` metric as "mean [low, high]" (its 95% bootstrap interval), or why there is
+    none: not run yet, or `undefined` (a pixel error without a detection is undefined)."""
     if stats is None:
         return "not run yet"
     if stats["mean"] != stats["mean"]:
-        return "no detections"
+        return undefined
     scale, unit = (100, "%") if percent else (1, "")
     mean, low, high = (scale * stats[k] for k in ("mean", "low", "high"))
     if low != low:
@@ -48,11 +49,11 @@ def table(header: list[str], rows: list[list]) -> Table:
     return Table(pd.DataFrame(rows, columns=header))
 
 
-def dream_results(reports: dict[str, dict], paper_label: str | None = None) -> Table:
+def dream_results(reports: dict[str, dict], with_paper: bool = True) -> Table:
     """Chapter 5's results: for each model or reference (`analyze.score` reports scaled to 512 px),
     the RMSE over frames where both detect, the strict RMSE, detection, the strict RMSE within the
-    first 1, 4 and 16 dreamed frames, and the paper's tracker's detection and RMSE; then the paper's
-    own ResNet-Rollout row (its report, its training video), labelled, when `paper_label` is given."""
+    first 1, 4 and 16 dreamed frames, and the paper's tracker's detection and RMSE; then, with
+    `with_paper`, the paper's own ResNet-Rollout row (its report, its training video), labelled."""
     from .paper import PAPER_DETECTED, PAPER_RESULTS
 
     rows = []
@@ -70,7 +71,7 @@ def dream_results(reports: dict[str, dict], paper_label: str | None = None) -> T
                 number(paper["rmse"]),
             ]
         )
-    if paper_label is not None:
+    if with_paper:
         rmse, detection, _ = PAPER_RESULTS["ResNet-Rollout"]
         seen, dreamed = PAPER_DETECTED
         rows.append(

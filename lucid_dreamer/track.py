@@ -194,8 +194,9 @@ class CubeTrackerConfig:
 
 def cube_blobs(frames: np.ndarray, cfg: CubeTrackerConfig = CubeTrackerConfig()) -> tuple[np.ndarray, np.ndarray]:
     """Centroids [..., 2] and areas [...] (px) of the largest red blob of uint8 RGB frames
-    [..., H, W, 3] by our colour rule (OpenCV's HSV, the previous tracker's morphology); NaN where
-    no blob reaches the least area. Whether a blob is the cube is `cfg.cube_sized`'s call."""
+        [..., H, W, 3] by our colour rule (OpenCV's HSV, the previous tracker's morphology); NaN where
+        no blob reaches the least area (`_largest_blob`'s open and close). Whether a blob is the cube is
+    `cfg.cube_sized`'s call."""
 
     def largest(frame: np.ndarray) -> tuple[float, float, float] | None:
         mask = _hsv_bands(cv2.cvtColor(frame, cv2.COLOR_RGB2HSV), cfg.colour) > 0

@@ -10,6 +10,8 @@ changed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -19,6 +21,7 @@ WEIGHTS_ROOT = Path(__file__).resolve().parent.parent / "weights"
 SHIPPED_STAGES = ("tokenizer", "train")
 """Stages whose products are shipped: what costs training time."""
 KEEP = (
+    "shipped.json",
     "config.json",
     "report.json",
     "tokenizer.json",
@@ -37,10 +40,32 @@ def enabled() -> bool:
     return os.environ.get("LUCID_DREAMER_SHIPPED", "1") not in ("0", "false", "no")
 
 
-def find(preset: str, stage: str, entry: str) -> Path | None:
-    """The shipped folder for a cache entry, if there is one and shipped weights are enabled."""
+TOKENIZER_NOTE = "shipped.json"
+"""In a shipped training entry: the tokenizer entry and the hash of the weights it was trained with."""
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def find(preset: str, stage: str, entry: str, cache: Path) -> Path | None:
+    """The shipped folder for a cache entry under `cache` (artifacts/<preset>), if there is one and
+    shipped weights are enabled. A model is used only with the tokenizer it was trained on: the one
+    in the cache, if it is there, must be bit for bit the shipped one (a tokenizer trained here
+    would give other latents)."""
     folder = WEIGHTS_ROOT / preset / stage / entry
-    return folder if stage in SHIPPED_STAGES and enabled() and folder.is_dir() else None
+    if stage not in SHIPPED_STAGES or not enabled() or not folder.is_dir():
+        return None
+    if stage == "train":
+        note = json.loads((folder / TOKENIZER_NOTE).read_text())
+        local = cache / "tokenizer" / note["tokenizer_entry"] / "tokenizer.safetensors"
+        shipped = WEIGHTS_ROOT / preset / "tokenizer" / note["tokenizer_entry"]
+        if local.exists():
+            if sha256(local) != note["sha256"]:
+                return None
+        elif not shipped.is_dir():
+            return None
+    return folder
 
 
 def copy_entry(source: Path, target: Path) -> None:
@@ -65,14 +90,19 @@ def main_entries(preset_name: str = "cpu") -> list[Path]:
 
 def refresh(preset_name: str = "cpu") -> list[Path]:
     """Make `weights/<preset>/` hold exactly the main entries (unchanged ones are left alone)."""
-    wanted = {(folder.parent.name, folder.name): folder for folder in main_entries(preset_name)}
+    entries = main_entries(preset_name)
+    wanted = {(folder.parent.name, folder.name): folder for folder in entries}
     root = WEIGHTS_ROOT / preset_name
+    tokenizer = entries[0]
+    note = {"tokenizer_entry": tokenizer.name, "sha256": sha256(tokenizer / "tokenizer.safetensors")}
     for stage_dir in root.glob("*/*"):
         if (stage_dir.parent.name, stage_dir.name) not in wanted:
             shutil.rmtree(stage_dir)
     for (stage, entry), folder in wanted.items():
         if not (root / stage / entry).is_dir():
             copy_entry(folder, root / stage / entry)
+            if stage == "train":
+                (root / stage / entry / TOKENIZER_NOTE).write_text(json.dumps(note, indent=1) + "\n")
     size = sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
     if size > LIMIT_BYTES:
         raise RuntimeError(f"the shipped weights weigh {size / 2**20:.1f} MiB, more than {LIMIT_BYTES / 2**20:.0f}")

@@ -51,7 +51,14 @@ from safetensors.numpy import load_file
 
 from lucid_dreamer import book, stages, tables
 from lucid_dreamer.analyze import scale_to
-from lucid_dreamer.paper import PAPER_DETECTED, PAPER_RESULTS
+from lucid_dreamer.paper import (
+    PAPER_DETECTED,
+    PAPER_ERRORS,
+    PAPER_PARAMS,
+    PAPER_RESULTS,
+    PAPER_TRAIN_MINUTES,
+    PAPER_VAL_LOSS,
+)
 from lucid_dreamer.presets import one_step_experiment
 from lucid_dreamer.plots import error_by_horizon, results_bars, tracking_analysis
 
@@ -60,9 +67,14 @@ P = nb.preset
 res = P.world.resolution
 print(nb.source)
 paper_rmse, paper_detection, _ = PAPER_RESULTS["ResNet-Rollout"]
-glue("paper_rmse", f"{paper_rmse:.2f}", display=False)
+glue("paper_rmse", f"{paper_rmse:.2f}", display=False)  # the paper's numbers, for the book's pages
 glue("paper_detection", f"{paper_detection:.0%}", display=False)
 glue("paper_detected", "/".join(map(str, PAPER_DETECTED)), display=False)
+glue("paper_errors", " / ".join(f"{PAPER_ERRORS[k]:.2f}" for k in ("mean", "rmse", "max")), display=False)
+glue("paper_val_loss", f"{PAPER_VAL_LOSS:.4f}", display=False)
+glue("paper_minutes", f"{PAPER_TRAIN_MINUTES['ResNet-Rollout']}", display=False)
+glue("paper_params", PAPER_PARAMS, display=False)
+glue("rollout_unet_paper_rmse", f"{PAPER_RESULTS['Rollout U-Net'][0]:.2f}", display=False)
 glue("resolution", res, display=False)
 
 
@@ -108,7 +120,7 @@ plt.show()
 # training video, labelled as such.
 
 # %%
-table = tables.dream_results({label: scale_to(r) for label, r in reports.items()}, paper_label=main.label)
+table = tables.dream_results({label: scale_to(r) for label, r in reports.items()})
 glue("results_table", table, display=False)
 display(table)
 

@@ -20,7 +20,8 @@ def array(nested):
 def test_a_records_centroids_give_back_its_metrics_and_its_world(artifacts, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the smoke records go under ./artifacts/smoke/figures
     (tmp_path / "_toc.yml").write_text("")
-    run = next(r for r in grid.grid_runs(SMOKE) if r.group == "map")
+    # a map world of its own, encoded by the smoke world's tokenizer
+    run = next(r for r in grid.grid_runs(SMOKE) if r.group == "map" and r.experiment.world is not None)
     record = grid.run_one(SMOKE, run)
     saved = json.loads(grid.tracks_path(SMOKE, run.id).read_text())
     truth = json.loads(grid.tracks_path(SMOKE, saved["truth"]).read_text())
@@ -40,3 +41,5 @@ def test_a_records_centroids_give_back_its_metrics_and_its_world(artifacts, tmp_
         "oracle",
     }
     assert record["metrics"]["tracker_version"] == grid.TRACKER_VERSION and grid.is_done(SMOKE, run)
+    assert record["configs"]["tokenizer_world"] == record["configs"]["world"] | {
+        "cube_half_size": SMOKE.world.cube_half_size, "max_speed": SMOKE.world.max_speed}

@@ -1,5 +1,7 @@
 """Shipped weights are used only for exactly their configuration, and can be switched off."""
 
+import json
+
 import pytest
 
 from lucid_dreamer import stages, weights
@@ -13,10 +15,15 @@ CONFIGS = ({"width": 64},)
 def shipped(tmp_path, monkeypatch):
     monkeypatch.setenv("LUCID_DREAMER_ARTIFACTS", str(tmp_path / "artifacts"))
     monkeypatch.setattr(weights, "WEIGHTS_ROOT", tmp_path / "weights")
+    tokenizer = tmp_path / "weights" / "cpu" / "tokenizer" / "tok123"
+    tokenizer.mkdir(parents=True)
+    (tokenizer / "tokenizer.safetensors").write_bytes(b"the tokenizer it was trained with")
     entry = tmp_path / "weights" / "cpu" / "train" / stages.config_hash(*CONFIGS)
     entry.mkdir(parents=True)
     (entry / "best.safetensors").write_bytes(b"shipped")
     (entry / "last.safetensors").write_bytes(b"optimizer state, never shipped")
+    note = {"tokenizer_entry": "tok123", "sha256": weights.sha256(tokenizer / "tokenizer.safetensors")}
+    (entry / weights.TOKENIZER_NOTE).write_text(json.dumps(note))
     return entry
 
 
@@ -44,11 +51,27 @@ def test_shipped_weights_can_be_switched_off(shipped, monkeypatch):
     assert (folder / "best.safetensors").read_bytes() == b"trained here"
 
 
+def test_a_model_is_not_taken_with_another_tokenizer_than_its_own(shipped, tmp_path):
+    local = tmp_path / "artifacts" / "cpu" / "tokenizer" / "tok123"
+    local.mkdir(parents=True)
+    (local / "tokenizer.safetensors").write_bytes(b"a tokenizer trained here: other latents")
+    folder = stages.cached("train", CPU, CONFIGS, built)
+    assert (folder / "best.safetensors").read_bytes() == b"trained here"
+
+
+def test_a_model_is_taken_with_its_own_tokenizer_in_the_cache(shipped, tmp_path):
+    local = tmp_path / "artifacts" / "cpu" / "tokenizer" / "tok123"
+    local.mkdir(parents=True)
+    (local / "tokenizer.safetensors").write_bytes(b"the tokenizer it was trained with")
+    assert weights.find("cpu", "train", shipped.name, tmp_path / "artifacts" / "cpu") == shipped
+
+
 def test_only_training_stages_are_shipped(shipped):
     entry = shipped.parent.parent / "dream" / shipped.name
     entry.mkdir(parents=True)
-    assert weights.find("cpu", "dream", shipped.name) is None
-    assert weights.find("cpu", "train", shipped.name) == shipped
+    cache = shipped.parents[3] / "artifacts" / "cpu"
+    assert weights.find("cpu", "dream", shipped.name, cache) is None
+    assert weights.find("cpu", "train", shipped.name, cache) == shipped
 
 
 def test_the_repositorys_shipped_weights_stay_under_the_limit():
