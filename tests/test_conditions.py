@@ -70,3 +70,35 @@ def test_findings_count_the_worlds_that_keep_the_cube_and_beat_copy_last_by_the_
     assert found["recipe_keeps_h4"] == "1 of 2 (a)" and found["recipe_keeps_h16"] == "0 of 2"
     assert found["recipe_beats_copy_last"] == "1 of 2 (a)"  # b's interval reaches above 1
     assert found["one_step_keeps_h4"] == "0 of 1" and found["one_step_beats_copy_last"] == "1 of 1 (a)"
+
+
+def test_map_rows_scale_to_512_px_and_carry_the_references_of_their_world():
+    measured = {"resolution": 128, "cube_cells": 4.8, "speed_cells": {"median": 0.48}}
+    refs = {
+        "copy_last": {"pooled": {"strict_rmse": 50.0}, "within": {"4": {"detection_rate": 1.0}}},
+        "oracle": {"pooled": {"detection_rate": 1.0, "rmse": 0.5}},
+    }
+    record = {"group": "map", "variant": "cube5_speed0.5_recipe", "conditions": measured, "references": refs}
+    cell = {"mean": 0.5, "low": 0.4, "high": 0.6}
+    metrics = dict.fromkeys(
+        ("detection_h1", "detection_h4", "detection_h16", "detection", "strict_512", "strict_vs_copy_last"), cell
+    )
+    (row,) = conditions.map_rows([record], {("map", "cube5_speed0.5_recipe"): {"seeds": 3, "metrics": metrics}})
+    assert (row["condition"], row["cube_cells"], row["speed_cells"], row["seeds"]) == ("cube5_speed0.5", 5, 0.5, 3)
+    assert row["measured_cube_cells"] == 4.8 and row["training"] == conditions.TRAININGS["recipe"]
+    assert row["copy_last_strict_512"] == 200.0 and row["oracle_rmse_512"] == 2.0  # 128 px -> 512 px
+    assert row["intervals"]["strict_vs_copy_last"] == (0.4, 0.6)
+
+
+def test_a_condition_spans_the_same_latent_cells_at_any_frame_size():
+    cube = conditions.condition("cube5_speed0.5")
+    at_128, at_512 = cube.world(WorldConfig(resolution=128)), cube.world(WorldConfig(resolution=512))
+    assert at_512.cube_half_size == pytest.approx(at_128.cube_half_size / 4)
+    assert at_512.max_speed == pytest.approx(at_128.max_speed / 4)
+
+
+def test_an_unknown_condition_is_a_one_line_error():
+    from lucid_dreamer.errors import UserError
+
+    with pytest.raises(UserError, match="no condition is called 'cube9'.*cube1.3_speed0.25"):
+        conditions.condition("cube9")

@@ -1,0 +1,47 @@
+"""The book's result tables: cells that say what they are, and HTML the book's CSS styles."""
+
+import math
+
+from lucid_dreamer import comparison, tables
+
+
+def test_an_interval_cell_says_mean_and_interval_or_why_there_is_none():
+    assert tables.interval({"mean": 0.5, "low": 0.25, "high": 0.75}, 0, True) == "50% [25, 75]"
+    assert tables.interval({"mean": 12.34, "low": math.nan, "high": math.nan}) == "12.3"
+    assert tables.interval(None) == "not run yet"
+    assert tables.interval({"mean": math.nan, "low": math.nan, "high": math.nan}) == "no detections"
+    assert tables.number(None) == "-" and tables.number(0.123, 1, True) == "12.3%"
+
+
+def test_a_table_renders_as_a_styled_html_table_with_its_headers():
+    html = tables.table(["model", "strict RMSE (px at 512)"], [["ResNet-Rollout", "123.4"]])._repr_html_()
+    assert 'class="dataframe lucid-table"' in html and "lucid-table-wrap" in html
+    assert "<th>strict RMSE (px at 512)</th>" in html and "<td>123.4</td>" in html
+    assert "<script" not in tables.table(["a"], [["<script>"]])._repr_html_()  # cells are escaped
+
+
+def summary_of(**cells):
+    return {("rivals", v): {"seeds": 3, "metrics": metrics} for v, metrics in cells.items()}
+
+
+def test_the_rivals_tables_put_the_papers_numbers_beside_ours_in_the_papers_order():
+    cell = {"mean": 100.0, "low": 90.0, "high": 110.0}
+    names = {
+        "rmse_512",
+        "strict_512",
+        "detection",
+        "paper_detection",
+        "paper_rmse_512",
+        "samples_per_s",
+        "detected_at_end",
+        "jitter_512",
+        "truth_jitter_512",
+    }
+    summary = summary_of(resnet_rollout=dict.fromkeys(names, cell))
+    labels = {v: f"label {v}" for v in comparison.RIVALS}
+    readme, report = comparison.rivals_tables(summary, labels)
+    first = readme.frame.iloc[0]
+    assert first["model"] == "label resnet_rollout" and first["strict RMSE (px at 512)"] == "100.0 [90.0, 110.0]"
+    assert first["the paper's RMSE (px at 512)"] == "71.08" and first["the paper's detection"] == "99%"
+    assert readme.frame.iloc[1]["strict RMSE (px at 512)"] == "not run yet"  # no runs: said, not filled in
+    assert list(report.frame["model"]) == [labels[v] for v in comparison.RIVALS]
