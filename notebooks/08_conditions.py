@@ -25,6 +25,11 @@
 #
 # A verdict measured in one world is a verdict about that world: the map says in which
 # conditions each of the paper's claims about its recipe can hold.
+#
+# **Budget.** Every run of the map trains for {glue:text}`map_steps` steps (lr 1e-3, batch 32, the
+# grid's budget) with {glue:text}`map_seeds` seeds, and is dreamed on the 16 held-out test episodes
+# of its world (60 dreamed frames after 4 context frames). {glue:text}`map_done` runs are done;
+# they took {glue:text}`map_hours` hours of CPU to train and dream (2 cores, as recorded by each run).
 
 # %% tags=["parameters"]
 import os
