@@ -317,48 +317,126 @@ _CLAIMED, _MINUTES = PAPER_CLAIMED, PAPER_TRAIN_MINUTES
 
 CLAIMS = [
     Claim(f"{_RMSE:.2f} px RMSE at 512 px", "README, report", "05_analysis, 07_comparison", _paper_rmse),
-    Claim(f"{_SEEN / _DREAMED:.0%} detection ({_SEEN}/{_DREAMED} frames)", "README, report",
-          "05_analysis, 07_comparison", _paper_detection, recipe="recipe_keeps_h16"),
-    Claim(f"{_CLAIMED['reduction_vs_rollout_unet']:.0%} reduction in error against high-capacity baselines "
-          f"({_RMSE:.2f} vs {PAPER_RESULTS['Rollout U-Net'][0]:.2f} px)", "README", "07_comparison",
-          lambda ev: _reduction(ev, "rollout_unet", _CLAIMED["reduction_vs_rollout_unet"])),
-    Claim(f"{_CLAIMED['better_than_probabilistic_plus']:.1%} better RMSE than Probabilistic Plus", "report",
-          "07_comparison", lambda ev: _reduction(ev, "probabilistic_plus", _CLAIMED["better_than_probabilistic_plus"])),
-    Claim(f"{_CLAIMED['better_than_sharp_shooter']:.0%} better RMSE and "
-          f"{100 * _CLAIMED['detection_points_over_sharp_shooter']:.0f} points better detection than Sharp-Shooter",
-          "report", "07_comparison", _sharp_shooter),
-    Claim(f"{_MINUTES['84M baseline'] / _MINUTES['ResNet-Rollout']:.0f}x faster training than the 84M baseline "
-          f"({_MINUTES['ResNet-Rollout']} vs {_MINUTES['84M baseline']} min)", "README", "07_comparison", _speed),
-    Claim(f"{_CLAIMED['smaller_than_unet']}x smaller than the U-Net, {_CLAIMED['smaller_than_probabilistic_plus']}x "
-          "smaller than Probabilistic Plus", "report", "07_comparison",
-          _untestable("our rivals' sizes are our choice (the paper released no code); see the models table")),
-    Claim("small beats big: over-parameterisation hurts (the inverted-U)", "README, report", "07_comparison",
-          _inverted_u),
-    Claim("a 4-frame context eliminates the blur of single-frame models", "README, report", "02_posterior_collapse",
-          _context_blur),
-    Claim(f"context matters more than architecture (U-Net without context: {PAPER_RESULTS['Sharp-Shooter'][0]:.0f} px)",
-          "report", "07_comparison",
-          lambda ev: _lower(ev, ("rivals", "resnet_rollout"), ("rivals", "unet_single"), "strict_512",
-                            "strict RMSE (px at 512), ResNet-Rollout against U-Net (single)")),
-    Claim("rollout training prevents error accumulation", "README, report", "07_comparison",
-          lambda ev: _lower(ev, ("teacher_forcing", "rollout"), ("teacher_forcing", "forced"), "strict_h16_512",
-                            "strict RMSE within 16 frames, rollout against teacher forcing"), recipe="recipe_keeps_h4"),
-    Claim("motion weighting is essential: without it the model ignores moving objects", "report", "07_comparison",
-          lambda ev: _lower(ev, ("motion", "w1"), ("motion", "w10_t0.1"), "detection",
-                            "detection with plain L1 against weight 10", _share)),
-    Claim("Probabilistic Plus is jittery", "README", "07_comparison",
-          lambda ev: _lower(ev, ("rivals", "resnet_rollout"), ("rivals", "probabilistic_plus"), "jitter_512",
-                            "jitter (px/frame^2 at 512), ResNet-Rollout against Probabilistic Plus")),
-    Claim(f"Sharp-Shooter is unstable ({PAPER_RESULTS['Sharp-Shooter'][1]:.0%} detection)", "README, report",
-          "07_comparison",
-          lambda ev: _detection(ev, "sharp_shooter", PAPER_RESULTS["Sharp-Shooter"][1], at_least=False)),
-    Claim(f"the complex Hero model failed ({PAPER_RESULTS['Hero'][1]:.0%} detection)", "README", "07_comparison",
-          lambda ev: _detection(ev, "hero", PAPER_RESULTS["Hero"][1], at_least=False)),
+    Claim(
+        f"{_SEEN / _DREAMED:.0%} detection ({_SEEN}/{_DREAMED} frames)",
+        "README, report",
+        "05_analysis, 07_comparison",
+        _paper_detection,
+        recipe="recipe_keeps_h16",
+    ),
+    Claim(
+        f"{_CLAIMED['reduction_vs_rollout_unet']:.0%} reduction in error against high-capacity baselines "
+        f"({_RMSE:.2f} vs {PAPER_RESULTS['Rollout U-Net'][0]:.2f} px)",
+        "README",
+        "07_comparison",
+        lambda ev: _reduction(ev, "rollout_unet", _CLAIMED["reduction_vs_rollout_unet"]),
+    ),
+    Claim(
+        f"{_CLAIMED['better_than_probabilistic_plus']:.1%} better RMSE than Probabilistic Plus",
+        "report",
+        "07_comparison",
+        lambda ev: _reduction(ev, "probabilistic_plus", _CLAIMED["better_than_probabilistic_plus"]),
+    ),
+    Claim(
+        f"{_CLAIMED['better_than_sharp_shooter']:.0%} better RMSE and "
+        f"{100 * _CLAIMED['detection_points_over_sharp_shooter']:.0f} points better detection than Sharp-Shooter",
+        "report",
+        "07_comparison",
+        _sharp_shooter,
+    ),
+    Claim(
+        f"{_MINUTES['84M baseline'] / _MINUTES['ResNet-Rollout']:.0f}x faster training than the 84M baseline "
+        f"({_MINUTES['ResNet-Rollout']} vs {_MINUTES['84M baseline']} min)",
+        "README",
+        "07_comparison",
+        _speed,
+    ),
+    Claim(
+        f"{_CLAIMED['smaller_than_unet']}x smaller than the U-Net, {_CLAIMED['smaller_than_probabilistic_plus']}x "
+        "smaller than Probabilistic Plus",
+        "report",
+        "07_comparison",
+        _untestable("our rivals' sizes are our choice (the paper released no code); see the models table"),
+    ),
+    Claim(
+        "small beats big: over-parameterisation hurts (the inverted-U)", "README, report", "07_comparison", _inverted_u
+    ),
+    Claim(
+        "a 4-frame context eliminates the blur of single-frame models",
+        "README, report",
+        "02_posterior_collapse",
+        _context_blur,
+    ),
+    Claim(
+        f"context matters more than architecture (U-Net without context: {PAPER_RESULTS['Sharp-Shooter'][0]:.0f} px)",
+        "report",
+        "07_comparison",
+        lambda ev: _lower(
+            ev,
+            ("rivals", "resnet_rollout"),
+            ("rivals", "unet_single"),
+            "strict_512",
+            "strict RMSE (px at 512), ResNet-Rollout against U-Net (single)",
+        ),
+    ),
+    Claim(
+        "rollout training prevents error accumulation",
+        "README, report",
+        "07_comparison",
+        lambda ev: _lower(
+            ev,
+            ("teacher_forcing", "rollout"),
+            ("teacher_forcing", "forced"),
+            "strict_h16_512",
+            "strict RMSE within 16 frames, rollout against teacher forcing",
+        ),
+        recipe="recipe_keeps_h4",
+    ),
+    Claim(
+        "motion weighting is essential: without it the model ignores moving objects",
+        "report",
+        "07_comparison",
+        lambda ev: _lower(
+            ev,
+            ("motion", "w1"),
+            ("motion", "w10_t0.1"),
+            "detection",
+            "detection with plain L1 against weight 10",
+            _share,
+        ),
+    ),
+    Claim(
+        "Probabilistic Plus is jittery",
+        "README",
+        "07_comparison",
+        lambda ev: _lower(
+            ev,
+            ("rivals", "resnet_rollout"),
+            ("rivals", "probabilistic_plus"),
+            "jitter_512",
+            "jitter (px/frame^2 at 512), ResNet-Rollout against Probabilistic Plus",
+        ),
+    ),
+    Claim(
+        f"Sharp-Shooter is unstable ({PAPER_RESULTS['Sharp-Shooter'][1]:.0%} detection)",
+        "README, report",
+        "07_comparison",
+        lambda ev: _detection(ev, "sharp_shooter", PAPER_RESULTS["Sharp-Shooter"][1], at_least=False),
+    ),
+    Claim(
+        f"the complex Hero model failed ({PAPER_RESULTS['Hero'][1]:.0%} detection)",
+        "README",
+        "07_comparison",
+        lambda ev: _detection(ev, "hero", PAPER_RESULTS["Hero"][1], at_least=False),
+    ),
     Claim("small models generalise better (less overfitting)", "README, report", "07_comparison", _generalisation),
-    Claim(f"{PAPER_EPOCHS} epochs train in ~{_MINUTES['ResNet-Rollout']} minutes on an RTX 5090", "README, report",
-          "06_performance",
-          _untestable("needs the paper's GPU; chapter 6 times the paper's implementation against ours instead")),
-]  # fmt: skip
+    Claim(
+        f"{PAPER_EPOCHS} epochs train in ~{_MINUTES['ResNet-Rollout']} minutes on an RTX 5090",
+        "README, report",
+        "06_performance",
+        _untestable("needs the paper's GPU; chapter 6 times the paper's implementation against ours instead"),
+    ),
+]
 
 
 def audit(evidence: Evidence) -> list[dict]:

@@ -132,8 +132,15 @@ def _endless(loader: DataLoader):
 class Runner:
     """A model, its data path and its optimizer for one variant: `step()` trains one batch."""
 
-    def __init__(self, variant: Variant, model_cfg: ModelConfig, cfg: TrainConfig, latents: torch.Tensor,
-                 device: torch.device, init: ResNetRollout3d):  # fmt: skip
+    def __init__(
+        self,
+        variant: Variant,
+        model_cfg: ModelConfig,
+        cfg: TrainConfig,
+        latents: torch.Tensor,
+        device: torch.device,
+        init: ResNetRollout3d,
+    ):
         self.variant, self.cfg, self.device = variant, cfg, device
         self.norm = Normalizer.fit(latents, "scalar")
         self.norm = Normalizer(self.norm.mean.to(device), self.norm.std.to(device))
@@ -152,8 +159,9 @@ class Runner:
             self._batches = _endless(DataLoader(data, cfg.batch_size, shuffle=True, generator=generator))
         else:
             windows = Windows(z, model_cfg.context_frames, cfg.rollout_steps)
-            self._batches = (windows[torch.randint(len(windows), (cfg.batch_size,), generator=generator)]
-                             for _ in iter(int, 1))  # fmt: skip
+            self._batches = (
+                windows[torch.randint(len(windows), (cfg.batch_size,), generator=generator)] for _ in iter(int, 1)
+            )
 
     def step(self) -> float:
         context, targets = (t.to(self.device, self.dtype, non_blocking=True) for t in next(self._batches))
@@ -169,8 +177,9 @@ class Runner:
     def val_loss(self, latents: torch.Tensor, windows: int = 256) -> float:
         """Rollout loss on de-normalised latents (comparable across normalisations)."""
         self.model.eval()
-        val = Windows(self.norm.normalize(latents.to(self.device)), self.model.cfg.context_frames,
-                      self.cfg.rollout_steps)  # fmt: skip
+        val = Windows(
+            self.norm.normalize(latents.to(self.device)), self.model.cfg.context_frames, self.cfg.rollout_steps
+        )
         total, index = 0.0, torch.linspace(0, len(val) - 1, min(windows, len(val))).long()
         for chunk in index.split(self.cfg.batch_size):
             context, targets = (t.to(self.dtype) for t in val[chunk])
@@ -184,8 +193,12 @@ class Runner:
         """Normalised context [E, K, 16, h, w] -> [E, horizon, 16, h, w]."""
         if self.variant.batched_dream:
             return dream(self.model, context.to(self.dtype), horizon, bf16=self.variant.autocast)
-        return torch.cat([dream(self.model, episode[None].to(self.dtype), horizon, bf16=self.variant.autocast)
-                          for episode in context])  # fmt: skip
+        return torch.cat(
+            [
+                dream(self.model, episode[None].to(self.dtype), horizon, bf16=self.variant.autocast)
+                for episode in context
+            ]
+        )
 
 
 def _sync(device: torch.device) -> None:
@@ -400,8 +413,13 @@ def utilisation(result: dict) -> dict[str, dict[str, dict[str, float]]]:
 def table_rows(result: dict) -> tuple[list[str], list[list]]:
     """Header and rows of the benchmark table: per variant, training and dreaming rates and ratios."""
     sizes = list(result["train"])
-    header = ["variant", *(f"train {s}x{s} (samples/s)" for s in sizes), "dream (frames/s)",
-              *(f"x ref train {s}x{s}" for s in sizes), "x ref dream"]  # fmt: skip
+    header = [
+        "variant",
+        *(f"train {s}x{s} (samples/s)" for s in sizes),
+        "dream (frames/s)",
+        *(f"x ref train {s}x{s}" for s in sizes),
+        "x ref dream",
+    ]
     rows = []
     dream_rates = result["dream"]["frames_per_s"]
     ref = result["variants"][0]

@@ -192,7 +192,7 @@ def cmd_train(args) -> None:
                 "bf16": PRECISION_CHOICES.get(args.precision),
             }.items()
             if v is not None
-        },  # fmt: skip
+        },
     )
     out = args.output_dir
     if (out / "last.safetensors").exists() and not args.resume:
@@ -343,8 +343,10 @@ def cmd_reproduce(args) -> None:
     for label, r in results.items():
         p, w = r["pooled"], r["within"]
         hs = " ".join(f"{w[h]['strict_rmse']:7.2f}" if h in w else f"{'-':>7}" for h in ("1", "4", "16"))
-        print(f"{label:34} {p['rmse']:7.2f} {p['strict_rmse']:7.2f} {p['strict_rmse'] * 512 / res:7.1f} "
-              f"{p['detection_rate']:7.1%} {hs}")  # fmt: skip
+        print(
+            f"{label:34} {p['rmse']:7.2f} {p['strict_rmse']:7.2f} {p['strict_rmse'] * 512 / res:7.1f} "
+            f"{p['detection_rate']:7.1%} {hs}"
+        )
     rmse, detection, _ = PAPER_RESULTS["ResNet-Rollout"]
     print(
         f"{'the paper (its training video)':34} {rmse:7.2f} {'-':>7} {'-':>7} {detection:7.0%}   (512 px, paper's RMSE)"
@@ -481,18 +483,22 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     command(
-        "simulate", cmd_simulate, "render the red-cube episodes of a preset",
+        "simulate",
+        cmd_simulate,
+        "render the red-cube episodes of a preset",
         "Render the preset's MuJoCo episodes (frames, cube poses, projected centres) into "
         "artifacts/<preset>/simulate/ and report the tracker's error against the projected centre.",
-    )  # fmt: skip
+    )
 
     p = command(
-        "tokenize", cmd_tokenize, "train the tokenizer if needed and encode frames to latents",
+        "tokenize",
+        cmd_tokenize,
+        "train the tokenizer if needed and encode frames to latents",
         "Without --frames: train the preset's ConvTokenizer (if not cached), encode all of its episodes and "
         "write per-channel and scalar statistics of the training episodes. With --frames PATH [PATH ...]: encode "
         "your own episodes (each a folder of PNG/JPEG frames sorted by name, or a video file) into --output, "
         "with their statistics beside it.",
-    )  # fmt: skip
+    )
     p.add_argument(
         "--frames",
         type=Path,
@@ -503,12 +509,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cosmos", type=Path, help="a folder with Cosmos encoder.jit/decoder.jit to use instead")
 
     p = command(
-        "train", cmd_train, "train ResNet-Rollout on the preset's training episodes",
+        "train",
+        cmd_train,
+        "train ResNet-Rollout on the preset's training episodes",
         "Train the preset's main model (the paper's settings unless overridden) on its training episodes, "
         "keeping the checkpoint with the best validation loss. Writes best.safetensors, last.safetensors, "
         "log.jsonl and summary.json into --output_dir.",
         force=False,
-    )  # fmt: skip
+    )
     p.add_argument("--epochs", type=int, help="budget as passes over the training windows (the paper: 500)")
     p.add_argument("--steps", type=int, help="budget in optimizer steps (default: the preset's)")
     p.add_argument("--batch_size", type=int)
@@ -531,12 +539,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=PRECISION_CHOICES, help=f"{PRECISION_HELP} (default: auto)")
 
     p = command(
-        "dream", cmd_dream, "roll a trained model out from the first K frames of each episode",
+        "dream",
+        cmd_dream,
+        "roll a trained model out from the first K frames of each episode",
         "Dream every test episode of the preset (or of --latents, split as `train --latents` splits them) "
         "from its first K latent "
         "frames, for --horizon frames (default: to the end). Writes de-normalised latents to --output_path.",
         force=False,
-    )  # fmt: skip
+    )
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--output_path", type=Path, required=True)
     p.add_argument("--latents", type=Path, help="dream these latents (.safetensors or the paper's latent.pt)")
@@ -544,13 +554,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=PRECISION_CHOICES, help=f"{PRECISION_HELP} (default: as trained)")
 
     p = command(
-        "analyze", cmd_analyze, "track the cube in ground truth and dream; write metrics and a figure",
+        "analyze",
+        cmd_analyze,
+        "track the cube in ground truth and dream; write metrics and a figure",
         "Each of --ground_truth and --dreamed is a folder of frames (e.g. frame_%%04d.png / dream_%%02d.png), "
         "a .safetensors file of frames or latents, or the paper's latent.pt; latents are decoded with the "
         "preset's tokenizer (or --cosmos). A dream covers the last frames of its ground truth. Metrics are in "
         "pixels of the frames given.",
         force=False,
-    )  # fmt: skip
+    )
     p.add_argument("--ground_truth", type=Path, required=True)
     p.add_argument("--dreamed", type=Path, required=True)
     p.add_argument("--output_figure", type=Path, required=True)
@@ -558,24 +570,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cosmos", type=Path, help="decode latents with the Cosmos decoder in this folder")
 
     command(
-        "reproduce", cmd_reproduce, "run every stage of a preset (cached) and print the results table",
+        "reproduce",
+        cmd_reproduce,
+        "run every stage of a preset (cached) and print the results table",
         "Simulate, tokenize, train every experiment of the preset, dream the test episodes, and compare with "
         "copy-last-frame, constant velocity and the tokenizer's own floor. Finished stages are reused.",
-    )  # fmt: skip
+    )
 
     p = command(
-        "bench", cmd_bench, "time the paper's implementation against ours (training, dreaming, quality)",
+        "bench",
+        cmd_bench,
+        "time the paper's implementation against ours (training, dreaming, quality)",
         "Train and dream with the paper's implementation (Conv3d, per-sample Dataset + DataLoader, one episode "
         "at a time) and with ours, one optimisation at a time, alternating, several repeats; compare validation "
         "losses after the same steps from the same start. Uses the preset's latents (default cpu; smoke with "
         "--quick).",
         force=False,
-    )  # fmt: skip
+    )
     p.add_argument("--quick", action="store_true", help="a short run for tests (under a minute)")
     p.add_argument("--json", type=Path, help="also write the results as JSON here")
 
     p = command(
-        "grid", cmd_grid, "train and score the rivals and ablations, every row with several seeds (resumable)",
+        "grid",
+        cmd_grid,
+        "train and score the rivals and ablations, every row with several seeds (resumable)",
         "Run the preset's comparison grid (the paper's rival models, the ablations, the width sweeps, the "
         "protocols), skipping runs whose results are already in figures/data/grid/<preset>/. Each finished run "
         "writes its metrics there at once, so an interrupted grid loses at most the run in progress (and that "
@@ -583,7 +601,7 @@ def build_parser() -> argparse.ArgumentParser:
         "jobs (worker processes here, or a Slurm job array) that share the cache safely; --list shows each run's "
         "state and, for a failed one, its error and log.",
         force=False,
-    )  # fmt: skip
+    )
     p.add_argument("--only", help="only runs whose id contains this text (see --list)")
     p.add_argument("--limit", type=int, help="run at most this many of the unfinished runs")
     p.add_argument("--list", action="store_true", help="list the runs: done, running, queued, failed (why) or todo")

@@ -114,8 +114,10 @@ def _rows(g: GridConfig) -> list[CoreRow]:
         ("rivals", "probabilistic_plus", "Probabilistic Plus", probabilistic, nll, None),
         ("rivals", "hero", "Hero (latent transformer)", hero, rollout, None),
     ]
-    rows += [("context", f"k{k}", f"{k} context frames", replace(resnet, context_frames=k), rollout, None)
-             for k in (1, 2, 4, 8)]  # fmt: skip
+    rows += [
+        ("context", f"k{k}", f"{k} context frames", replace(resnet, context_frames=k), rollout, None)
+        for k in (1, 2, 4, 8)
+    ]
     rows += [("rollout", f"r{r}", f"rollout {r}", resnet, {"rollout_steps": r}, None) for r in (1, 2, 4, 8)]
     rows += [
         ("teacher_forcing", "rollout", "teacher-less rollout", resnet, rollout, None),
@@ -126,12 +128,18 @@ def _rows(g: GridConfig) -> list[CoreRow]:
         # against the rivals' ResNet-Rollout, which computes in the machine's best precision
         ("precision", "float32", "ResNet-Rollout in float32", resnet, {**rollout, "bf16": False}, None),
     ]
-    rows += [("width_resnet", f"w{w}", f"ResNet-Rollout width {w}", replace(resnet, width=w), rollout, None)
-             for w in g.resnet_widths]  # fmt: skip
-    rows += [("width_unet", f"w{w}", f"Rollout U-Net width {w}", replace(unet, width=w), rollout, None)
-             for w in g.unet_widths]  # fmt: skip
-    for name, label, model, train in (("resnet_rollout", "ResNet-Rollout", resnet, rollout),
-                                      ("probabilistic_plus", "Probabilistic Plus", probabilistic, nll)):  # fmt: skip
+    rows += [
+        ("width_resnet", f"w{w}", f"ResNet-Rollout width {w}", replace(resnet, width=w), rollout, None)
+        for w in g.resnet_widths
+    ]
+    rows += [
+        ("width_unet", f"w{w}", f"Rollout U-Net width {w}", replace(unet, width=w), rollout, None)
+        for w in g.unet_widths
+    ]
+    for name, label, model, train in (
+        ("resnet_rollout", "ResNet-Rollout", resnet, rollout),
+        ("probabilistic_plus", "Probabilistic Plus", probabilistic, nll),
+    ):
         rows += [
             ("protocol", f"{name}_paper", f"{label}, the paper's protocol", model, train, {"protocol": "paper"}),
             ("protocol", f"{name}_held_out", f"{label}, held-out trajectories", model, train, None),
@@ -185,8 +193,12 @@ def results_dir(preset: Preset) -> Path:
 
 def _configs(preset: Preset, run: GridRun) -> dict:
     exp = run.experiment
-    configs = {"model": asdict(exp.model), "train": asdict(exp.train), "data": asdict(exp.data or preset.data),
-               "world": asdict(exp.world or preset.world)}  # fmt: skip
+    configs = {
+        "model": asdict(exp.model),
+        "train": asdict(exp.train),
+        "data": asdict(exp.data or preset.data),
+        "world": asdict(exp.world or preset.world),
+    }
     if exp.world is not None:  # the tokenizer's world, where it is another
         configs["tokenizer_world"] = asdict(preset.tokenizer_world or preset.world)
     return json.loads(json.dumps(configs))
@@ -246,12 +258,20 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
     metrics = json.loads((dreamed / "metrics.json").read_text())
     references = json.loads((stages.references_stage(world, exp.model.context_frames) / "metrics.json").read_text())
     record = {
-        "id": run.id, "group": run.group, "variant": run.variant, "seed": run.seed, "label": exp.label,
-        "parameters": count_parameters(build_model(exp.model)), "train": summary, "metrics": metrics,
+        "id": run.id,
+        "group": run.group,
+        "variant": run.variant,
+        "seed": run.seed,
+        "label": exp.label,
+        "parameters": count_parameters(build_model(exp.model)),
+        "train": summary,
+        "metrics": metrics,
         "references": {name: _headline(report) for name, report in references.items()},
-        "conditions": stages.load_conditions(world), "seconds": time.perf_counter() - start,
-        "configs": _configs(preset, run), "provenance": _still(made_by),
-    }  # fmt: skip
+        "conditions": stages.load_conditions(world),
+        "seconds": time.perf_counter() - start,
+        "configs": _configs(preset, run),
+        "provenance": _still(made_by),
+    }
     dream_tracks = {name.split("/")[1]: xy for name, xy in load_numpy(dreamed / "tracks.safetensors").items()}
     truth = f"truth__{stages.config_hash(*stages.data_key(world))}__k{exp.model.context_frames}"
     # shared by every run of this world and context; rewritten by each, so it is always this tracker's

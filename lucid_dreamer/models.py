@@ -75,7 +75,7 @@ class _ResNet(nn.Module):
                 conv_layer(cfg.width, cfg.width),
                 norm(),
                 nn.SiLU(),
-            )  # fmt: skip
+            )
             for _ in range(cfg.blocks)
         )
         self.head = conv_layer(cfg.width, LATENT_CHANNELS)
@@ -139,8 +139,14 @@ class ResNetRollout3d(_ResNet):
 
 
 def _conv_block(i: int, o: int, groups: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.GroupNorm(groups, o), nn.SiLU(),
-                         nn.Conv2d(o, o, 3, padding=1), nn.GroupNorm(groups, o), nn.SiLU())  # fmt: skip
+    return nn.Sequential(
+        nn.Conv2d(i, o, 3, padding=1),
+        nn.GroupNorm(groups, o),
+        nn.SiLU(),
+        nn.Conv2d(o, o, 3, padding=1),
+        nn.GroupNorm(groups, o),
+        nn.SiLU(),
+    )
 
 
 class UNet(nn.Module):
@@ -216,8 +222,9 @@ class LatentTransformer(nn.Module):
             raise UserError(f"the transformer's width must be a multiple of 4, got {cfg.width}")
         self.cfg, self.patch = cfg, 2**cfg.levels
         self.embed = nn.Linear(LATENT_CHANNELS * cfg.context_frames * self.patch**2, cfg.width)
-        layer = nn.TransformerEncoderLayer(cfg.width, cfg.heads, 4 * cfg.width, cfg.dropout, activation="gelu",
-                                           batch_first=True, norm_first=True)  # fmt: skip
+        layer = nn.TransformerEncoderLayer(
+            cfg.width, cfg.heads, 4 * cfg.width, cfg.dropout, activation="gelu", batch_first=True, norm_first=True
+        )
         self.encoder = nn.TransformerEncoder(layer, cfg.blocks, enable_nested_tensor=False)
         self.head = nn.Sequential(nn.LayerNorm(cfg.width), nn.Linear(cfg.width, LATENT_CHANNELS * self.patch**2))
 
@@ -260,8 +267,10 @@ def describe(model: _ResNet, latent_size: int) -> list[tuple[str, str, str]]:
     cfg = model.cfg
     context = torch.zeros(1, cfg.context_frames, LATENT_CHANNELS, latent_size, latent_size)
     shapes: list[tuple[int, ...]] = []
-    hooks = [m.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape[1:])))
-             for m in (model.stem, *model.blocks, model.head)]  # fmt: skip
+    hooks = [
+        m.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape[1:])))
+        for m in (model.stem, *model.blocks, model.head)
+    ]
     with torch.no_grad():
         model.eval()(context)
     for h in hooks:

@@ -115,7 +115,7 @@ PRESETS = {
             transformer=(32, 1, 2),
             one_trajectory_steps=2,
             conditions=("cube1.3_speed0.5", "cube2.7_speed0.5"),
-        ),  # fmt: skip
+        ),
     ),
     "cpu": Preset(
         "cpu",
@@ -144,7 +144,7 @@ PRESETS = {
             unet_widths=(32, 64, 128, 192),
             resnet_widths=(16, 32, 64, 128, 256),
             transformer=(512, 8, 8),
-        ),  # fmt: skip
+        ),
     ),
 }
 
@@ -159,8 +159,12 @@ def context_sweep_experiments(preset: Preset) -> list[Experiment]:
     4-step rollout, so the sweep can afford the paper's whole step budget.
     """
     base = preset.experiments[-1]
-    train = replace(base.train, steps=preset.sweep_steps, rollout_steps=1,
-                    eval_every=max(1, min(base.train.eval_every, preset.sweep_steps)))  # fmt: skip
+    train = replace(
+        base.train,
+        steps=preset.sweep_steps,
+        rollout_steps=1,
+        eval_every=max(1, min(base.train.eval_every, preset.sweep_steps)),
+    )
     return [
         Experiment(f"context_{k}", f"context {k}", replace(base.model, context_frames=k), train) for k in CONTEXT_SWEEP
     ]

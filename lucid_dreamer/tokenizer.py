@@ -95,13 +95,21 @@ class ConvAutoencoder(nn.Module):
             return [nn.ConvTranspose2d(i, i, 4, 2, 1), nn.SiLU(), *conv(i, o)]
 
         self.encoder = nn.Sequential(
-            *conv(3, c1), *conv(c1, c2, 4, 2), *conv(c2, c2), *conv(c2, c3, 4, 2),
-            *conv(c3, c3), *conv(c3, c3, 4, 2), nn.Conv2d(c3, LATENT_CHANNELS, 1),
-        )  # fmt: skip
+            *conv(3, c1),
+            *conv(c1, c2, 4, 2),
+            *conv(c2, c2),
+            *conv(c2, c3, 4, 2),
+            *conv(c3, c3),
+            *conv(c3, c3, 4, 2),
+            nn.Conv2d(c3, LATENT_CHANNELS, 1),
+        )
         self.decoder = nn.Sequential(
-            *conv(LATENT_CHANNELS, c3), *up(c3, c2), *up(c2, c1), *up(c1, c1),
+            *conv(LATENT_CHANNELS, c3),
+            *up(c3, c2),
+            *up(c2, c1),
+            *up(c1, c1),
             nn.Conv2d(c1, 3, 3, padding=1),
-        )  # fmt: skip
+        )
 
 
 class ConvTokenizer:

@@ -37,14 +37,16 @@ def test_reference_and_ours_compute_the_same_function():
         # float32 variants agree to rounding; bf16 autocast to bf16's 8 bits of mantissa
         tolerance = 2e-2 if r.variant.autocast else 1e-5
         assert abs(r.val_loss(z) - runners[0].val_loss(z)) <= tolerance * runners[0].val_loss(z)
-        torch.testing.assert_close(r.dream(context, 3), runners[0].dream(context, 3), rtol=10 * tolerance,
-                                   atol=10 * tolerance)  # fmt: skip
+        torch.testing.assert_close(
+            r.dream(context, 3), runners[0].dream(context, 3), rtol=10 * tolerance, atol=10 * tolerance
+        )
 
 
 def test_a_runner_learns():
     z = latents()
-    runner = bench.Runner(bench.ladder(torch.device("cpu"))[-1], MODEL, TRAIN, z, torch.device("cpu"),
-                          ResNetRollout3d(MODEL))  # fmt: skip
+    runner = bench.Runner(
+        bench.ladder(torch.device("cpu"))[-1], MODEL, TRAIN, z, torch.device("cpu"), ResNetRollout3d(MODEL)
+    )
     before = runner.val_loss(z)
     for _ in range(30):
         runner.step()
@@ -67,10 +69,13 @@ def test_utilisation_divides_by_the_limit_of_each_variants_precision():
         "limits": {"fp32_flops_per_s": 100.0, "bf16_flops_per_s": 200.0, "copy_bytes_per_s": 10.0},
         "conv3d": {"ref": True, "ours": False},
         "bf16": {"ref": False, "ours": True},
-        "train": {"16": {"samples_per_s": {"ref": {"median": 2.0}, "ours": {"median": 4.0}},
-                         "cost_per_sample": {"conv3d": {"flops": 30.0, "bytes": 1.0},
-                                             "conv2d": {"flops": 10.0, "bytes": 2.0}}}},
-    }  # fmt: skip
+        "train": {
+            "16": {
+                "samples_per_s": {"ref": {"median": 2.0}, "ours": {"median": 4.0}},
+                "cost_per_sample": {"conv3d": {"flops": 30.0, "bytes": 1.0}, "conv2d": {"flops": 10.0, "bytes": 2.0}},
+            }
+        },
+    }
     u = bench.utilisation(result)["16"]
     assert u["ref"] == {"flops": 2 * 10 / 100, "bytes": 2 * 2 / 10}  # useful work: the Conv2d count
     assert u["ours"] == {"flops": 4 * 10 / 200, "bytes": 4 * 2 / 10}
@@ -86,8 +91,9 @@ def test_ours_is_bf16_autocast_only_where_the_hardware_computes_bf16_natively():
     assert [v.name for v in with_bf16[:-1]] == [v.name for v in without[:-1]] + ["+ batched dreaming"]
 
 
-TINY = bench.BenchConfig(latent_sizes=(4,), timed_steps=1, repeats=1, dream_episodes=2, dream_horizon=2,
-                         quality_steps=1)  # fmt: skip
+TINY = bench.BenchConfig(
+    latent_sizes=(4,), timed_steps=1, repeats=1, dream_episodes=2, dream_horizon=2, quality_steps=1
+)
 
 
 def test_the_bench_records_the_hardware_and_float32_speedups(monkeypatch):

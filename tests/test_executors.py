@@ -66,8 +66,12 @@ def fake_run_one(preset, run, progress=False):
     """A run's record, without training: enough for `is_done`."""
     path = grid.results_dir(preset) / f"{run.id}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"id": run.id, "configs": grid._configs(preset, run), "provenance": {"commit": "abc1234"},
-              "metrics": {"tracker_version": grid.TRACKER_VERSION}}  # fmt: skip
+    record = {
+        "id": run.id,
+        "configs": grid._configs(preset, run),
+        "provenance": {"commit": "abc1234"},
+        "metrics": {"tracker_version": grid.TRACKER_VERSION},
+    }
     path.write_text(json.dumps(record))
 
 

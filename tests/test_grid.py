@@ -25,13 +25,29 @@ def test_every_row_has_every_seed_and_ids_are_unique(name):
 
 def test_the_grid_holds_the_rivals_and_ablations_the_issue_asks_for():
     variants = {(r.group, r.variant) for r in grid.grid_runs(PRESETS["cpu"])}
-    for row in [("rivals", v) for v in ("resnet_rollout", "baseline_resnet", "unet_single", "rollout_unet",
-                                         "sharp_shooter", "probabilistic_plus", "hero")]:  # fmt: skip
+    for row in [
+        ("rivals", v)
+        for v in (
+            "resnet_rollout",
+            "baseline_resnet",
+            "unet_single",
+            "rollout_unet",
+            "sharp_shooter",
+            "probabilistic_plus",
+            "hero",
+        )
+    ]:
         assert row in variants
     assert {v for g, v in variants if g == "context"} == {"k1", "k2", "k4", "k8"}
     assert {v for g, v in variants if g == "rollout"} == {"r1", "r2", "r4", "r8"}
-    assert {g for g, _ in variants} >= {"teacher_forcing", "motion", "width_resnet", "width_unet", "protocol",
-                                        "trajectories"}  # fmt: skip
+    assert {g for g, _ in variants} >= {
+        "teacher_forcing",
+        "motion",
+        "width_resnet",
+        "width_unet",
+        "protocol",
+        "trajectories",
+    }
 
 
 def test_the_map_covers_three_cube_sizes_two_speeds_two_trainings_and_the_papers_protocol():
@@ -123,11 +139,25 @@ def record(strict, resolution=128):
     """A run whose two test episodes each score `strict`, with the cube found in half of their frames."""
     episode = {"rmse": strict / 2, "strict_rmse": strict, "detection_rate": 0.5, "valid_frames": 3, "total_frames": 6}
     report = {"pooled": episode, "within": {"4": episode}}
-    metrics = {"resolution": resolution, **report, "per_episode": [episode, episode], "jitter_dream": 1.0,
-               "jitter_truth": 0.5, "detected_at_end": 1.0, "paper": report}  # fmt: skip
+    metrics = {
+        "resolution": resolution,
+        **report,
+        "per_episode": [episode, episode],
+        "jitter_dream": 1.0,
+        "jitter_truth": 0.5,
+        "detected_at_end": 1.0,
+        "paper": report,
+    }
     copy_last = {"pooled": {**episode, "strict_rmse": 2 * strict}}
-    return {"group": "g", "variant": "v", "label": "row", "metrics": metrics, "parameters": 10,
-            "train": {"samples_per_s": 5.0}, "references": {"copy_last": copy_last}}  # fmt: skip
+    return {
+        "group": "g",
+        "variant": "v",
+        "label": "row",
+        "metrics": metrics,
+        "parameters": 10,
+        "train": {"samples_per_s": 5.0},
+        "references": {"copy_last": copy_last},
+    }
 
 
 def test_summaries_give_a_mean_and_interval_per_row_at_512_px():
@@ -162,8 +192,12 @@ def test_a_record_is_trusted_only_from_a_clean_commit_and_the_current_tracker(co
 
 def test_compute_hours_counts_a_shared_run_once():
     def timed(configs, seconds, train_seconds):
-        return {"configs": configs, "seconds": seconds, "train": {"train_seconds": train_seconds},
-                "metrics": {"dream_seconds": 10.0}}  # fmt: skip
+        return {
+            "configs": configs,
+            "seconds": seconds,
+            "train": {"train_seconds": train_seconds},
+            "metrics": {"dream_seconds": 10.0},
+        }
 
     records = [timed({"a": 1}, 3600.0, 3000.0), timed({"a": 1}, 2.0, 3000.0), timed({"b": 1}, 5.0, 1790.0)]
     assert grid.compute_hours(records) == 1.5  # b came from the cache: its training and dreaming count

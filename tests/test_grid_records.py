@@ -42,4 +42,6 @@ def test_a_records_centroids_give_back_its_metrics_and_its_world(artifacts, tmp_
     }
     assert record["metrics"]["tracker_version"] == grid.TRACKER_VERSION and grid.is_done(SMOKE, run)
     assert record["configs"]["tokenizer_world"] == record["configs"]["world"] | {
-        "cube_half_size": SMOKE.world.cube_half_size, "max_speed": SMOKE.world.max_speed}
+        "cube_half_size": SMOKE.world.cube_half_size,
+        "max_speed": SMOKE.world.max_speed,
+    }

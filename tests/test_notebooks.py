@@ -18,8 +18,15 @@ def cells(path):
 
 def test_the_book_and_the_makefile_run_every_notebook():
     names = [p.stem for p in NOTEBOOKS]
-    assert names[:7] == ["01_tokenization", "02_posterior_collapse", "03_training", "04_dreaming", "05_analysis",
-                         "06_performance", "07_comparison"]  # fmt: skip
+    assert names[:7] == [
+        "01_tokenization",
+        "02_posterior_collapse",
+        "03_training",
+        "04_dreaming",
+        "05_analysis",
+        "06_performance",
+        "07_comparison",
+    ]
     root = NOTEBOOKS[0].parent.parent
     toc, makefile = (root / "_toc.yml").read_text(), (root / "Makefile").read_text()
     for name in names:

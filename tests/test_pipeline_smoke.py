@@ -107,8 +107,21 @@ def test_cli_train_dream_analyze(tmp_path, capsys):
     assert cli.main([*args, "--resume"]) == 0
 
     dream_file = tmp_path / "dream.safetensors"
-    assert cli.main(["dream", "--preset", "smoke", "--quiet", "--checkpoint", str(run_dir / "best.safetensors"),
-                     "--output_path", str(dream_file)]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "dream",
+                "--preset",
+                "smoke",
+                "--quiet",
+                "--checkpoint",
+                str(run_dir / "best.safetensors"),
+                "--output_path",
+                str(dream_file),
+            ]
+        )
+        == 0
+    )
     from safetensors.torch import load_file
 
     d = load_file(dream_file)
@@ -119,8 +132,25 @@ def test_cli_train_dream_analyze(tmp_path, capsys):
 
     episodes = stages.simulate_stage(SMOKE, progress=False) / "episodes.safetensors"
     fig, met = tmp_path / "out" / "analysis.png", tmp_path / "out" / "metrics.json"
-    assert cli.main(["analyze", "--preset", "smoke", "--quiet", "--ground_truth", str(episodes), "--dreamed",
-                     str(dream_file), "--output_figure", str(fig), "--output_metrics", str(met)]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "analyze",
+                "--preset",
+                "smoke",
+                "--quiet",
+                "--ground_truth",
+                str(episodes),
+                "--dreamed",
+                str(dream_file),
+                "--output_figure",
+                str(fig),
+                "--output_metrics",
+                str(met),
+            ]
+        )
+        == 0
+    )
     m = json.loads(met.read_text())
     for key in ("rmse", "strict_rmse", "mean_error", "max_error", "detection_rate", "valid_frames", "total_frames"):
         assert key in m
@@ -138,8 +168,22 @@ def test_cli_analyze_reads_the_papers_frame_folders(tmp_path):
     for i, f in enumerate(frames[4:]):  # a perfect "dream" of the frames after a context of 4
         iio.imwrite(tmp_path / "dream" / f"dream_{i:02d}.png", f)
     met = tmp_path / "m.json"
-    assert cli.main(["analyze", "--ground_truth", str(tmp_path / "frames"), "--dreamed", str(tmp_path / "dream"),
-                     "--output_figure", str(tmp_path / "f.png"), "--output_metrics", str(met)]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "analyze",
+                "--ground_truth",
+                str(tmp_path / "frames"),
+                "--dreamed",
+                str(tmp_path / "dream"),
+                "--output_figure",
+                str(tmp_path / "f.png"),
+                "--output_metrics",
+                str(met),
+            ]
+        )
+        == 0
+    )
     m = json.loads(met.read_text())
     # dreams are tracked with the paper's lenient thresholds, truth with the strict ones: the two
     # masks of the same frame differ by a pixel rim, so a perfect dream still moves sub-pixel
@@ -166,7 +210,7 @@ def test_cli_analyze_reads_the_papers_frame_folders(tmp_path):
                 "m.json",
             ],
             "not found",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_bad_cli_input_is_one_line_and_writes_nothing(args, message, tmp_path, capsys, monkeypatch):
@@ -184,8 +228,20 @@ def test_bad_cli_input_is_one_line_and_writes_nothing(args, message, tmp_path, c
 def test_dream_horizon_must_be_positive(tmp_path, capsys):
     run_dir = tmp_path / "run"
     cli.main(["train", "--preset", "smoke", "--quiet", "--steps", "2", "--output_dir", str(run_dir)])
-    code = cli.main(["dream", "--preset", "smoke", "--quiet", "--checkpoint", str(run_dir / "best.safetensors"),
-                     "--output_path", str(tmp_path / "d.safetensors"), "--horizon", "0"])  # fmt: skip
+    code = cli.main(
+        [
+            "dream",
+            "--preset",
+            "smoke",
+            "--quiet",
+            "--checkpoint",
+            str(run_dir / "best.safetensors"),
+            "--output_path",
+            str(tmp_path / "d.safetensors"),
+            "--horizon",
+            "0",
+        ]
+    )
     assert code == 2 and "--horizon must be at least 1" in capsys.readouterr().err
     assert not (tmp_path / "d.safetensors").exists()
 
@@ -244,8 +300,17 @@ def test_the_users_own_frames_end_to_end(tmp_path, capsys):
     ok("train", "--latents", mine, "--steps", 4, "--output_dir", run)
     ok("dream", "--checkpoint", run / "best.safetensors", "--latents", mine, "--output_path", dreams)
     (test,) = user_splits(3)[0]["test"]
-    ok("analyze", "--ground_truth", sources[test], "--dreamed", dreams, "--output_figure", tmp_path / "a.png",
-       "--output_metrics", metrics)  # fmt: skip
+    ok(
+        "analyze",
+        "--ground_truth",
+        sources[test],
+        "--dreamed",
+        dreams,
+        "--output_figure",
+        tmp_path / "a.png",
+        "--output_metrics",
+        metrics,
+    )
     assert "1 training, 1 validation, 1 test episodes" in capsys.readouterr().out
     assert json.loads(metrics.read_text())["total_frames"] == 24 - 4
 

@@ -95,8 +95,15 @@ def test_training_under_auto_computes_in_the_hardwares_precision(
     monkeypatch.setattr(precision, "detect", lambda device_type="cpu": hardware)
     z = torch.randn(3, 10, 16, 4, 4)
     cfg = TrainConfig(steps=2, batch_size=2, eval_every=2, val_windows=2)
-    summary = train(ModelConfig(width=8, blocks=1, groups=4), cfg, z, z, Normalizer(torch.zeros(16), torch.ones(16)),
-                    tmp_path, progress=False)  # fmt: skip
+    summary = train(
+        ModelConfig(width=8, blocks=1, groups=4),
+        cfg,
+        z,
+        z,
+        Normalizer(torch.zeros(16), torch.ones(16)),
+        tmp_path,
+        progress=False,
+    )
     assert summary["precision"] == {"precision": expected, "setting": "auto", "hardware": hardware.capability}
     assert read_checkpoint(tmp_path / "best.safetensors")[1]["precision"]["precision"] == expected
     assert autocast_seen and set(autocast_seen) == {expected != "float32"}  # training and validation steps
