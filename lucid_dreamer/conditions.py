@@ -90,6 +90,10 @@ def findings(rows: list[dict]) -> dict[str, str]:
     out = {}
     for suffix, training in TRAININGS.items():
         mine = [r for r in rows if r["training"] == training]
+        if not mine:
+            out |= {f"{suffix}_keeps_h{h}": "not run yet" for h in (1, 4, 16)}
+            out[f"{suffix}_beats_copy_last"] = "not run yet"
+            continue
         for h in (1, 4, 16):
             kept = [r["condition"] for r in mine if r[f"detection_h{h}"] >= KEEPS]
             out[f"{suffix}_keeps_h{h}"] = f"{len(kept)} of {len(mine)}" + (f" ({', '.join(kept)})" if kept else "")

@@ -102,3 +102,8 @@ def test_an_unknown_condition_is_a_one_line_error():
 
     with pytest.raises(UserError, match="no condition is called 'cube9'.*cube1.3_speed0.25"):
         conditions.condition("cube9")
+
+
+def test_findings_say_not_run_yet_before_the_map_has_run():
+    found = conditions.findings([])
+    assert found["recipe_keeps_h4"] == found["one_step_beats_copy_last"] == "not run yet" and len(found) == 8
