@@ -164,9 +164,9 @@ for name in ("strict_512", "detection"):  # speed is chapter 6's, timed side by 
         summary.get(row, {"metrics": {}})["metrics"].get(name)
         for row in (("rivals", "resnet_rollout"), ("precision", "float32"))
     )
-    if best and f32:
-        scale = 100 if name == "detection" else 1  # detection in percentage points
-        glue(f"precision_{name}_difference", scale * abs(best["mean"] - f32["mean"]), display=False)
+    scale = 100 if name == "detection" else 1  # detection in percentage points
+    difference = f"{scale * abs(best['mean'] - f32['mean']):.1f}" if best and f32 else "(not run yet)"
+    glue(f"precision_{name}_difference", difference, display=False)
 
 # %% [markdown]
 # ## The claims audit
