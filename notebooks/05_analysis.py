@@ -74,6 +74,8 @@ glue("paper_errors", " / ".join(f"{PAPER_ERRORS[k]:.2f}" for k in ("mean", "rmse
 glue("paper_val_loss", f"{PAPER_VAL_LOSS:.4f}", display=False)
 glue("paper_minutes", f"{PAPER_TRAIN_MINUTES['ResNet-Rollout']}", display=False)
 glue("paper_params", PAPER_PARAMS, display=False)
+ratio = PAPER_TRAIN_MINUTES["84M baseline"] / PAPER_TRAIN_MINUTES["ResNet-Rollout"]
+glue("paper_speed_ratio", f"{ratio:.0f}x", display=False)
 glue("rollout_unet_paper_rmse", f"{PAPER_RESULTS['Rollout U-Net'][0]:.2f}", display=False)
 glue("resolution", res, display=False)
 
