@@ -178,10 +178,10 @@ tables.table(
 # In float32 the reference's Conv3d does three times the arithmetic of ours (GFLOP per sample
 # as run, above): removing that arithmetic and the data path's overhead is what the float32
 # speed-up buys. Ours then runs its useful arithmetic at the share of the measured float32
-# matmul rate in the last column but one, so the rest of the way to 3x and 10x would have to
-# come from running nearer that rate, which the GroupNorm, dropout and SiLU between the
-# convolutions (not matmuls) hold back. Beyond it, the speed-up comes from bf16 where the
-# hardware computes it natively, and for dreaming from batching episodes.
+# matmul rate in the last column but one: what lies between that share and the whole rate is all
+# a faster float32 implementation of the same network could still gain. Beyond it, the speed-up
+# comes from bf16 where the hardware computes it natively, and for dreaming from batching
+# episodes.
 
 # %%
 if f32 is not None:
