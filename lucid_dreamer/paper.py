@@ -51,3 +51,20 @@ PAPER_WINDOWS = PAPER_FRAMES - PAPER_CONTEXT - PAPER_ROLLOUT + 1
 """Training windows of K + R frames in the video: 94."""
 PAPER_STEPS = PAPER_EPOCHS * -(-PAPER_WINDOWS // PAPER_BATCH)
 """Optimizer steps of the paper's budget: 500 epochs of 3 batches (94 windows in batches of 32), 1,500."""
+
+
+def book_values() -> dict[str, str]:
+    """The paper's numbers as the book's pages quote them (glued by chapter 5), by glue name."""
+    rmse, detection, _ = PAPER_RESULTS["ResNet-Rollout"]
+    minutes = PAPER_TRAIN_MINUTES
+    return {
+        "paper_rmse": f"{rmse:.2f}",
+        "paper_detection": f"{detection:.0%}",
+        "paper_detected": "/".join(map(str, PAPER_DETECTED)),
+        "paper_errors": " / ".join(f"{PAPER_ERRORS[k]:.2f}" for k in ("mean", "rmse", "max")),
+        "paper_val_loss": f"{PAPER_VAL_LOSS:.4f}",
+        "paper_minutes": f"{minutes['ResNet-Rollout']}",
+        "paper_params": PAPER_PARAMS,
+        "paper_speed_ratio": f"{minutes['84M baseline'] / minutes['ResNet-Rollout']:.0f}x",
+        "rollout_unet_paper_rmse": f"{PAPER_RESULTS['Rollout U-Net'][0]:.2f}",
+    }

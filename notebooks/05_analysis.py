@@ -33,7 +33,7 @@
 # at 512 px, the largest error possible: a strict RMSE near 724 px means the cube is gone.
 # **h1, h4, h16** are the strict RMSE (or the detection) within the first 1, 4 and 16 dreamed
 # frames. The cube counts as found where our tracker finds a cube-sized red blob by one rule for
-# true and dreamed frames; the last columns use the paper's tracker (strict thresholds on true
+# true and dreamed frames; a second table uses the paper's tracker (strict thresholds on true
 # frames, lenient ones and a fallback on dreams), as the paper's own numbers did (methods page).
 
 # %% tags=["parameters"]
@@ -51,14 +51,8 @@ from safetensors.numpy import load_file
 
 from lucid_dreamer import book, stages, tables
 from lucid_dreamer.analyze import scale_to
-from lucid_dreamer.paper import (
-    PAPER_DETECTED,
-    PAPER_ERRORS,
-    PAPER_PARAMS,
-    PAPER_RESULTS,
-    PAPER_TRAIN_MINUTES,
-    PAPER_VAL_LOSS,
-)
+from lucid_dreamer.paper import PAPER_RESULTS
+from lucid_dreamer.paper import book_values as paper_values
 from lucid_dreamer.presets import one_step_experiment
 from lucid_dreamer.plots import error_by_horizon, results_bars, tracking_analysis
 
@@ -66,17 +60,8 @@ nb = book.start("05_analysis", preset)
 P = nb.preset
 res = P.world.resolution
 print(nb.source)
-paper_rmse, paper_detection, _ = PAPER_RESULTS["ResNet-Rollout"]
-glue("paper_rmse", f"{paper_rmse:.2f}", display=False)  # the paper's numbers, for the book's pages
-glue("paper_detection", f"{paper_detection:.0%}", display=False)
-glue("paper_detected", "/".join(map(str, PAPER_DETECTED)), display=False)
-glue("paper_errors", " / ".join(f"{PAPER_ERRORS[k]:.2f}" for k in ("mean", "rmse", "max")), display=False)
-glue("paper_val_loss", f"{PAPER_VAL_LOSS:.4f}", display=False)
-glue("paper_minutes", f"{PAPER_TRAIN_MINUTES['ResNet-Rollout']}", display=False)
-glue("paper_params", PAPER_PARAMS, display=False)
-ratio = PAPER_TRAIN_MINUTES["84M baseline"] / PAPER_TRAIN_MINUTES["ResNet-Rollout"]
-glue("paper_speed_ratio", f"{ratio:.0f}x", display=False)
-glue("rollout_unet_paper_rmse", f"{PAPER_RESULTS['Rollout U-Net'][0]:.2f}", display=False)
+for name, value in paper_values().items():  # the paper's numbers, for the book's pages
+    glue(name, value, display=False)
 glue("resolution", res, display=False)
 
 
