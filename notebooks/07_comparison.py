@@ -199,3 +199,12 @@ glue("inverted_u_audit", f"{inverted_u_claim['ours']} ({inverted_u_claim['verdic
 glue("main_world", world, display=False)
 nb.save_data("claims_audit", claims)
 display(audit_table)
+
+# %% [markdown]
+# ## What this chapter found
+#
+# {glue:text}`grid_done` runs of the grid are done in this world ({glue:text}`main_world`). Of the
+# paper's {glue:text}`audit_total` claims, {glue:text}`audit_holds` hold,
+# {glue:text}`audit_holds_partly` hold partly, {glue:text}`audit_does_not_hold` do not hold,
+# {glue:text}`audit_not_testable_here` cannot be tested here and {glue:text}`audit_not_measured_yet`
+# wait for runs that have not been made yet; every verdict names the world it was measured in.
