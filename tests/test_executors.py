@@ -300,7 +300,15 @@ def test_two_local_workers_give_the_inline_records_and_build_each_shared_stage_o
         assert record["train"]["best_val_loss"] == inline[run_id]["train"]["best_val_loss"], run_id
     built = [(b["stage"], b["entry"]) for b in builds(log)]
     assert len(built) == len(set(built))  # the workers started together on an empty cache
-    assert {stage for stage, _ in built} == {"simulate", "tokenizer", "latents", "references", "train", "dream"}
+    assert {stage for stage, _ in built} == {
+        "simulate",
+        "tokenizer",
+        "latents",
+        "conditions",
+        "references",
+        "train",
+        "dream",
+    }
     assert len({b["pid"] for b in builds(log)}) == 2
     assert {b["threads"] for b in builds(log)} == {executors.local_threads(2)}
 
