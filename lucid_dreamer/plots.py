@@ -14,6 +14,7 @@ import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import Normalize, TwoSlopeNorm
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
 
 WIDTH = 6.3  # inches: 693 px at dpi 110, the book's column
@@ -483,19 +484,21 @@ def conditions_map(rows: list[dict], source: str = "") -> plt.Figure:
     trainings = list(dict.fromkeys(r["training"] for r in rows))
     sizes = sorted({r["cube_cells"] for r in rows})
     speeds = sorted({r["speed_cells"] for r in rows})
+    # a ratio of 1 is copy-last's error: below it green, above it red, up to 3.5x
+    ratio_colours = TwoSlopeNorm(vcenter=1.0, vmin=0.25, vmax=3.5)
     panels = [
-        ("detection_h4", "detected at horizon 4", "RdYlGn", (0, 1), "{:.0%}"),
-        ("strict_vs_copy_last", "strict RMSE / copy-last's", "RdYlGn_r", (0.5, 1.5), "{:.2f}"),
+        ("detection_h4", "detected at horizon 4", "RdYlGn", Normalize(0, 1), "{:.0%}"),
+        ("strict_vs_copy_last", "strict RMSE / copy-last's", "RdYlGn_r", ratio_colours, "{:.2f}"),
     ]
     fig, axes = plt.subplots(len(trainings), 2, figsize=(WIDTH, 2.5 * len(trainings) + 0.9), squeeze=False)
     for i, training in enumerate(trainings):
-        for j, (key, title, cmap, (low, high), text) in enumerate(panels):
+        for j, (key, title, cmap, norm, text) in enumerate(panels):
             grid = np.full((len(sizes), len(speeds)), np.nan)
             for r in rows:
                 if r["training"] == training:
                     grid[sizes.index(r["cube_cells"]), speeds.index(r["speed_cells"])] = r[key]
             ax = axes[i, j]
-            ax.imshow(grid, cmap=cmap, vmin=low, vmax=high, origin="lower", aspect="auto")
+            ax.imshow(grid, cmap=cmap, norm=norm, origin="lower", aspect="auto")
             for (y, x), value in np.ndenumerate(grid):
                 ax.text(x, y, "-" if value != value else text.format(value), ha="center", va="center", fontsize=10)
             ax.set_xticks(range(len(speeds)), [f"{s:.2f}" for s in speeds])
@@ -503,7 +506,8 @@ def conditions_map(rows: list[dict], source: str = "") -> plt.Figure:
             if i == len(trainings) - 1:
                 ax.set_xlabel("speed (latent cells per frame, median)", fontsize=9)
             if j == 0:
-                ax.set_ylabel("cube (latent cells)", fontsize=9)
-            ax.set_title(f"{training}: {title}", fontsize=9)
+                ax.set_ylabel(f"{training}\ncube (latent cells)", fontsize=9)
+            if i == 0:
+                ax.set_title(title, fontsize=9)
     _layout(fig, source)
     return fig
