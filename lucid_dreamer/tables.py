@@ -7,9 +7,15 @@ units in the headers, a scroll bar instead of a clipped column).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
+from pandas.io.formats.style import Styler
+
+NUMERIC = re.compile(r"[-+]?\d[\d,.]*(%|x)?( \[[^\]]*\])?|\d+/\d+( \(\d+%\))?|-|not run yet|no detections")
+"""Cells shown as numbers: values, percentages, "mean [low, high]", counts "k/n", and the words that
+stand in for a number."""
 
 
 def interval(stats: dict | None, digits: int = 1, percent: bool = False, undefined: str = "no detections") -> str:
@@ -40,7 +46,10 @@ class Table:
     frame: pd.DataFrame
 
     def _repr_html_(self) -> str:
-        html = self.frame.to_html(index=False, border=0, classes=["lucid-table"], escape=True)
+        # numbers right-aligned in one line, words left-aligned and wrapped (_static/tables.css)
+        kinds = self.frame.map(lambda cell: "num" if NUMERIC.fullmatch(str(cell)) else "text")
+        styler = Styler(self.frame, uuid="lucid", cell_ids=False).hide(axis="index").format(escape="html")
+        html = styler.set_td_classes(kinds).set_table_attributes('class="lucid-table"').to_html()
         return f'<div class="lucid-table-wrap">{html}</div>'
 
 

@@ -1,6 +1,7 @@
 """The book's result tables: cells that say what they are, and HTML the book's CSS styles."""
 
 import math
+import re
 
 from lucid_dreamer import comparison, tables
 
@@ -14,10 +15,14 @@ def test_an_interval_cell_says_mean_and_interval_or_why_there_is_none():
 
 
 def test_a_table_renders_as_a_styled_html_table_with_its_headers():
-    html = tables.table(["model", "strict RMSE (px at 512)"], [["ResNet-Rollout", "123.4"]])._repr_html_()
-    assert 'class="dataframe lucid-table"' in html and "lucid-table-wrap" in html
-    assert "<th>strict RMSE (px at 512)</th>" in html and "<td>123.4</td>" in html
+    html = tables.table(["model", "strict RMSE (px at 512)"], [["ResNet-Rollout", "123.4 [1.0, 2.0]"]])._repr_html_()
+    assert 'class="lucid-table"' in html and "lucid-table-wrap" in html and "strict RMSE (px at 512)</th>" in html
+    # a number is aligned right on one line, words left (the book's CSS reads these classes)
+    assert re.search(r'<td class="[^"]*\bnum\b[^"]*" >123.4 \[1.0, 2.0\]</td>', html)
+    assert re.search(r'<td class="[^"]*\btext\b[^"]*" >ResNet-Rollout</td>', html)
     assert "<script" not in tables.table(["a"], [["<script>"]])._repr_html_()  # cells are escaped
+    again = tables.table(["model", "strict RMSE (px at 512)"], [["ResNet-Rollout", "123.4 [1.0, 2.0]"]])
+    assert again._repr_html_() == html  # the same table gives the same page, run after run
 
 
 def summary_of(**cells):
