@@ -363,8 +363,9 @@ def load_records(preset: Preset) -> list[dict]:
 
 
 def main_conditions(records: list[dict]) -> dict | None:
-    """The measured conditions of the preset's own world (from a rival's record; None before one ran)."""
-    return next((r["conditions"] for r in records if r["group"] == "rivals"), None)
+    """The measured conditions of the preset's own world, from any record made in it (a run in a world
+    of its own names the tokenizer's world too); None before one ran."""
+    return next((r["conditions"] for r in records if "tokenizer_world" not in r["configs"]), None)
 
 
 def compute_hours(records: list[dict]) -> float:

@@ -201,3 +201,10 @@ def test_compute_hours_counts_a_shared_run_once():
 
     records = [timed({"a": 1}, 3600.0, 3000.0), timed({"a": 1}, 2.0, 3000.0), timed({"b": 1}, 5.0, 1790.0)]
     assert grid.compute_hours(records) == 1.5  # b came from the cache: its training and dreaming count
+
+
+def test_the_main_worlds_conditions_come_from_any_record_made_in_it():
+    mine = {"configs": {"world": {}}, "conditions": {"cube_cells": 4.8}}
+    other = {"configs": {"world": {}, "tokenizer_world": {}}, "conditions": {"cube_cells": 1.3}}
+    assert grid.main_conditions([other, mine]) == {"cube_cells": 4.8}
+    assert grid.main_conditions([other]) is None
