@@ -51,18 +51,21 @@ def test_shipped_weights_can_be_switched_off(shipped, monkeypatch):
     assert (folder / "best.safetensors").read_bytes() == b"trained here"
 
 
-def test_a_model_is_not_taken_with_another_tokenizer_than_its_own(shipped, tmp_path):
+def cache_tokenizer(tmp_path, weights_bytes: bytes) -> None:
+    """A tokenizer in the local cache under the shipped model's tokenizer entry."""
     local = tmp_path / "artifacts" / "cpu" / "tokenizer" / "tok123"
     local.mkdir(parents=True)
-    (local / "tokenizer.safetensors").write_bytes(b"a tokenizer trained here: other latents")
+    (local / "tokenizer.safetensors").write_bytes(weights_bytes)
+
+
+def test_a_model_is_not_taken_with_another_tokenizer_than_its_own(shipped, tmp_path):
+    cache_tokenizer(tmp_path, b"a tokenizer trained here: other latents")
     folder = stages.cached("train", CPU, CONFIGS, built)
     assert (folder / "best.safetensors").read_bytes() == b"trained here"
 
 
 def test_a_model_is_taken_with_its_own_tokenizer_in_the_cache(shipped, tmp_path):
-    local = tmp_path / "artifacts" / "cpu" / "tokenizer" / "tok123"
-    local.mkdir(parents=True)
-    (local / "tokenizer.safetensors").write_bytes(b"the tokenizer it was trained with")
+    cache_tokenizer(tmp_path, b"the tokenizer it was trained with")
     assert weights.find("cpu", "train", shipped.name, tmp_path / "artifacts" / "cpu") == shipped
 
 
