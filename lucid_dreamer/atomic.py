@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,16 +23,23 @@ def _remove(path: Path) -> None:
 
 
 @contextmanager
-def atomic_write(path: str | Path, keep_partial: bool = False) -> Iterator[Path]:
+def atomic_write(path: str | Path, keep_partial: bool = False, exclusive: bool = False) -> Iterator[Path]:
     """Yield a temporary path to write `path`'s content to (a file, or a folder the caller makes);
     when the block ends without an error the content replaces `path` (a folder replaces a folder).
 
     On any error or interruption the temporary file or folder is removed, unless `keep_partial`:
     a build that resumes keeps what it has done, and continues from it next time.
+
+    A caller that holds a lock on `path` says it (`exclusive`, required by `keep_partial`): its
+    temporary path has a fixed name, so what a killed writer left is found there, to resume or to
+    remove. Any other write gets a temporary name of its own, because two processes may write
+    the same product at once (grid workers, a world's true tracks): the last rename wins, whole.
     """
+    if keep_partial and not exclusive:
+        raise ValueError("keep_partial needs exclusive: only a lock holder may resume a partial write")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
+    tmp = path.with_name(f".{path.name}.partial" if exclusive else f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
         yield tmp
         if tmp.is_dir() and path.is_dir():

@@ -37,11 +37,20 @@ def test_a_folder_replaces_a_folder_and_a_resumable_one_is_kept_on_failure(tmp_p
             (tmp / "file.txt").write_text(content)
     assert (path / "file.txt").read_text() == "second" and list(tmp_path.iterdir()) == [path]
     with pytest.raises(KeyboardInterrupt):
-        with atomic_write(tmp_path / "training", keep_partial=True) as tmp:
+        with atomic_write(tmp_path / "training", keep_partial=True, exclusive=True) as tmp:
             tmp.mkdir()
             (tmp / "last.safetensors").write_text("step 100")
             raise KeyboardInterrupt
     assert (tmp / "last.safetensors").read_text() == "step 100" and not (tmp_path / "training").exists()
+
+
+def test_two_writers_of_one_product_at_once_both_finish_and_the_last_rename_wins(tmp_path):
+    path = tmp_path / "truth.json"
+    with atomic_write(path) as first:
+        first.write_text("first")
+        with atomic_write(path) as second:  # another worker writes the same product meanwhile
+            second.write_text("second")
+    assert path.read_text() == "first" and list(tmp_path.iterdir()) == [path]
 
 
 def test_a_notebook_data_file_that_fails_to_serialise_leaves_nothing(tmp_path, monkeypatch):
