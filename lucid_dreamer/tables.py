@@ -90,3 +90,48 @@ def paper_tracker_results(reports: dict[str, dict]) -> Table:
         ]
     )
     return table(["", "detected, the paper's tracker", "RMSE, the paper's tracker"], rows)
+
+
+def benchmark(result: dict) -> Table:
+    """Chapter 6's speed table (a `bench.bench` result): per variant, the training and dreaming
+    rates (medians of the repeats) and each as a multiple of the reference's."""
+    from .bench import table_rows
+
+    header, rows = table_rows(result)
+    rates = (len(header) - 1) // 2  # the rates, then as many ratios
+    cells = [
+        [name, *(f"{v:,.1f}" for v in values[:rates]), *(f"{v:.2f}x" for v in values[rates:])] for name, *values in rows
+    ]
+    return table(header, cells)
+
+
+def utilisation(result: dict) -> Table:
+    """Chapter 6's table of how close each variant trains to the machine's limits: arithmetic and
+    memory traffic per sample (as run, and the useful part), and the useful share of the measured
+    FLOP/s and of the copy bandwidth (`bench.utilisation`)."""
+    from .bench import utilisation as shares
+
+    rows = []
+    for size, per_variant in shares(result).items():
+        cost = result["train"][size]["cost_per_sample"]
+        for name, share in per_variant.items():
+            counted = cost["conv3d" if result["conv3d"][name] else "conv2d"]
+            values = (counted["flops"] / 1e9, cost["conv2d"]["flops"] / 1e9, counted["bytes"] / 1e6)
+            rows.append(
+                [
+                    f"{size}x{size}",
+                    name,
+                    *(f"{v:,.2f}" for v in values),
+                    *(number(share[k], 1, True) for k in ("flops", "bytes")),
+                ]
+            )
+    header = [
+        "latents",
+        "variant",
+        "GFLOP / sample (as run)",
+        "useful GFLOP / sample",
+        "MB touched / sample",
+        "useful share of FLOP/s",
+        "share of copy bandwidth (ceiling)",
+    ]
+    return table(header, rows)

@@ -20,7 +20,7 @@
 # back as context for the next, without detaching, and the loss is a motion-weighted L1 on
 # de-normalised latents (weight 10 where the target moved by more than 0.1).
 #
-# Two runs: the paper's own hyper-parameters and budget (AdamW, lr 1e-4, about 1,450 steps of
+# Two runs: the paper's own hyper-parameters and budget (AdamW, lr 1e-4, 1,500 steps of
 # 32 windows), and a tuned run of ours with a higher learning rate, labelled as ours.
 
 # %% tags=["parameters"]

@@ -64,8 +64,7 @@ print(bench.format_table(result))
 # and so can the dreaming ratio between runs of this chapter.
 
 # %%
-header, rows = bench.table_rows(result)
-table = tables.table(header, rows)
+table = tables.benchmark(result)
 glue("bench_table", table, display=False)
 display(table)
 fig = speedups(result, source=nb.source)
@@ -146,31 +145,7 @@ print(
     f"measured limits: {limits['fp32_flops_per_s'] / 1e9:.0f} GFLOP/s float32 matmul, "
     f"{bf16_rate}{limits['copy_bytes_per_s'] / 1e9:.1f} GB/s copy"
 )
-util_rows = []
-for size, per_variant in bench.utilisation(result).items():
-    cost = result["train"][size]["cost_per_sample"]
-    for name, u in per_variant.items():
-        counted = cost["conv3d" if result["conv3d"][name] else "conv2d"]
-        values = (
-            counted["flops"] / 1e9,
-            cost["conv2d"]["flops"] / 1e9,
-            counted["bytes"] / 1e6,
-            100 * u["flops"],
-            100 * u["bytes"],
-        )
-        util_rows.append([f"{size}x{size}", name, *(f"{v:.2f}" for v in values)])
-tables.table(
-    [
-        "latents",
-        "variant",
-        "GFLOP / sample (as run)",
-        "useful GFLOP / sample",
-        "MB touched / sample",
-        "% of FLOP/s (useful)",
-        "% of bandwidth (ceiling)",
-    ],
-    util_rows,
-)
+tables.utilisation(result)
 
 # %% [markdown]
 # ## What float32 can gain, and what it cannot

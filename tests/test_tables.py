@@ -50,3 +50,26 @@ def test_the_rivals_tables_put_the_papers_numbers_beside_ours_in_the_papers_orde
     assert first["the paper's RMSE (px at 512)"] == "71.08" and first["the paper's detection"] == "99%"
     assert readme.frame.iloc[1]["strict RMSE (px at 512)"] == "not run yet"  # no runs: said, not filled in
     assert list(report.frame["model"]) == [labels[v] for v in comparison.RIVALS]
+
+
+def test_the_benchmark_tables_give_rates_ratios_and_shares_as_aligned_numbers():
+    result = {
+        "variants": ["ref", "ours"],
+        "limits": {"fp32_flops_per_s": 1e11, "bf16_flops_per_s": 2e11, "copy_bytes_per_s": 1e8},
+        "conv3d": {"ref": True, "ours": False},
+        "bf16": {"ref": False, "ours": True},
+        "train": {
+            "16": {
+                "samples_per_s": {"ref": {"median": 2.0}, "ours": {"median": 1000.0}},
+                "cost_per_sample": {"conv3d": {"flops": 3e9, "bytes": 1e6}, "conv2d": {"flops": 1e9, "bytes": 2e6}},
+            }
+        },
+        "dream": {"frames_per_s": {"ref": {"median": 10.0}, "ours": {"median": 80.0}}},
+    }
+    speed = tables.benchmark(result).frame
+    assert list(speed.iloc[1]) == ["ours", "1,000.0", "80.0", "500.00x", "8.00x"]
+    shares = tables.utilisation(result).frame
+    assert list(shares.iloc[0]) == ["16x16", "ref", "3.00", "1.00", "1.00", "2.0%", "4.0%"]
+    assert list(shares.iloc[1])[2:] == ["1.00", "1.00", "2.00", "500.0%", "2000.0%"]
+    html = tables.benchmark(result)._repr_html_() + tables.utilisation(result)._repr_html_()
+    assert not re.search(r'<td class="[^"]*\btext\b[^"]*" >[\d,.]+[x%]?</td>', html)  # every number aligned as one
