@@ -4,7 +4,8 @@ Usage: python .ci/check_book.py _build/test/_build/html
 - no glue left unresolved (a key shown instead of its value);
 - every table is styled: a result table (`lucid-table`) or a Markdown table the theme styles (`table`);
 - no embedded video wider than the book's column;
-- no code-cell output longer than a screen.
+- no code-cell output longer than a screen;
+- no command-line flag typeset as a dash ("--frames" shown as an en dash).
 """
 
 import re
@@ -55,6 +56,8 @@ def problems(html_root: Path) -> list[str]:
         name = path.relative_to(html_root)
         if re.search(r"glue:(text|any|figure|math)|unresolved glue", text):
             found.append(f"{name}: glue left unresolved")
+        if flag := re.search(r"(?<![\w-])[\u2013\u2014][a-z]\w*", text):
+            found.append(f"{name}: a command-line flag typeset as a dash ({flag.group()})")
         for classes in page.tables:
             if "lucid-table" not in classes and "table" not in classes.split():
                 found.append(f"{name}: an unstyled table (class {classes!r})")

@@ -213,6 +213,18 @@ def precision_table(summary: dict, records: list[dict], record_precision) -> Tab
     return table(header, rows)
 
 
+def precision_difference(summary: dict) -> str:
+    """How far ResNet-Rollout's results move between bf16 and float32 (the rivals' row against the
+    same row forced to float32), as the methods page's clause: "differs by ..." or why not yet."""
+    rows = [
+        summary.get(row, {"metrics": {}})["metrics"] for row in (("rivals", "resnet_rollout"), ("precision", "float32"))
+    ]
+    if not all(r.get("strict_512") and r.get("detection") for r in rows):
+        return "has not been compared yet (the grid's rows in the two precisions have not both run)"
+    strict, detection = (abs(rows[0][k]["mean"] - rows[1][k]["mean"]) for k in ("strict_512", "detection"))
+    return f"differs by {strict:.1f} px (at 512 px) in strict RMSE and by {100 * detection:.1f} percentage points in detection"
+
+
 PROSE_CELLS = [
     ("rollout", "r1", "strict_512"),
     ("rollout", "r4", "strict_512"),

@@ -159,14 +159,7 @@ nb.save_data(
 precision_table = comparison.precision_table(summary, records, grid.record_precision)
 glue("precision_table", precision_table, display=False)
 display(precision_table)
-for name in ("strict_512", "detection"):  # speed is chapter 6's, timed side by side
-    best, f32 = (
-        summary.get(row, {"metrics": {}})["metrics"].get(name)
-        for row in (("rivals", "resnet_rollout"), ("precision", "float32"))
-    )
-    scale = 100 if name == "detection" else 1  # detection in percentage points
-    difference = f"{scale * abs(best['mean'] - f32['mean']):.1f}" if best and f32 else "(not run yet)"
-    glue(f"precision_{name}_difference", difference, display=False)
+glue("precision_difference", comparison.precision_difference(summary), display=False)  # speed: chapter 6
 
 # %% [markdown]
 # ## The claims audit

@@ -73,3 +73,14 @@ def test_the_benchmark_tables_give_rates_ratios_and_shares_as_aligned_numbers():
     assert list(shares.iloc[1])[2:] == ["1.00", "1.00", "2.00", "500.0%", "2000.0%"]
     html = tables.benchmark(result)._repr_html_() + tables.utilisation(result)._repr_html_()
     assert not re.search(r'<td class="[^"]*\btext\b[^"]*" >[\d,.]+[x%]?</td>', html)  # every number aligned as one
+
+
+def test_the_precision_clause_quotes_both_differences_or_says_they_are_not_measured():
+    cell = {"strict_512": {"mean": 300.0}, "detection": {"mean": 0.5}}
+    f32 = {"strict_512": {"mean": 290.0}, "detection": {"mean": 0.525}}
+    summary = {("rivals", "resnet_rollout"): {"metrics": cell}}
+    assert comparison.precision_difference(summary).startswith("has not been compared yet")
+    summary[("precision", "float32")] = {"metrics": f32}
+    assert comparison.precision_difference(summary) == (
+        "differs by 10.0 px (at 512 px) in strict RMSE and by 2.5 percentage points in detection"
+    )
