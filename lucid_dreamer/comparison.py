@@ -222,7 +222,8 @@ def precision_difference(summary: dict) -> str:
     if not all(r.get("strict_512") and r.get("detection") for r in rows):
         return "has not been compared yet (the grid's rows in the two precisions have not both run)"
     strict, detection = (abs(rows[0][k]["mean"] - rows[1][k]["mean"]) for k in ("strict_512", "detection"))
-    return f"differs by {strict:.1f} px (at 512 px) in strict RMSE and by {100 * detection:.1f} percentage points in detection"
+    points = 100 * detection
+    return f"differs by {strict:.1f} px (at 512 px) in strict RMSE and by {points:.1f} percentage points in detection"
 
 
 PROSE_CELLS = [

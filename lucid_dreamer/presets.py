@@ -33,6 +33,13 @@ class Experiment:
     """Its own world, a condition of the conditions map (None: the preset's); the preset's
     tokenizer encodes it."""
 
+    @property
+    def run(self) -> str:
+        """Which run a number comes from, as the book names it: "1,500 steps, lr 1e-4, seed 0"."""
+        mantissa, exponent = f"{self.train.lr:e}".split("e")
+        lr = f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+        return f"{self.train.steps:,} steps, lr {lr}, seed {self.train.seed}"
+
 
 @dataclass(frozen=True)
 class GridConfig:

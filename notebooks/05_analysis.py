@@ -103,9 +103,11 @@ plt.show()
 # ## Results
 #
 # Every row on the same held-out test episodes, pixels at 512 px; "detected" counts the true-cube
-# frames in which the dream shows the cube.
+# frames in which the dream shows the cube. Each model is one training run:
+# {glue:text}`model_runs:s`.
 
 # %%
+glue("model_runs", "; ".join(f"{e.label}, {e.run}" for e in [*P.experiments, one_step]), display=False)
 scaled = {label: scale_to(r) for label, r in reports.items()}
 table = tables.dream_results(scaled)
 glue("results_table", table, display=False)

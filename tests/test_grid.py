@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -208,3 +209,9 @@ def test_the_main_worlds_conditions_come_from_any_record_made_in_it():
     other = {"configs": {"world": {}, "tokenizer_world": {}}, "conditions": {"cube_cells": 1.3}}
     assert grid.main_conditions([other, mine]) == {"cube_cells": 4.8}
     assert grid.main_conditions([other]) is None
+
+
+def test_an_experiment_names_its_run_with_steps_learning_rate_and_seed():
+    paper, ours = PRESETS["cpu"].experiments
+    assert paper.run == "1,500 steps, lr 1e-4, seed 0" and ours.run == "1,500 steps, lr 1e-3, seed 0"
+    assert replace(paper, train=replace(paper.train, lr=2.5e-4, seed=2)).run == "1,500 steps, lr 2.5e-4, seed 2"
