@@ -135,3 +135,113 @@ def utilisation(result: dict) -> Table:
         "share of copy bandwidth (ceiling)",
     ]
     return table(header, rows)
+
+
+def map_worlds(measured: dict[str, dict]) -> Table:
+    """Chapter 8's worlds as measured (`conditions.measure`, by world): cube size and speed in px
+    and latent cells, frames in view, and the reach of the paper's motion mask."""
+    rows = [
+        [
+            name,
+            number(c["cube_px"]),
+            number(c["cube_cells"], 2),
+            number(c["speed_px"]["median"], 2),
+            f"{c['speed_cells']['median']:.2f} ({c['speed_cells']['p90']:.2f})",
+            number(c["in_view"], 0, True),
+            number(c["motion_mask"]["near_cube"], 0, True),
+            number(c["motion_mask"]["elsewhere"], 1, True),
+        ]
+        for name, c in measured.items()
+    ]
+    header = [
+        "world",
+        "cube (px at 128)",
+        "cube (latent cells)",
+        "speed (px/frame)",
+        "speed (cells/frame, p90)",
+        "in view",
+        "motion mask near the cube",
+        "motion mask elsewhere",
+    ]
+    return table(header, rows)
+
+
+def map_results(rows: list[dict]) -> Table:
+    """Chapter 8's map (`conditions.map_rows`): per world and training, detection by horizon and
+    over the whole dream, strict RMSE, and strict RMSE over copy-last's."""
+    detections = ("detection_h1", "detection_h4", "detection_h16", "detection")
+    cells = [
+        [
+            r["condition"],
+            r["training"],
+            *(number(r[k], 0, True) for k in detections),
+            number(r["strict_512"]),
+            number(r["strict_vs_copy_last"], 2),
+        ]
+        for r in rows
+    ]
+    header = [
+        "world",
+        "training",
+        "detected h1",
+        "h4",
+        "h16",
+        "whole dream",
+        "strict RMSE (px at 512)",
+        "/ copy-last's",
+    ]
+    return table(header, cells)
+
+
+def map_references(rows: list[dict], recipe: str) -> Table:
+    """Chapter 8's references per world (one row per world: the rows of training `recipe`):
+    copying the last frame, and the tokenizer's floor."""
+    cells = [
+        [
+            r["condition"],
+            number(r["copy_last_strict_512"]),
+            number(r["copy_last_detection_h4"], 0, True),
+            number(r["oracle_detection"], 0, True),
+            number(r["oracle_rmse_512"]),
+        ]
+        for r in rows
+        if r["training"] == recipe
+    ]
+    header = [
+        "world",
+        "copy-last: strict RMSE (px at 512)",
+        "copy-last: detected h4",
+        "tokenizer floor: detected",
+        "floor: RMSE (px at 512)",
+    ]
+    return table(header, cells)
+
+
+def one_trajectory(summary: dict, labels: dict[str, str]) -> Table:
+    """The paper's protocol beside held-out episodes (`grid.summarize` rows of the group
+    `one_trajectory`, by variant, named by `labels`), by our tracker and by the paper's."""
+    rows = []
+    for variant, label in labels.items():
+        cell = summary.get(("one_trajectory", variant))
+        m = cell["metrics"] if cell else {}
+        rows.append(
+            [
+                label,
+                cell["seeds"] if cell else 0,
+                interval(m.get("detection"), 0, True),
+                interval(m.get("rmse_512")),
+                interval(m.get("strict_512")),
+                interval(m.get("paper_detection"), 0, True),
+                interval(m.get("paper_rmse_512")),
+            ]
+        )
+    header = [
+        "protocol",
+        "seeds",
+        "detected (ours)",
+        "RMSE, both detect (px at 512)",
+        "strict RMSE (px at 512)",
+        "detected (the paper's tracker)",
+        "RMSE, the paper's tracker (px at 512)",
+    ]
+    return table(header, rows)

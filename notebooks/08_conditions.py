@@ -29,7 +29,8 @@
 # **Budget.** Every run of the map trains for {glue:text}`map_steps` steps (lr 1e-3, batch 32, the
 # grid's budget) with {glue:text}`map_seeds` seeds, and is dreamed on the 16 held-out test episodes
 # of its world (60 dreamed frames after 4 context frames). {glue:text}`map_done` runs are done;
-# they took {glue:text}`map_hours` hours of CPU to train and dream (2 cores, as recorded by each run).
+# they took {glue:text}`map_hours` hours to train and dream on 2 cores (wall-clock, as each run
+# recorded it; some runs shared the cores with other work, so this is an upper bound).
 
 # %% tags=["parameters"]
 import os
@@ -78,33 +79,7 @@ glue("map_seeds", len(P.grid.seeds), display=False)
 
 # %%
 measured = conditions.measured_worlds(records)
-world_rows = []
-for name, c in measured.items():
-    world_rows.append(
-        [
-            name,
-            f"{c['cube_px']:.1f}",
-            f"{c['cube_cells']:.2f}",
-            f"{c['speed_px']['median']:.2f}",
-            f"{c['speed_cells']['median']:.2f} ({c['speed_cells']['p90']:.2f})",
-            f"{c['in_view']:.0%}",
-            f"{c['motion_mask']['near_cube']:.0%}",
-            f"{c['motion_mask']['elsewhere']:.1%}",
-        ]
-    )
-worlds_table = tables.table(
-    [
-        "world",
-        "cube (px at 128)",
-        "cube (latent cells)",
-        "speed (px/frame)",
-        "speed (cells/frame, p90)",
-        "in view",
-        "motion mask near the cube",
-        "motion mask elsewhere",
-    ],
-    world_rows,
-)
+worlds_table = tables.map_worlds(measured)
 glue("map_worlds_table", worlds_table, display=False)
 display(worlds_table)
 
@@ -122,41 +97,10 @@ display(worlds_table)
 
 # %%
 rows = conditions.map_rows(records, summary)
-map_table = tables.table(
-    ["world", "training", "detected h1", "h4", "h16", "whole dream", "strict RMSE (px at 512)", "/ copy-last's"],
-    [
-        [
-            r["condition"],
-            r["training"],
-            *(tables.number(r[k], 0, True) for k in ("detection_h1", "detection_h4", "detection_h16", "detection")),
-            tables.number(r["strict_512"]),
-            tables.number(r["strict_vs_copy_last"], 2),
-        ]
-        for r in rows
-    ],
-)
+map_table = tables.map_results(rows)
 glue("map_table", map_table, display=False)
 display(map_table)
-references_table = tables.table(
-    [
-        "world",
-        "copy-last: strict RMSE (px at 512)",
-        "copy-last: detected h4",
-        "tokenizer floor: detected",
-        "floor: RMSE (px at 512)",
-    ],
-    [
-        [
-            r["condition"],
-            tables.number(r["copy_last_strict_512"]),
-            tables.number(r["copy_last_detection_h4"], 0, True),
-            tables.number(r["oracle_detection"], 0, True),
-            tables.number(r["oracle_rmse_512"]),
-        ]
-        for r in rows
-        if r["training"] == conditions.TRAININGS["recipe"]
-    ],
-)
+references_table = tables.map_references(rows, conditions.TRAININGS["recipe"])
 glue("map_references_table", references_table, display=False)
 display(references_table)
 if rows:
@@ -197,34 +141,8 @@ for name, value in findings.items():
 # thresholds (strict on true frames, lenient with a fallback on dreams), as its own detection rate did.
 
 # %%
-protocol_rows = []
-for variant in ("paper", "held_out"):
-    cell = summary.get(("one_trajectory", variant))
-    m = cell["metrics"] if cell else {}
-    label = next(r.experiment.label for r in runs if (r.group, r.variant) == ("one_trajectory", variant))
-    protocol_rows.append(
-        [
-            label,
-            cell["seeds"] if cell else 0,
-            tables.interval(m.get("detection"), 0, True),
-            tables.interval(m.get("rmse_512")),
-            tables.interval(m.get("strict_512")),
-            tables.interval(m.get("paper_detection"), 0, True),
-            tables.interval(m.get("paper_rmse_512")),
-        ]
-    )
-protocol_table = tables.table(
-    [
-        "protocol",
-        "seeds",
-        "detected (ours)",
-        "RMSE, both detect (px at 512)",
-        "strict RMSE (px at 512)",
-        "detected (the paper's tracker)",
-        "RMSE, the paper's tracker (px at 512)",
-    ],
-    protocol_rows,
-)
+labels = {r.variant: r.experiment.label for r in runs if r.group == "one_trajectory"}
+protocol_table = tables.one_trajectory(summary, labels)
 glue("one_trajectory_table", protocol_table, display=False)
 display(protocol_table)
 for variant in ("paper", "held_out"):

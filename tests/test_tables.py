@@ -84,3 +84,24 @@ def test_the_precision_clause_quotes_both_differences_or_says_they_are_not_measu
     assert comparison.precision_difference(summary) == (
         "differs by 10.0 px (at 512 px) in strict RMSE and by 2.5 percentage points in detection"
     )
+
+
+def test_the_one_trajectory_table_says_which_rows_have_run():
+    cell = {"mean": 0.96, "low": 0.95, "high": 0.97}
+    summary = {("one_trajectory", "paper"): {"seeds": 2, "metrics": {"detection": cell, "paper_detection": cell}}}
+    frame = tables.one_trajectory(summary, {"paper": "one trajectory", "held_out": "held-out"}).frame
+    assert list(frame["protocol"]) == ["one trajectory", "held-out"] and list(frame["seeds"]) == [2, 0]
+    assert (
+        frame.iloc[0]["detected (ours)"] == "96% [95, 97]" and frame.iloc[0]["strict RMSE (px at 512)"] == "not run yet"
+    )
+    assert set(frame.iloc[1][2:]) == {"not run yet"}
+
+
+def test_the_map_tables_give_one_reference_row_per_world():
+    row = dict.fromkeys(["detection_h1", "detection_h4", "detection_h16", "detection"], 0.5)
+    row |= {"strict_512": 300.0, "strict_vs_copy_last": 1.234, "copy_last_strict_512": 250.0}
+    row |= {"copy_last_detection_h4": 1.0, "oracle_detection": 0.99, "oracle_rmse_512": 5.0}
+    rows = [row | {"condition": "w", "training": t} for t in ("recipe", "one step")]
+    assert list(tables.map_results(rows).frame.iloc[0]) == ["w", "recipe", "50%", "50%", "50%", "50%", "300.0", "1.23"]
+    assert list(tables.map_references(rows, "recipe").frame.iloc[0]) == ["w", "250.0", "100%", "99%", "5.0"]
+    assert len(tables.map_references(rows, "recipe").frame) == 1
