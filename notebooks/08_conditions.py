@@ -146,7 +146,7 @@ protocol_table = tables.one_trajectory(summary, labels)
 glue("one_trajectory_table", protocol_table, display=False)
 display(protocol_table)
 for variant in ("paper", "held_out"):
-    for name in ("detection", "paper_detection", "rmse_512", "strict_512"):
+    for name in ("detection", "paper_detection", "rmse_512", "strict_512", "paper_rmse_512"):
         cell = summary.get(("one_trajectory", variant), {"metrics": {}})["metrics"].get(name)
         percent = "detection" in name
         glue(f"one_trajectory_{variant}_{name}", tables.interval(cell, 0 if percent else 1, percent), display=False)
