@@ -170,8 +170,8 @@ nb.save_data("conditions_map", {"rows": rows, "worlds": measured, "findings": fi
 # {glue:text}`paper_detection:s` on its video), at an RMSE by its tracker of
 # {glue:text}`one_trajectory_paper_paper_rmse_512:s` px (the paper's, in its own scene:
 # {glue:text}`paper_rmse:s` px). The same settings trained on many episodes and dreamed on
-# held-out ones ({glue:text}`one_trajectory_held_out_seeds` seeds): our tracker finds the cube in
-# {glue:text}`one_trajectory_held_out_detection:s` of frames, strict RMSE
+# held-out ones ({glue:text}`one_trajectory_held_out_seeds` seeds): our tracker's detection is
+# {glue:text}`one_trajectory_held_out_detection:s`, its strict RMSE
 # {glue:text}`one_trajectory_held_out_strict_512:s` px. The report's "Where we disagree" and the
 # claims audit carry these findings; each verdict about the recipe names the worlds in which it
 # was measured.
