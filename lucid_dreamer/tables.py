@@ -219,29 +219,24 @@ def map_references(rows: list[dict], recipe: str) -> Table:
 
 def one_trajectory(summary: dict, labels: dict[str, str]) -> Table:
     """The paper's protocol beside held-out episodes (`grid.summarize` rows of the group
-    `one_trajectory`, by variant, named by `labels`), by our tracker and by the paper's."""
-    rows = []
+    `one_trajectory`, by variant, named by `labels`), by our tracker and by the paper's: one
+    column per protocol, so its intervals fit the page."""
+    metrics = {
+        "seeds": None,
+        "detected (ours)": ("detection", True),
+        "RMSE, both detect (px at 512)": ("rmse_512", False),
+        "strict RMSE (px at 512)": ("strict_512", False),
+        "detected (the paper's tracker)": ("paper_detection", True),
+        "RMSE, the paper's tracker (px at 512)": ("paper_rmse_512", False),
+    }
+    columns = {}
     for variant, label in labels.items():
         cell = summary.get(("one_trajectory", variant))
         m = cell["metrics"] if cell else {}
-        rows.append(
-            [
-                label,
-                cell["seeds"] if cell else 0,
-                interval(m.get("detection"), 0, True),
-                interval(m.get("rmse_512")),
-                interval(m.get("strict_512")),
-                interval(m.get("paper_detection"), 0, True),
-                interval(m.get("paper_rmse_512")),
-            ]
-        )
-    header = [
-        "protocol",
-        "seeds",
-        "detected (ours)",
-        "RMSE, both detect (px at 512)",
-        "strict RMSE (px at 512)",
-        "detected (the paper's tracker)",
-        "RMSE, the paper's tracker (px at 512)",
-    ]
-    return table(header, rows)
+        columns[label] = [
+            str(cell["seeds"] if cell else 0)
+            if spec is None
+            else interval(m.get(spec[0]), 0 if spec[1] else 1, spec[1])
+            for spec in metrics.values()
+        ]
+    return table(["", *columns], [[name, *cells] for name, *cells in zip(metrics, *columns.values())])
