@@ -226,6 +226,16 @@ def precision_difference(summary: dict) -> str:
     return f"differs by {strict:.1f} px (at 512 px) in strict RMSE and by {points:.1f} percentage points in detection"
 
 
+def against_references(value: float, references: dict[str, float]) -> str:
+    """Where one run's error stands against the references' (lower is better), in words: a ranking
+    of point estimates, not a verdict (one run has no interval; chapter 7 judges with seeds)."""
+    below = [name for name, v in references.items() if value < v]
+    above = [name for name in references if name not in below]
+    if not below:
+        return "scores below neither " + " nor ".join(above)
+    return "scores below " + " and ".join(below) + (f" but not {' or '.join(above)}" if above else "")
+
+
 PROSE_CELLS = [
     ("rollout", "r1", "strict_512"),
     ("rollout", "r4", "strict_512"),

@@ -105,3 +105,12 @@ def test_the_map_tables_give_one_reference_row_per_world():
     assert list(tables.map_results(rows).frame.iloc[0]) == ["w", "recipe", "50%", "50%", "50%", "50%", "300.0", "1.23"]
     assert list(tables.map_references(rows, "recipe").frame.iloc[0]) == ["w", "250.0", "100%", "99%", "5.0"]
     assert len(tables.map_references(rows, "recipe").frame) == 1
+
+
+def test_a_runs_standing_against_the_references_names_which_it_scores_below():
+    refs = {"copying the last frame": 60.0, "constant velocity": 40.0}
+    assert comparison.against_references(30.0, refs) == "scores below copying the last frame and constant velocity"
+    assert comparison.against_references(50.0, refs) == "scores below copying the last frame but not constant velocity"
+    assert (
+        comparison.against_references(70.0, refs) == "scores below neither copying the last frame nor constant velocity"
+    )
