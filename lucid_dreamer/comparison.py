@@ -232,8 +232,10 @@ def against_references(value: float, references: dict[str, float]) -> str:
     below = [name for name, v in references.items() if value < v]
     above = [name for name in references if name not in below]
     if not below:
-        return "scores below neither " + " nor ".join(above)
-    return "scores below " + " and ".join(below) + (f" but not {' or '.join(above)}" if above else "")
+        return "does not have a lower strict RMSE than " + " or ".join(above)
+    return (
+        "has a lower strict RMSE than " + " and ".join(below) + (f" but not than {' or '.join(above)}" if above else "")
+    )
 
 
 PROSE_CELLS = [

@@ -171,8 +171,8 @@ nb.save_data("results", {"reports": reports, "verdicts": verdicts, "paper": PAPE
 # in {glue:text}`main_detected:s` dreamed frames of the paper's settings
 # ({glue:text}`main_det_h1:.0%` of first dreamed frames) and in {glue:text}`best_detected:s` of the
 # best model shown, {glue:text}`best_label:s`. Whether a dream beats simple physics depends on how
-# far it dreams. Within the first 4 frames the best model {glue:text}`h4_standing:s` (strict RMSE
-# {glue:text}`h4_model:.1f` px against {glue:text}`h4_copy:.1f` for copying the last frame and
+# far it dreams. Within the first 4 frames the best model {glue:text}`h4_standing:s`
+# ({glue:text}`h4_model:.1f` px against {glue:text}`h4_copy:.1f` for copying the last frame and
 # {glue:text}`h4_cv:.1f` for constant velocity); within 16 it {glue:text}`h16_standing:s`
 # ({glue:text}`h16_model:.1f`, {glue:text}`h16_copy:.1f` and {glue:text}`h16_cv:.1f` px); over the
 # whole {glue:text}`dream_frames`-frame dream it scores {glue:text}`best_strict512:.1f` px against

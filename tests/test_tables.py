@@ -107,7 +107,7 @@ def test_the_map_tables_give_one_reference_row_per_world():
     assert len(tables.map_references(rows, "recipe").frame) == 1
 
 
-def test_a_runs_standing_against_the_references_names_which_it_scores_below():
+def test_a_runs_standing_against_the_references_names_which_it_is_below():
     refs = {"copying the last frame": 60.0, "constant velocity": 40.0}
     assert comparison.against_references(30.0, refs) == "scores below copying the last frame and constant velocity"
     assert comparison.against_references(50.0, refs) == "scores below copying the last frame but not constant velocity"
