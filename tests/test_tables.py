@@ -109,8 +109,9 @@ def test_the_map_tables_give_one_reference_row_per_world():
 
 def test_a_runs_standing_against_the_references_names_which_it_is_below():
     refs = {"copying the last frame": 60.0, "constant velocity": 40.0}
-    assert comparison.against_references(30.0, refs) == "scores below copying the last frame and constant velocity"
-    assert comparison.against_references(50.0, refs) == "scores below copying the last frame but not constant velocity"
-    assert (
-        comparison.against_references(70.0, refs) == "scores below neither copying the last frame nor constant velocity"
+    lower = "has a lower strict RMSE than copying the last frame"
+    assert comparison.against_references(30.0, refs) == f"{lower} and constant velocity"
+    assert comparison.against_references(50.0, refs) == f"{lower} but not than constant velocity"
+    assert comparison.against_references(70.0, refs) == (
+        "does not have a lower strict RMSE than copying the last frame or constant velocity"
     )
