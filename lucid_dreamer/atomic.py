@@ -23,26 +23,29 @@ def _remove(path: Path) -> None:
 
 
 @contextmanager
-def atomic_write(path: str | Path, keep_partial: bool = False, exclusive: bool = False) -> Iterator[Path]:
+def atomic_write(path: str | Path, keep_partial: bool = False, shared: bool = False) -> Iterator[Path]:
     """Yield a temporary path to write `path`'s content to (a file, or a folder the caller makes);
     when the block ends without an error the content replaces `path` (a folder replaces a folder).
 
     On any error or interruption the temporary file or folder is removed, unless `keep_partial`:
     a build that resumes keeps what it has done, and continues from it next time.
 
-    A caller that holds a lock on `path` says it (`exclusive`, required by `keep_partial`): its
-    temporary path has a fixed name, so what a killed writer left is found there, to resume or to
-    remove. Any other write gets a temporary name of its own, because two processes may write
-    the same product at once (grid workers, a world's true tracks): the last rename wins, whole.
+    The temporary path has a fixed name beside `path`, so what a killed writer left is found there
+    and resumed or replaced: the writer must own `path` (one process, or one holding a lock). A
+    file that several processes may write at the same moment (grid workers writing a world's true
+    tracks) is `shared`: each writer gets a temporary name of its own, and the last rename wins,
+    whole. Only a file can be shared; replacing a folder takes two steps.
     """
-    if keep_partial and not exclusive:
-        raise ValueError("keep_partial needs exclusive: only a lock holder may resume a partial write")
+    if keep_partial and shared:
+        raise ValueError("a shared write cannot resume: another writer may own the partial file")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial" if exclusive else f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial" if shared else f".{path.name}.partial")
     try:
         yield tmp
         if tmp.is_dir() and path.is_dir():
+            if shared:
+                raise ValueError(f"{path} is a folder: only a file can be written shared")
             shutil.rmtree(path)  # os.replace cannot replace a folder that holds files
         os.replace(tmp, path)
     finally:

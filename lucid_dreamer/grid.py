@@ -275,7 +275,8 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
     dream_tracks = {name.split("/")[1]: xy for name, xy in load_numpy(dreamed / "tracks.safetensors").items()}
     truth = f"truth__{stages.config_hash(*stages.data_key(world))}__k{exp.model.context_frames}"
     # shared by every run of this world and context; rewritten by each, so it is always this tracker's
-    _write_tracks(tracks_path(preset, truth), stages.load_truth_tracks(world, exp.model.context_frames))
+    # every run of a world writes its true tracks, and grid workers may do so at the same moment
+    _write_tracks(tracks_path(preset, truth), stages.load_truth_tracks(world, exp.model.context_frames), shared=True)
     _write_tracks(tracks_path(preset, run.id), dream_tracks, truth=truth)
     with atomic_write(results_dir(preset) / f"{run.id}.json") as tmp:
         tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
@@ -296,12 +297,12 @@ def tracks_path(preset: Preset, name: str) -> Path:
     return results_dir(preset) / "tracks" / f"{name}.json"
 
 
-def _write_tracks(path: Path, tracks: dict, **extra) -> None:
+def _write_tracks(path: Path, tracks: dict, shared: bool = False, **extra) -> None:
     rounded = {
         name: [[[None if v != v else round(float(v), 1) for v in p] for p in frames] for frames in xy]
         for name, xy in tracks.items()
     }
-    with atomic_write(path) as tmp:
+    with atomic_write(path, shared=shared) as tmp:
         tmp.write_text(json.dumps({"tracker_version": TRACKER_VERSION, **extra, **rounded}, separators=(",", ":")))
 
 

@@ -91,7 +91,7 @@ def cached(
     with FileLock(final.with_name(f".{final.name}.lock"), fallback_to_soft=False):
         if final.is_dir() and not force:
             return final  # another process built it while this one waited
-        with atomic_write(final, keep_partial=resumable, exclusive=True) as tmp:
+        with atomic_write(final, keep_partial=resumable) as tmp:
             if not resumable or force:
                 shutil.rmtree(tmp, ignore_errors=True)
             resumed = tmp.is_dir() and any(tmp.iterdir())

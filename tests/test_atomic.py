@@ -37,20 +37,39 @@ def test_a_folder_replaces_a_folder_and_a_resumable_one_is_kept_on_failure(tmp_p
             (tmp / "file.txt").write_text(content)
     assert (path / "file.txt").read_text() == "second" and list(tmp_path.iterdir()) == [path]
     with pytest.raises(KeyboardInterrupt):
-        with atomic_write(tmp_path / "training", keep_partial=True, exclusive=True) as tmp:
+        with atomic_write(tmp_path / "training", keep_partial=True) as tmp:
             tmp.mkdir()
             (tmp / "last.safetensors").write_text("step 100")
             raise KeyboardInterrupt
     assert (tmp / "last.safetensors").read_text() == "step 100" and not (tmp_path / "training").exists()
 
 
-def test_two_writers_of_one_product_at_once_both_finish_and_the_last_rename_wins(tmp_path):
+def test_two_writers_of_one_shared_file_at_once_both_finish_and_the_last_rename_wins(tmp_path):
     path = tmp_path / "truth.json"
-    with atomic_write(path) as first:
+    with atomic_write(path, shared=True) as first:
         first.write_text("first")
-        with atomic_write(path) as second:  # another worker writes the same product meanwhile
+        with atomic_write(path, shared=True) as second:  # another worker writes the same file meanwhile
             second.write_text("second")
     assert path.read_text() == "first" and list(tmp_path.iterdir()) == [path]
+
+
+def test_a_shared_write_neither_resumes_nor_replaces_a_folder(tmp_path):
+    with pytest.raises(ValueError, match="cannot resume"):
+        with atomic_write(tmp_path / "x", keep_partial=True, shared=True):
+            pass
+    (tmp_path / "product").mkdir()
+    with pytest.raises(ValueError, match="only a file"):
+        with atomic_write(tmp_path / "product", shared=True) as tmp:
+            tmp.mkdir()
+    assert list(tmp_path.iterdir()) == [tmp_path / "product"]  # the old folder stays, nothing beside it
+
+
+def test_what_a_killed_writer_left_is_replaced_by_the_next_write(tmp_path):
+    path = tmp_path / "figure.png"
+    (tmp_path / ".figure.png.partial").write_text("torn")  # a writer killed before its rename
+    with atomic_write(path) as tmp:
+        tmp.write_text("whole")
+    assert path.read_text() == "whole" and list(tmp_path.iterdir()) == [path]
 
 
 def test_a_notebook_data_file_that_fails_to_serialise_leaves_nothing(tmp_path, monkeypatch):
