@@ -5,7 +5,8 @@ Usage: python .ci/check_book.py _build/test/_build/html
 - every table is styled: a result table (`lucid-table`) or a Markdown table the theme styles (`table`);
 - no embedded video wider than the book's column;
 - no code-cell output longer than a screen;
-- no command-line flag typeset as a dash ("--frames" shown as an en dash).
+- no command-line flag typeset as a dash ("--frames" shown as an en dash);
+- no placeholder read as a number ("not run yet px", "nan px", "(0 seeds)").
 """
 
 import re
@@ -58,6 +59,9 @@ def problems(html_root: Path) -> list[str]:
             found.append(f"{name}: glue left unresolved")
         if flag := re.search(r"(?<![\w-])[\u2013\u2014][a-z]\w*", text):
             found.append(f"{name}: a command-line flag typeset as a dash ({flag.group()})")
+        words = " ".join(re.sub(r"<[^>]+>", " ", text).split())
+        if placeholder := re.search(r"not run yet px|\bnan\b ?(px|%)|\(0 seeds\)", words):
+            found.append(f"{name}: a placeholder read as a number ({placeholder.group()})")
         for classes in page.tables:
             if "lucid-table" not in classes and "table" not in classes.split():
                 found.append(f"{name}: an unstyled table (class {classes!r})")

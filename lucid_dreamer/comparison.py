@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from .grid import GridRun
+import numpy as np
+
+from .grid import GridRun, metric_values, record_precision
 from .models import build_model, count_parameters
 from .paper import PAPER_RESULTS
 from .tables import Table, interval, number, table
@@ -213,29 +215,43 @@ def precision_table(summary: dict, records: list[dict], record_precision) -> Tab
     return table(header, rows)
 
 
-def precision_difference(summary: dict) -> str:
-    """How far ResNet-Rollout's results move between bf16 and float32 (the rivals' row against the
-    same row forced to float32), as the methods page's clause: "differs by ..." or why not yet."""
+def precision_difference(records: list[dict]) -> str:
+    """The methods page's sentence on how far ResNet-Rollout's results move between bf16 and
+    float32: the rivals' row against the same row forced to float32, paired by seed (mean of
+    bf16 minus float32 over the seeds both have), or why there is nothing to compare yet."""
     rows = [
-        summary.get(row, {"metrics": {}})["metrics"] for row in (("rivals", "resnet_rollout"), ("precision", "float32"))
+        {r["seed"]: r for r in records if (r["group"], r["variant"]) == row}
+        for row in (("rivals", "resnet_rollout"), ("precision", "float32"))
     ]
-    if not all(r.get("strict_512") and r.get("detection") for r in rows):
-        return "has not been compared yet (the grid's rows in the two precisions have not both run)"
-    strict, detection = (abs(rows[0][k]["mean"] - rows[1][k]["mean"]) for k in ("strict_512", "detection"))
-    points = 100 * detection
-    return f"differs by {strict:.1f} px (at 512 px) in strict RMSE and by {points:.1f} percentage points in detection"
+    seeds = sorted(set(rows[0]) & set(rows[1]))
+    if not seeds:
+        return (
+            "How far the results move between the two precisions is not measured yet (chapter 7's rows have not run)."
+        )
+    if any(record_precision(rows[0][s]) == record_precision(rows[1][s]) for s in seeds):
+        return "On this machine both of chapter 7's rows computed in float32, so they say nothing about bf16."
+    strict, detection = (
+        np.mean([metric_values(rows[0][s])[k] - metric_values(rows[1][s])[k] for s in seeds])
+        for k in ("strict_512", "detection")
+    )
+    return (
+        f"Trained both ways with the same {len(seeds)} seeds and budget, ResNet-Rollout's strict RMSE in bf16 "
+        f"minus float32 is {strict:+.1f} px (at 512 px) and its detection {100 * detection:+.1f} percentage points "
+        '(chapter 7, "bf16 or float32", shows the spread between seeds beside it).'
+    )
 
 
 def against_references(value: float, references: dict[str, float]) -> str:
-    """Where one run's error stands against the references' (lower is better), in words: a ranking
-    of point estimates, not a verdict (one run has no interval; chapter 7 judges with seeds)."""
+    """Where one run's strict RMSE stands against the references' (lower is better), in words: a
+    ranking of point estimates, not a verdict (one run has no interval; chapter 7 judges with seeds)."""
+    if not references or value != value:
+        raise ValueError("a standing needs a value and at least one reference")
     below = [name for name, v in references.items() if value < v]
-    above = [name for name in references if name not in below]
+    rest = [name for name in references if name not in below]
     if not below:
-        return "does not have a lower strict RMSE than " + " or ".join(above)
-    return (
-        "has a lower strict RMSE than " + " and ".join(below) + (f" but not than {' or '.join(above)}" if above else "")
-    )
+        return "has a strict RMSE no lower than " + " or ".join(rest)
+    lower = "has a lower strict RMSE than " + " and ".join(below)
+    return f"{lower}, and one no lower than {' or '.join(rest)}" if rest else lower
 
 
 PROSE_CELLS = [

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 
 from .errors import UserError
+from .paper import PAPER_DETECTED, PAPER_FRAMES, PAPER_RESULTS
+from .tables import interval
 from .track import CubeTrackerConfig, expected_cube_area, track_cube
 from .world import WorldConfig
 
@@ -99,6 +101,45 @@ def findings(rows: list[dict]) -> dict[str, str]:
             out[f"{suffix}_keeps_h{h}"] = f"{len(kept)} of {len(mine)}" + (f" ({', '.join(kept)})" if kept else "")
         beats = [r["condition"] for r in mine if r["intervals"]["strict_vs_copy_last"][1] < 1]
         out[f"{suffix}_beats_copy_last"] = f"{len(beats)} of {len(mine)}" + (f" ({', '.join(beats)})" if beats else "")
+    return out
+
+
+def protocol_sentences(summary: dict, budget: str, seeds: int) -> dict[str, str]:
+    """What the paper's own protocol found (the `one_trajectory` rows of `grid.summarize`), as two
+    sentences for chapter 8 and the report: one trajectory trained on and dreamed back, and the
+    same settings (`budget`, e.g. "1,500 steps, lr 1e-4") dreamed on held-out episodes; each says
+    how many of the `seeds` planned have run, and by our tracker first."""
+
+    def cell(variant: str, metric: str) -> str:
+        stats = summary[("one_trajectory", variant)]["metrics"].get(metric)
+        return interval(stats, 0, True) if "detection" in metric else interval(stats)
+
+    def ran(variant: str) -> str:
+        return f"{summary[('one_trajectory', variant)]['seeds']} of {seeds} seeds"
+
+    trajectory = f"one trajectory of {PAPER_FRAMES} frames trained on and dreamed back, {budget}"
+    out = {}
+    if ("one_trajectory", "paper") not in summary:
+        out["paper"] = f"The paper's own protocol in the main world ({trajectory}) has not run yet."
+    else:
+        seen, dreamed = PAPER_DETECTED
+        out["paper"] = (
+            f"Under the paper's own protocol in the main world ({trajectory}; {ran('paper')}), our tracker "
+            f"finds the cube in {cell('paper', 'detection')} of dreamed frames, at a strict RMSE of "
+            f"{cell('paper', 'strict_512')} px (at 512 px). The paper's tracker finds it in "
+            f"{cell('paper', 'paper_detection')} (the paper reports {seen}/{dreamed} on its own video), but that "
+            f'tracker also finds a "cube" in frames of the empty arena (chapter 5), so its rate says little; '
+            f"its RMSE, {cell('paper', 'paper_rmse_512')} px, is in pixels of another scene than the paper's "
+            f"{PAPER_RESULTS['ResNet-Rollout'][0]:.2f} px."
+        )
+    if ("one_trajectory", "held_out") not in summary:
+        out["held_out"] = "The same settings trained on many episodes and dreamed on held-out ones have not run yet."
+    else:
+        out["held_out"] = (
+            f"The same settings trained on many episodes and dreamed on held-out ones ({ran('held_out')}): our "
+            f"tracker finds the cube in {cell('held_out', 'detection')} of dreamed frames, at a strict RMSE of "
+            f"{cell('held_out', 'strict_512')} px."
+        )
     return out
 
 

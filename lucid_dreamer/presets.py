@@ -34,11 +34,10 @@ class Experiment:
     tokenizer encodes it."""
 
     @property
-    def run(self) -> str:
-        """Which run a number comes from, as the book names it: "1,500 steps, lr 1e-4, seed 0"."""
+    def budget(self) -> str:
+        """Its training budget as the book names it: "1,500 steps, lr 1e-4"."""
         mantissa, exponent = f"{self.train.lr:e}".split("e")
-        lr = f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
-        return f"{self.train.steps:,} steps, lr {lr}, seed {self.train.seed}"
+        return f"{self.train.steps:,} steps, lr {mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
 @dataclass(frozen=True)

@@ -98,17 +98,23 @@ def benchmark(result: dict) -> Table:
     from .bench import table_rows
 
     header, rows = table_rows(result)
-    rates = (len(header) - 1) // 2  # the rates, then as many ratios
+    rates = len(result["train"]) + 1  # training per latent size, then dreaming; then their ratios
     cells = [
-        [name, *(f"{v:,.1f}" for v in values[:rates]), *(f"{v:.2f}x" for v in values[rates:])] for name, *values in rows
+        [
+            name,
+            *(f"{v:,.1f}" if v >= 10 else f"{v:.2f}" for v in values[:rates]),
+            *(f"{v:.2f}x" for v in values[rates:]),
+        ]
+        for name, *values in rows
     ]
     return table(header, cells)
 
 
 def utilisation(result: dict) -> Table:
-    """Chapter 6's table of how close each variant trains to the machine's limits: arithmetic and
-    memory traffic per sample (as run, and the useful part), and the useful share of the measured
-    FLOP/s and of the copy bandwidth (`bench.utilisation`)."""
+    """Chapter 6's table of how close each variant trains to the machine's limits: arithmetic per
+    sample (as run, and the useful part: the Conv2d form's), the useful memory traffic per sample,
+    and what the useful work at the measured rate makes of the machine's FLOP/s and copy bandwidth
+    (`bench.utilisation`)."""
     from .bench import utilisation as shares
 
     rows = []
@@ -116,7 +122,7 @@ def utilisation(result: dict) -> Table:
         cost = result["train"][size]["cost_per_sample"]
         for name, share in per_variant.items():
             counted = cost["conv3d" if result["conv3d"][name] else "conv2d"]
-            values = (counted["flops"] / 1e9, cost["conv2d"]["flops"] / 1e9, counted["bytes"] / 1e6)
+            values = (counted["flops"] / 1e9, cost["conv2d"]["flops"] / 1e9, cost["conv2d"]["bytes"] / 1e6)
             rows.append(
                 [
                     f"{size}x{size}",
@@ -130,9 +136,9 @@ def utilisation(result: dict) -> Table:
         "variant",
         "GFLOP / sample (as run)",
         "useful GFLOP / sample",
-        "MB touched / sample",
+        "useful MB touched / sample",
         "useful share of FLOP/s",
-        "share of copy bandwidth (ceiling)",
+        "useful share of copy bandwidth (ceiling)",
     ]
     return table(header, rows)
 

@@ -103,11 +103,11 @@ plt.show()
 # ## Results
 #
 # Every row on the same held-out test episodes, pixels at 512 px; "detected" counts the true-cube
-# frames in which the dream shows the cube. Each model is one training run:
-# {glue:text}`model_runs:s`.
+# frames in which the dream shows the cube. Each model is one training run, dreamed from its
+# checkpoint with the lowest validation loss: {glue:text}`model_runs:s`.
 
 # %%
-glue("model_runs", "; ".join(f"{e.label}, {e.run}" for e in [*P.experiments, one_step]), display=False)
+glue("model_runs", "; ".join(f"{e.label}: {e.budget}, seed {e.train.seed}" for e in [*P.experiments, one_step]), display=False)
 scaled = {label: scale_to(r) for label, r in reports.items()}
 table = tables.dream_results(scaled)
 glue("results_table", table, display=False)
@@ -170,14 +170,14 @@ nb.save_data("results", {"reports": reports, "verdicts": verdicts, "paper": PAPE
 # a median {glue:text}`speed_cells` cells a frame; chapter 1) our tracker finds the dreamed cube
 # in {glue:text}`main_detected:s` dreamed frames of the paper's settings
 # ({glue:text}`main_det_h1:.0%` of first dreamed frames) and in {glue:text}`best_detected:s` of the
-# best model shown, {glue:text}`best_label:s`. Whether a dream beats simple physics depends on how
-# far it dreams. Within the first 4 frames the best model {glue:text}`h4_standing:s`
+# best model shown, {glue:text}`best_label:s`. How a dream compares with simple physics is
+# measured at three lengths. Within the first 4 frames the best model {glue:text}`h4_standing:s`
 # ({glue:text}`h4_model:.1f` px against {glue:text}`h4_copy:.1f` for copying the last frame and
 # {glue:text}`h4_cv:.1f` for constant velocity); within 16 it {glue:text}`h16_standing:s`
 # ({glue:text}`h16_model:.1f`, {glue:text}`h16_copy:.1f` and {glue:text}`h16_cv:.1f` px); over the
-# whole {glue:text}`dream_frames`-frame dream it scores {glue:text}`best_strict512:.1f` px against
-# {glue:text}`copy_strict512:.1f` for copying the last frame and the paper's settings
-# {glue:text}`main_strict512:.1f` px. The oracle row is the floor any latent model shares: the true
+# whole {glue:text}`dream_frames`-frame dream its strict RMSE is {glue:text}`best_strict512:.1f` px,
+# against {glue:text}`copy_strict512:.1f` for copying the last frame and
+# {glue:text}`main_strict512:.1f` px for the paper's settings. The oracle row is the floor any latent model shares: the true
 # future latents through the tokenizer, {glue:text}`oracle_strict512:.1f` px. One run each here;
 # chapter 7 repeats the comparison with seeds, and chapter 8 maps it over cube sizes and speeds.
 #

@@ -159,7 +159,7 @@ nb.save_data(
 precision_table = comparison.precision_table(summary, records, grid.record_precision)
 glue("precision_table", precision_table, display=False)
 display(precision_table)
-glue("precision_difference", comparison.precision_difference(summary), display=False)  # speed: chapter 6
+glue("precision_difference", comparison.precision_difference(records), display=False)  # speed: chapter 6
 
 # %% [markdown]
 # ## The claims audit

@@ -107,3 +107,21 @@ def test_an_unknown_condition_is_a_one_line_error():
 def test_findings_say_not_run_yet_before_the_map_has_run():
     found = conditions.findings([])
     assert found["recipe_keeps_h4"] == found["one_step_beats_copy_last"] == "not run yet" and len(found) == 8
+
+
+def test_the_protocol_sentences_lead_with_our_tracker_and_say_how_many_seeds_have_run():
+    def stats(mean):
+        return {"mean": mean, "low": mean, "high": mean}
+
+    metrics = {"detection": stats(0.97), "strict_512": stats(206.5), "paper_detection": stats(1.0)}
+    summary = {("one_trajectory", "paper"): {"seeds": 2, "metrics": metrics | {"paper_rmse_512": stats(161.3)}}}
+    sentences = conditions.protocol_sentences(summary, "1,500 steps, lr 1e-4", 3)
+    paper = sentences["paper"]
+    assert "2 of 3 seeds" in paper and "1,500 steps, lr 1e-4" in paper and "101 frames" in paper
+    assert paper.index("our tracker finds the cube in 97%") < paper.index("The paper's tracker finds it in 100%")
+    assert "empty arena" in paper and "71.08" in paper  # the paper's rate qualified, its pixels not compared
+    assert sentences["held_out"].endswith("have not run yet.") and "not run yet px" not in " ".join(sentences.values())
+    summary[("one_trajectory", "held_out")] = {"seeds": 1, "metrics": metrics}
+    held_out = conditions.protocol_sentences(summary, "1,500 steps, lr 1e-4", 3)["held_out"]
+    assert "1 of 3 seeds" in held_out and "97%" in held_out and "206.5 [206.5, 206.5] px" in held_out
+    assert "has not run yet" in conditions.protocol_sentences({}, "x", 3)["paper"]

@@ -211,7 +211,7 @@ def test_the_main_worlds_conditions_come_from_any_record_made_in_it():
     assert grid.main_conditions([other]) is None
 
 
-def test_an_experiment_names_its_run_with_steps_learning_rate_and_seed():
+def test_an_experiment_names_its_budget_with_steps_and_learning_rate():
     paper, ours = PRESETS["cpu"].experiments
-    assert paper.run == "1,500 steps, lr 1e-4, seed 0" and ours.run == "1,500 steps, lr 1e-3, seed 0"
-    assert replace(paper, train=replace(paper.train, lr=2.5e-4, seed=2)).run == "1,500 steps, lr 2.5e-4, seed 2"
+    assert paper.budget == "1,500 steps, lr 1e-4" and ours.budget == "1,500 steps, lr 1e-3"
+    assert replace(paper, train=replace(paper.train, lr=2.5e-4)).budget == "1,500 steps, lr 2.5e-4"

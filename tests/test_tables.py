@@ -3,6 +3,8 @@
 import math
 import re
 
+import pytest
+
 from lucid_dreamer import comparison, tables
 
 
@@ -69,21 +71,28 @@ def test_the_benchmark_tables_give_rates_ratios_and_shares_as_aligned_numbers():
     speed = tables.benchmark(result).frame
     assert list(speed.iloc[1]) == ["ours", "1,000.0", "80.0", "500.00x", "8.00x"]
     shares = tables.utilisation(result).frame
-    assert list(shares.iloc[0]) == ["16x16", "ref", "3.00", "1.00", "1.00", "2.0%", "4.0%"]
+    assert list(shares.iloc[0]) == ["16x16", "ref", "3.00", "1.00", "2.00", "2.0%", "4.0%"]
     assert list(shares.iloc[1])[2:] == ["1.00", "1.00", "2.00", "500.0%", "2000.0%"]
     html = tables.benchmark(result)._repr_html_() + tables.utilisation(result)._repr_html_()
     assert not re.search(r'<td class="[^"]*\btext\b[^"]*" >[\d,.]+[x%]?</td>', html)  # every number aligned as one
 
 
-def test_the_precision_clause_quotes_both_differences_or_says_they_are_not_measured():
-    cell = {"strict_512": {"mean": 300.0}, "detection": {"mean": 0.5}}
-    f32 = {"strict_512": {"mean": 290.0}, "detection": {"mean": 0.525}}
-    summary = {("rivals", "resnet_rollout"): {"metrics": cell}}
-    assert comparison.precision_difference(summary).startswith("has not been compared yet")
-    summary[("precision", "float32")] = {"metrics": f32}
-    assert comparison.precision_difference(summary) == (
-        "differs by 10.0 px (at 512 px) in strict RMSE and by 2.5 percentage points in detection"
-    )
+def test_the_precision_sentence_pairs_seeds_and_says_when_there_is_nothing_to_compare(monkeypatch):
+    monkeypatch.setattr(comparison, "metric_values", lambda record: record["values"])
+    monkeypatch.setattr(comparison, "record_precision", lambda record: record["precision"])
+
+    def record(group, variant, seed, precision, strict, detection):
+        values = {"strict_512": strict, "detection": detection}
+        return {"group": group, "variant": variant, "seed": seed, "precision": precision, "values": values}
+
+    bf16 = [record("rivals", "resnet_rollout", s, "bf16 autocast", 300.0 + s, 0.5) for s in (0, 1, 2)]
+    assert "not measured yet" in comparison.precision_difference(bf16)
+    f32 = [record("precision", "float32", s, "float32", 290.0, 0.525) for s in (0, 1)]  # seed 2 not run
+    sentence = comparison.precision_difference(bf16 + f32)
+    # seeds 0 and 1 only: (10 + 11) / 2 px, and 2.5 points less detection in bf16
+    assert "same 2 seeds" in sentence and "is +10.5 px" in sentence and "-2.5 percentage points" in sentence
+    all_f32 = [{**r, "precision": "float32"} for r in bf16]
+    assert "both of chapter 7's rows computed in float32" in comparison.precision_difference(all_f32 + f32)
 
 
 def test_the_one_trajectory_table_says_which_rows_have_run():
@@ -111,7 +120,10 @@ def test_a_runs_standing_against_the_references_names_which_it_is_below():
     refs = {"copying the last frame": 60.0, "constant velocity": 40.0}
     lower = "has a lower strict RMSE than copying the last frame"
     assert comparison.against_references(30.0, refs) == f"{lower} and constant velocity"
-    assert comparison.against_references(50.0, refs) == f"{lower} but not than constant velocity"
+    assert comparison.against_references(50.0, refs) == f"{lower}, and one no lower than constant velocity"
     assert comparison.against_references(70.0, refs) == (
-        "does not have a lower strict RMSE than copying the last frame or constant velocity"
+        "has a strict RMSE no lower than copying the last frame or constant velocity"
     )
+    for value, references in ((math.nan, refs), (30.0, {})):
+        with pytest.raises(ValueError):
+            comparison.against_references(value, references)
