@@ -254,38 +254,47 @@ def against_references(value: float, references: dict[str, float]) -> str:
     return f"{lower}, and one no lower than {' or '.join(rest)}" if rest else lower
 
 
-PROSE_CELLS = [
-    ("rollout", "r1", "strict_512"),
-    ("rollout", "r4", "strict_512"),
-    ("teacher_forcing", "rollout", "strict_h16_512"),
-    ("teacher_forcing", "forced", "strict_h16_512"),
-    *(
-        (group, variant, name)
-        for group, variant in (
-            ("rivals", "resnet_rollout"),
-            ("rivals", "probabilistic_plus"),
-            ("protocol", "resnet_rollout_paper"),
-            ("protocol", "resnet_rollout_held_out"),
-            ("protocol", "probabilistic_plus_paper"),
-            ("protocol", "probabilistic_plus_held_out"),
-            ("trajectories", "single"),
-            ("trajectories", "all"),
-        )
-        for name in ("rmse_512", "strict_512", "detection")
-    ),
-]
-"""(group, variant, metric) cells the book's prose quotes."""
+def report_paragraphs(summary: dict, refs: dict[str, dict]) -> dict[str, str]:
+    """The report's paragraphs on the ablations that answer a question of their own, by glue name:
+    predicting the change instead of the frame (`predict_change`), and the paper's protocol and
+    single-trajectory training (`protocol`). A paragraph whose rows have not all run says so,
+    rather than quoting placeholders as numbers."""
 
+    def cells(group: str, variant: str) -> str:
+        rmse, strict, detection = (shown(summary, group, variant, k) for k in ("rmse_512", "strict_512", "detection"))
+        return f"{rmse} px RMSE ({strict} strict, {detection} detected)"
 
-def prose_values(summary: dict, refs: dict[str, dict]) -> dict[str, str]:
-    """The numbers the report's sentences quote, by glue name: `<group>_<variant>_<metric>`, the
-    predict-change rows' strict RMSE within 4 and 16 frames (`<variant>_h4`...), and the copy-last
-    reference's within 4 and 16 frames and over the whole dream (`copy_h4`...)."""
-    values = {f"{g}_{v}_{name}": shown(summary, g, v, name) for g, v, name in PROSE_CELLS}
-    for variant in ("next_one_step", "change_one_step", "change_rollout"):  # the report's "predicts the change"
-        for h in ("h4", "h16"):
-            values[f"{variant}_{h}"] = shown(summary, "predict_change", variant, f"strict_{h}_512")
+    def ran(*rows: tuple[str, str]) -> bool:
+        return all(row in summary for row in rows)
+
+    out = {}
+    change = [("predict_change", v) for v in ("next_one_step", "change_one_step", "change_rollout")]
     copy = refs.get(REFERENCES["copy_last"])
-    for key, name in (("h4", "strict_h4_512"), ("h16", "strict_h16_512"), ("all", "strict_512")):
-        values[f"copy_{key}"] = number(copy[name]) if copy else "not run yet"
-    return values
+    if ran(*change) and copy:
+        h = {(v, k): shown(summary, "predict_change", v, f"strict_{k}_512") for _, v in change for k in ("h4", "h16")}
+        out["predict_change"] = (
+            "Trained one step ahead, its strict RMSE within the first 4 dreamed frames is "
+            f"{h['change_one_step', 'h4']} px (at 512 px), against {h['next_one_step', 'h4']} px for the network "
+            f"predicting the next frame and {number(copy['strict_h4_512'])} px for copying the last frame; within 16 "
+            f"frames {h['change_one_step', 'h16']}, {h['next_one_step', 'h16']} and {number(copy['strict_h16_512'])} "
+            f"px. Trained with the 4-step rollout it scores {h['change_rollout', 'h4']} and "
+            f"{h['change_rollout', 'h16']} px."
+        )
+    else:
+        out["predict_change"] = "Its rows have not all run yet in this world."
+    protocol = [
+        ("protocol", f"{m}_{p}") for m in ("resnet_rollout", "probabilistic_plus") for p in ("paper", "held_out")
+    ]
+    trajectories = [("trajectories", "single"), ("trajectories", "all")]
+    if ran(*protocol, *trajectories):
+        out["protocol"] = (
+            f"On its own training trajectory ResNet-Rollout scores {cells('protocol', 'resnet_rollout_paper')}; "
+            f"on held-out trajectories {cells('protocol', 'resnet_rollout_held_out')}. Probabilistic Plus scores "
+            f"{cells('protocol', 'probabilistic_plus_paper')} on its training trajectory and "
+            f"{cells('protocol', 'probabilistic_plus_held_out')} on held-out ones. Trained on a single trajectory "
+            "(the report's future work asks for more) and dreamed on held-out ones, ResNet-Rollout scores "
+            f"{cells('trajectories', 'single')}, against {cells('trajectories', 'all')} trained on all of them."
+        )
+    else:
+        out["protocol"] = "These rows have not all run yet in this world."
+    return out

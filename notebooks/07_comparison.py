@@ -140,7 +140,7 @@ refs = comparison.references(records)
 ablations = comparison.ablation_table(summary, runs, P.grid.seeds[0], refs)
 glue("ablation_table", ablations, display=False)
 display(ablations)
-for name, value in comparison.prose_values(summary, refs).items():  # the report's sentences on the ablations
+for name, value in comparison.report_paragraphs(summary, refs).items():  # the report's paragraphs on two ablations
     glue(name, value, display=False)
 nb.save_data(
     "comparison",

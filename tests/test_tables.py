@@ -127,3 +127,17 @@ def test_a_runs_standing_against_the_references_names_which_it_is_below():
     for value, references in ((math.nan, refs), (30.0, {})):
         with pytest.raises(ValueError):
             comparison.against_references(value, references)
+
+
+def test_the_reports_ablation_paragraphs_quote_numbers_only_once_their_rows_have_run():
+    cell = {"mean": 100.0, "low": 90.0, "high": 110.0}
+    metrics = dict.fromkeys(["rmse_512", "strict_512", "detection", "strict_h4_512", "strict_h16_512"], cell)
+    refs = {comparison.REFERENCES["copy_last"]: {"strict_h4_512": 50.0, "strict_h16_512": 150.0}}
+    empty = comparison.report_paragraphs({}, refs)
+    assert "not all run yet" in empty["predict_change"] and "not all run yet" in empty["protocol"]
+    summary = summary_of(next_one_step=metrics, change_one_step=metrics, change_rollout=metrics)
+    summary = {("predict_change", v): cell for (_, v), cell in summary.items()}
+    paragraphs = comparison.report_paragraphs(summary, refs)
+    assert "within the first 4 dreamed frames is 100.0 [90.0, 110.0] px" in paragraphs["predict_change"]
+    assert "50.0 px for copying the last frame" in paragraphs["predict_change"]
+    assert "not all run yet" in paragraphs["protocol"] and "not run yet" not in paragraphs["predict_change"]
