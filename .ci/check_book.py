@@ -55,7 +55,7 @@ def problems(html_root: Path) -> list[str]:
         page = Page()
         page.feed(text)
         name = path.relative_to(html_root)
-        if re.search(r"glue:(text|any|figure|math)|unresolved glue", text):
+        if re.search(r"glue:(text|md|any|figure|math)|unresolved glue", text):
             found.append(f"{name}: glue left unresolved")
         if flag := re.search(r"(?<![\w-])[\u2013\u2014][a-z]\w*", text):
             found.append(f"{name}: a command-line flag typeset as a dash ({flag.group()})")
