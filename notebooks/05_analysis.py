@@ -45,7 +45,7 @@ preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")
 import json
 
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
+from IPython.display import display
 from myst_nb import glue
 from safetensors.numpy import load_file
 
@@ -104,10 +104,10 @@ plt.show()
 #
 # Every row on the same held-out test episodes, pixels at 512 px; "detected" counts the true-cube
 # frames in which the dream shows the cube. Each model is one training run, dreamed from its
-# checkpoint with the lowest validation loss: {glue:md}`model_runs`.
+# checkpoint with the lowest validation loss: [{glue:text}`model_runs:s`]{.prose}.
 
 # %%
-glue("model_runs", Markdown("; ".join(f"{e.label}: {e.budget}, seed {e.train.seed}" for e in [*P.experiments, one_step])), display=False)
+glue("model_runs", "; ".join(f"{e.label}: {e.budget}, seed {e.train.seed}" for e in [*P.experiments, one_step]), display=False)
 scaled = {label: scale_to(r) for label, r in reports.items()}
 table = tables.dream_results(scaled)
 glue("results_table", table, display=False)

@@ -31,7 +31,7 @@ preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")
 import json
 
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
+from IPython.display import display
 from myst_nb import glue
 
 from lucid_dreamer import book, comparison, conditions, grid
@@ -141,7 +141,7 @@ ablations = comparison.ablation_table(summary, runs, P.grid.seeds[0], refs)
 glue("ablation_table", ablations, display=False)
 display(ablations)
 for name, value in comparison.report_paragraphs(summary, refs).items():  # the report's paragraphs on two ablations
-    glue(name, Markdown(value), display=False)
+    glue(name, value, display=False)
 nb.save_data(
     "comparison",
     {"runs_done": len(records), "runs": len(runs), "summary": {f"{g}/{v}": c for (g, v), c in summary.items()}},
@@ -159,7 +159,7 @@ nb.save_data(
 precision_table = comparison.precision_table(summary, records, grid.record_precision)
 glue("precision_table", precision_table, display=False)
 display(precision_table)
-glue("precision_difference", Markdown(comparison.precision_difference(records)), display=False)  # speed: chapter 6
+glue("precision_difference", comparison.precision_difference(records), display=False)  # speed: chapter 6
 
 # %% [markdown]
 # ## The claims audit

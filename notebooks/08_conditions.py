@@ -40,7 +40,7 @@ preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
+from IPython.display import display
 from myst_nb import glue
 
 from lucid_dreamer import book, conditions, grid, tables
@@ -151,7 +151,7 @@ display(protocol_table)
 protocol = next(r.experiment for r in runs if r.group == "one_trajectory")
 glue("protocol_budget", protocol.budget, display=False)
 for variant, sentence in conditions.protocol_sentences(summary, protocol.budget, len(P.grid.seeds)).items():
-    glue(f"protocol_{variant}", Markdown(sentence), display=False)
+    glue(f"protocol_{variant}", sentence, display=False)
 nb.save_data("conditions_map", {"rows": rows, "worlds": measured, "findings": findings})
 
 # %% [markdown]
@@ -162,7 +162,7 @@ nb.save_data("conditions_map", {"rows": rows, "worlds": measured, "findings": fi
 # and beats copying the last frame in {glue:text}`map_recipe_beats_copy_last`; trained one step
 # ahead, the same network keeps it to horizon 4 in {glue:text}`map_one_step_keeps_h4`.
 #
-# {glue:md}`protocol_paper` {glue:md}`protocol_held_out`
+# [{glue:text}`protocol_paper:s`]{.prose} [{glue:text}`protocol_held_out:s`]{.prose}
 #
 # The report's "Where we disagree" and the claims audit carry these findings; each verdict about
 # the recipe names the worlds in which it was measured.
