@@ -6,7 +6,7 @@ Usage: python .ci/check_book.py _build/test/_build/html
 - no embedded video wider than the book's column;
 - no code-cell output longer than a screen;
 - no command-line flag typeset as a dash ("--frames" shown as an en dash);
-- no placeholder read as a number ("not run yet px", "nan px", "(0 seeds)").
+- no placeholder read as a number ("not run yet px", "nan px", "(0 seeds)") and no pasted object repr.
 """
 
 import re
@@ -60,7 +60,7 @@ def problems(html_root: Path) -> list[str]:
         if flag := re.search(r"(?<![\w-])[\u2013\u2014][a-z]\w*", text):
             found.append(f"{name}: a command-line flag typeset as a dash ({flag.group()})")
         words = " ".join(re.sub(r"<[^>]+>", " ", text).split())
-        if placeholder := re.search(r"not run yet px|\bnan\b ?(px|%)|\(0 seeds\)", words):
+        if placeholder := re.search(r"not run yet px|\bnan\b ?(px|%)|\(0 seeds\)|&lt;[\w.]+ object", words):
             found.append(f"{name}: a placeholder read as a number ({placeholder.group()})")
         for classes in page.tables:
             if "lucid-table" not in classes and "table" not in classes.split():

@@ -20,6 +20,7 @@ spec.loader.exec_module(check_book)
         ("<p>held out (0 seeds)</p>", "a placeholder read as a number"),
         ("<p>detected in <strong>nan</strong>%</p>", "a placeholder read as a number"),
         ("<p>{glue:text}`key`</p>", "glue left unresolved"),
+        ("<p>&lt;IPython.core.display.Markdown object&gt;</p>", "a placeholder read as a number"),
         ("<table><tr><td>1</td></tr></table>", "an unstyled table"),
     ],
 )
