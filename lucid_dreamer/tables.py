@@ -17,6 +17,9 @@ NUMERIC = re.compile(r"[-+]?\d[\d,.]*(%|x)?( \[[^\]]*\])?|\d+/\d+( \(\d+%\))?|-|
 """Cells shown as numbers: values, percentages, "mean [low, high]", counts "k/n", and the words that
 stand in for a number."""
 
+INTERVAL = re.compile(r"\[[^\]]*\]")
+"""The bracketed interval of a "mean [low, high]" cell, kept on one line."""
+
 
 def interval(stats: dict | None, digits: int = 1, percent: bool = False, undefined: str = "no detections") -> str:
     """A `grid.summarize` metric as "mean [low, high]" (its 95% bootstrap interval), or why there is
@@ -46,9 +49,11 @@ class Table:
     frame: pd.DataFrame
 
     def _repr_html_(self) -> str:
-        # numbers right-aligned in one line, words left-aligned and wrapped (_static/tables.css)
+        # numbers right-aligned, words left-aligned and wrapped between words (_static/tables.css); an
+        # interval may wrap only before its bracket, so "188.9 [171.3, 210.8]" takes two short lines
         kinds = self.frame.map(lambda cell: "num" if NUMERIC.fullmatch(str(cell)) else "text")
-        styler = Styler(self.frame, uuid="lucid", cell_ids=False).hide(axis="index").format(escape="html")
+        cells = self.frame.map(lambda cell: INTERVAL.sub(lambda m: m.group().replace(" ", "\u00a0"), str(cell)))
+        styler = Styler(cells, uuid="lucid", cell_ids=False).hide(axis="index").format(escape="html")
         html = styler.set_td_classes(kinds).set_table_attributes('class="lucid-table"').to_html()
         return f'<div class="lucid-table-wrap">{html}</div>'
 

@@ -20,7 +20,8 @@ def test_a_table_renders_as_a_styled_html_table_with_its_headers():
     html = tables.table(["model", "strict RMSE (px at 512)"], [["ResNet-Rollout", "123.4 [1.0, 2.0]"]])._repr_html_()
     assert 'class="lucid-table"' in html and "lucid-table-wrap" in html and "strict RMSE (px at 512)</th>" in html
     # a number is aligned right on one line, words left (the book's CSS reads these classes)
-    assert re.search(r'<td class="[^"]*\bnum\b[^"]*" >123.4 \[1.0, 2.0\]</td>', html)
+    # an interval wraps only before its bracket: the space inside it does not break
+    assert re.search(r'<td class="[^"]*\bnum\b[^"]*" >123.4 \[1.0,\u00a02.0\]</td>', html)
     assert re.search(r'<td class="[^"]*\btext\b[^"]*" >ResNet-Rollout</td>', html)
     assert "<script" not in tables.table(["a"], [["<script>"]])._repr_html_()  # cells are escaped
     again = tables.table(["model", "strict RMSE (px at 512)"], [["ResNet-Rollout", "123.4 [1.0, 2.0]"]])
