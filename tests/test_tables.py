@@ -47,12 +47,18 @@ def test_the_rivals_tables_put_the_papers_numbers_beside_ours_in_the_papers_orde
     }
     summary = summary_of(resnet_rollout=dict.fromkeys(names, cell))
     labels = {v: f"label {v}" for v in comparison.RIVALS}
-    readme, report = comparison.rivals_tables(summary, labels)
+    readme, by_paper_tracker, report = comparison.rivals_tables(summary, labels)
     first = readme.frame.iloc[0]
     assert first["model"] == "label resnet_rollout" and first["strict RMSE (px at 512)"] == "100.0 [90.0, 110.0]"
     assert first["the paper's RMSE (px at 512)"] == "71.08" and first["the paper's detection"] == "99%"
     assert readme.frame.iloc[1]["strict RMSE (px at 512)"] == "not run yet"  # no runs: said, not filled in
     assert list(report.frame["model"]) == [labels[v] for v in comparison.RIVALS]
+    tracked = by_paper_tracker.frame.iloc[0]
+    assert (
+        tracked["model"] == first["model"] and tracked["RMSE, the paper's tracker (px at 512)"] == "100.0 [90.0, 110.0]"
+    )
+    assert tracked["the paper's RMSE (px at 512)"] == "71.08" and len(by_paper_tracker.frame.columns) == 5
+    assert all(len(t.frame.columns) <= 6 for t in (readme, by_paper_tracker, report))  # each fits the column
 
 
 def test_the_benchmark_tables_give_rates_ratios_and_shares_as_aligned_numbers():
