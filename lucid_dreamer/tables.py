@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-NUMERIC = re.compile(r"[-+]?\d[\d,.]*(%|x)?( \[[^\]]*\])?|\d+/\d+( \(\d+%\))?|-|not run yet|no detections")
+NUMERIC = re.compile(r"[-+]?\d[\d,.]*(%|x)?( \[[^\]]*\])?|\d+/\d+( \(\d+%\))?|-|N/A|not run yet|no detections")
 """Cells shown as numbers: values, percentages, "mean [low, high]", counts "k/n", and the words that
 stand in for a number."""
 
