@@ -13,7 +13,7 @@ import numpy as np
 from .grid import GridRun, metric_values, record_precision
 from .models import build_model, count_parameters
 from .paper import PAPER_RESULTS
-from .tables import Table, interval, number, table
+from .tables import Table, is_rate, number, shown, table
 
 RIVALS = {
     "resnet_rollout": (
@@ -56,20 +56,6 @@ REFERENCES = {
     "oracle": "oracle (tokenizer floor)",
 }
 """The reference points every record carries, as the tables name them."""
-
-
-def _cell(summary: dict, group: str, variant: str, name: str) -> dict | None:
-    row = summary.get((group, variant))
-    return None if row is None else row["metrics"][name]
-
-
-def _percent(name: str) -> bool:
-    return "detection" in name or name == "detected_at_end"
-
-
-def shown(summary: dict, group: str, variant: str, name: str) -> str:
-    """One summary cell as the tables show it: "mean [low, high]", a percentage for rates."""
-    return interval(_cell(summary, group, variant, name), 0 if _percent(name) else 1, _percent(name))
 
 
 def models_table(runs: list[GridRun], seed: int) -> Table:
@@ -183,7 +169,7 @@ def ablation_table(summary: dict, runs: list[GridRun], seed: int, refs: dict[str
         values = [shown(summary, run.group, run.variant, k) for k in ABLATION_COLUMNS]
         rows.append([run.group.replace("_", " "), run.experiment.label, *values, cell["seeds"] if cell else 0])
     for name, r in refs.items():
-        values = [number(r[k], 0, True) if _percent(k) else number(r[k]) for k in ABLATION_COLUMNS]
+        values = [number(r[k], 0, True) if is_rate(k) else number(r[k]) for k in ABLATION_COLUMNS]
         rows.append(["reference", name, *values, "-"])
     header = ["ablation", "setting", "strict RMSE (px at 512)", "strict h4", "strict h16", "detected", "seeds"]
     return table(header, rows)
@@ -216,10 +202,8 @@ def precision_difference(records: list[dict]) -> str:
         )
     if any(record_precision(rows[0][s]) == record_precision(rows[1][s]) for s in seeds):
         return "On this machine both of chapter 7's rows computed in float32, so they say nothing about bf16."
-    strict, detection = (
-        np.mean([metric_values(rows[0][s])[k] - metric_values(rows[1][s])[k] for s in seeds])
-        for k in ("strict_512", "detection")
-    )
+    pairs = [(metric_values(rows[0][s]), metric_values(rows[1][s])) for s in seeds]
+    strict, detection = (np.mean([bf16[k] - f32[k] for bf16, f32 in pairs]) for k in ("strict_512", "detection"))
     return (
         f"Trained both ways with the same {len(seeds)} seeds and budget, ResNet-Rollout's strict RMSE in bf16 "
         f"minus float32 is {strict:+.1f} px (at 512 px) and its detection {100 * detection:+.1f} percentage points "

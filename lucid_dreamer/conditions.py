@@ -15,7 +15,7 @@ import torch
 
 from .errors import UserError
 from .paper import PAPER_DETECTED, PAPER_FRAMES, PAPER_RESULTS
-from .tables import interval
+from .tables import shown
 from .track import CubeTrackerConfig, expected_cube_area, track_cube
 from .world import WorldConfig
 
@@ -111,8 +111,7 @@ def protocol_sentences(summary: dict, budget: str, seeds: int) -> dict[str, str]
     how many of the `seeds` planned have run, and by our tracker first."""
 
     def cell(variant: str, metric: str) -> str:
-        stats = summary[("one_trajectory", variant)]["metrics"].get(metric)
-        return interval(stats, 0, True) if "detection" in metric else interval(stats)
+        return shown(summary, "one_trajectory", variant, metric)
 
     def ran(variant: str) -> str:
         return f"{summary[('one_trajectory', variant)]['seeds']} of {seeds} seeds"

@@ -35,6 +35,18 @@ def interval(stats: dict | None, digits: int = 1, percent: bool = False, undefin
     return f"{mean:.{digits}f}{unit} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
+def is_rate(name: str) -> bool:
+    """Whether a grid metric is a share of frames or dreams, shown as a percentage."""
+    return "detection" in name or name == "detected_at_end"
+
+
+def shown(summary: dict, group: str, variant: str, name: str) -> str:
+    """One cell of a `grid.summarize` summary as the tables show it: "mean [low, high]", rates as
+    percentages, "not run yet" for a row (or a metric) without runs."""
+    row = summary.get((group, variant))
+    return interval(None if row is None else row["metrics"].get(name), 0 if is_rate(name) else 1, is_rate(name))
+
+
 def number(value: float | None, digits: int = 1, percent: bool = False) -> str:
     """One value, as a percentage or with `digits` decimals; a dash where there is none."""
     if value is None or value != value:
@@ -233,21 +245,17 @@ def one_trajectory(summary: dict, labels: dict[str, str]) -> Table:
     `one_trajectory`, by variant, named by `labels`), by our tracker and by the paper's: one
     column per protocol, so its intervals fit the page."""
     metrics = {
-        "seeds": None,
-        "detected (ours)": ("detection", True),
-        "RMSE, both detect (px at 512)": ("rmse_512", False),
-        "strict RMSE (px at 512)": ("strict_512", False),
-        "detected (the paper's tracker)": ("paper_detection", True),
-        "RMSE, the paper's tracker (px at 512)": ("paper_rmse_512", False),
+        "detected (ours)": "detection",
+        "RMSE, both detect (px at 512)": "rmse_512",
+        "strict RMSE (px at 512)": "strict_512",
+        "detected (the paper's tracker)": "paper_detection",
+        "RMSE, the paper's tracker (px at 512)": "paper_rmse_512",
     }
-    columns = {}
-    for variant, label in labels.items():
-        cell = summary.get(("one_trajectory", variant))
-        m = cell["metrics"] if cell else {}
-        columns[label] = [
-            str(cell["seeds"] if cell else 0)
-            if spec is None
-            else interval(m.get(spec[0]), 0 if spec[1] else 1, spec[1])
-            for spec in metrics.values()
+    columns = {
+        label: [
+            str(summary.get(("one_trajectory", variant), {"seeds": 0})["seeds"]),
+            *(shown(summary, "one_trajectory", variant, name) for name in metrics.values()),
         ]
-    return table(["", *columns], [[name, *cells] for name, *cells in zip(metrics, *columns.values())])
+        for variant, label in labels.items()
+    }
+    return table(["", *columns], [[name, *cells] for name, *cells in zip(["seeds", *metrics], *columns.values())])
