@@ -135,10 +135,15 @@ class Claim:
 
     def where(self, evidence: Evidence) -> str:
         """The world the verdict was measured in, and what the conditions map adds for the recipe."""
-        world = "-" if self.evidence == "06_performance" else evidence.world  # speed is the machine's
+        if self.evidence == "06_performance":  # a speed is the machine's, not the world's
+            return "this machine's CPU"
+        world = evidence.world
         if self.recipe and evidence.conditions and self.recipe in evidence.conditions:
             h = self.recipe.rsplit("_h", 1)[1]
-            world += f"; the map: the recipe keeps the cube to horizon {h} in {evidence.conditions[self.recipe]} worlds"
+            count, _, names = evidence.conditions[self.recipe].partition(" (")  # "2 of 6 (a, b)"
+            world += f"; the map: the recipe keeps the cube to horizon {h} in {count} worlds" + (
+                f" ({names}" if names else ""
+            )
         return world
 
 
@@ -470,5 +475,12 @@ def audit_table(rows: list[dict]):
     """The audit as a book table."""
     from .tables import table
 
-    header = ["the paper's claim", "where", "our measurement", "verdict", "measured in", "chapter"]
-    return table(header, [[r["claim"], r["source"], r["ours"], r["verdict"], r["world"], r["evidence"]] for r in rows])
+    header = ["the paper's claim", "where", "our measurement", "verdict", "measured in", "chapters"]
+    return table(
+        header, [[r["claim"], r["source"], r["ours"], r["verdict"], r["world"], _chapters(r["evidence"])] for r in rows]
+    )
+
+
+def _chapters(notebooks: str) -> str:
+    """'05_analysis, 07_comparison' as the chapter numbers a reader sees: 'ch. 5, 7'."""
+    return "ch. " + ", ".join(str(int(name[:2])) for name in notebooks.split(", "))

@@ -268,8 +268,12 @@ def test_each_verdict_names_its_world_and_the_recipe_claims_what_the_map_found()
     rows = audit.audit(audit.Evidence({}, world="cube 4.8 latent cells, 0.48 cells/frame", conditions=found))
     by_claim = {r["claim"]: r for r in rows}
     detection = next(r for text, r in by_claim.items() if "detection (96/97" in text)
-    assert detection["world"].startswith("cube 4.8 latent cells") and "horizon 16 in 1 of 6" in detection["world"]
+    assert detection["world"].startswith("cube 4.8 latent cells") and detection["world"].endswith(
+        "horizon 16 in 1 of 6 worlds (cube5_speed0.25)"
+    )
     rollout = next(r for text, r in by_claim.items() if text.startswith("rollout training"))
-    assert "horizon 4 in 3 of 6" in rollout["world"]
+    assert "horizon 4 in 3 of 6 worlds (a, b, c)" in rollout["world"]
     speed = next(r for text, r in by_claim.items() if text.startswith("500 epochs"))
-    assert speed["world"] == "-"  # measured on the machine, not in a world
+    assert speed["world"] == "this machine's CPU"  # measured on the machine, not in a world
+    chapters = audit.audit_table(rows).frame["chapters"].tolist()
+    assert chapters[0] == "ch. 5, 7" and chapters[-1] == "ch. 6"
