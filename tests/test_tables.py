@@ -148,3 +148,14 @@ def test_the_reports_ablation_paragraphs_quote_numbers_only_once_their_rows_have
     assert "within the first 4 dreamed frames is 100.0 [90.0, 110.0] px" in paragraphs["predict_change"]
     assert "50.0 px for copying the last frame" in paragraphs["predict_change"]
     assert "not all run yet" in paragraphs["protocol"] and "not run yet" not in paragraphs["predict_change"]
+    assert all("not all run yet" in empty[name] for name in ("rollout", "motion"))
+    rows = [("rollout", f"r{r}") for r in (1, 2, 4, 8)] + [("teacher_forcing", v) for v in ("rollout", "forced")]
+    rows += [("motion", v) for v in ("w10_t0.1", "w1", "w10_t0.3")]
+    rate = {"mean": 0.9, "low": 0.8, "high": 1.0}
+    paragraphs = comparison.report_paragraphs(
+        {row: {"seeds": 3, "metrics": metrics | {"detection": rate}} for row in rows}, refs
+    )
+    detected = "100.0 [90.0, 110.0] px RMSE (100.0 [90.0, 110.0] strict, 90% [80, 100] detected)"
+    assert paragraphs["motion"].startswith(f"With plain L1 (weight 1) it scores {detected};")
+    assert "16 dreamed frames its strict RMSE is 100.0 [90.0, 110.0] px trained one step" in paragraphs["rollout"]
+    assert "not run yet" not in paragraphs["rollout"] + paragraphs["motion"]
