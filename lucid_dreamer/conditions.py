@@ -54,6 +54,16 @@ CONDITIONS = tuple(
 """Cube sizes of about 1.3, 2.7 and 5 latent cells (the last is our scene at the paper's 512 px),
 each at about 0.25 and 0.5 cells per frame (median); `measure` says what each world really gives."""
 
+HARD = "cube1.3_speed0.5"
+"""Our scene's own 12 cm cube at 128 px (about 1.3 latent cells, half a cell a frame): the world
+this project first measured in, where every model lost the cube; the map keeps it by name."""
+
+
+def main_condition(world: WorldConfig) -> str | None:
+    """The name of the map's condition that is `world` itself (the `cpu` preset's), if there is one."""
+    return next((c.name for c in CONDITIONS if c.world(world) == world), None)
+
+
 TRAININGS = {"recipe": "the paper's recipe (R = 4)", "one_step": "one step ahead (R = 1)"}
 """The map's two trainings of the same network: grid variant suffix -> label."""
 

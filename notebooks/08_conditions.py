@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -79,9 +81,18 @@ glue("map_seeds", len(P.grid.seeds), display=False)
 # The motion mask is the paper's: latent elements whose change from the last context frame
 # exceeds 0.1, the elements its loss weights 10x; near the cube means within one cube side of
 # its centre.
+#
+# **The main world.** Chapters 1 to 7 and the claims audit measure in this preset's world, the
+# map's {glue:text}`main_condition`. Our scene's 12 cm cube seen at the paper's 512 px spans about
+# 5 latent cells; the `cpu` preset renders at 128 px a 42 cm cube that spans the same cells, so its
+# models face the paper's task as a latent model sees it, at a sixteenth of the pixels. The map's
+# {glue:text}`hard_condition` is our scene's own 12 cm cube at 128 px, the world this project first
+# measured in: a hard condition, kept on the map by name.
 
 # %%
 measured = conditions.measured_worlds(records)
+glue("main_condition", conditions.main_condition(P.world) or "none (this preset's world is not on it)", display=False)
+glue("hard_condition", conditions.HARD, display=False)
 worlds_table = tables.map_worlds(measured)
 glue("map_worlds_table", worlds_table, display=False)
 display(worlds_table)

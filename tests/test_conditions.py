@@ -125,3 +125,11 @@ def test_the_protocol_sentences_lead_with_our_tracker_and_say_how_many_seeds_hav
     held_out = conditions.protocol_sentences(summary, "1,500 steps, lr 1e-4", 3)["held_out"]
     assert "1 of 3 seeds" in held_out and "97%" in held_out and "206.5 [206.5, 206.5] px" in held_out
     assert "has not run yet" in conditions.protocol_sentences({}, "x", 3)["paper"]
+
+
+def test_the_cpu_world_is_the_maps_5_cell_cube_and_the_hard_condition_is_on_the_map():
+    from lucid_dreamer.presets import get_preset
+
+    assert conditions.main_condition(get_preset("cpu").world) == "cube5_speed0.5"
+    assert conditions.main_condition(get_preset("smoke").world) is None  # a 64 px world is not on the map
+    assert conditions.condition(conditions.HARD).cube_half_size == 0.06  # the scene's own 12 cm cube
