@@ -243,24 +243,24 @@ def report_paragraphs(summary: dict, refs: dict[str, dict]) -> dict[str, str]:
     if ran(*steps, *forcing):
         h16 = {v: shown(summary, g, v, "strict_h16_512") for g, v in steps + forcing}
         out["rollout"] = (
-            f"Within the first 16 dreamed frames its strict RMSE is {h16['r1']} px trained one step ahead, "
+            f"Within the first 16 dreamed frames ResNet-Rollout's strict RMSE is {h16['r1']} px trained one step ahead, "
             f"{h16['r2']}, {h16['r4']} and {h16['r8']} px trained with 2-, 4- and 8-step teacher-less rollouts; "
             f"over the whole dream it scores {cells('rollout', 'r1')}, {cells('rollout', 'r2')}, "
             f"{cells('rollout', 'r4')} and {cells('rollout', 'r8')}. Fed the true frames at each of the 4 steps "
-            f"(teacher forcing) it scores {h16['forced']} px within 16 frames and {cells('teacher_forcing', 'forced')} "
+            f"(teacher forcing), it scores {h16['forced']} px within 16 frames and {cells('teacher_forcing', 'forced')} "
             f"over the whole dream."
         )
     else:
-        out["rollout"] = "Its rows have not all run yet in this world."
+        out["rollout"] = "These rows have not all run yet in this world."
     motion = [("motion", v) for v in ("w10_t0.1", "w1", "w10_t0.3")]
     if ran(*motion):
         out["motion"] = (
-            f"With plain L1 (weight 1) it scores {cells('motion', 'w1')}; with the paper's weight 10 on the latent "
+            f"With plain L1 (weight 1) ResNet-Rollout scores {cells('motion', 'w1')}; with the paper's weight 10 on the latent "
             f"elements that moved by more than 0.1, {cells('motion', 'w10_t0.1')}; at threshold 0.3, "
             f"{cells('motion', 'w10_t0.3')}."
         )
     else:
-        out["motion"] = "Its rows have not all run yet in this world."
+        out["motion"] = "These rows have not all run yet in this world."
     change = [("predict_change", v) for v in ("next_one_step", "change_one_step", "change_rollout")]
     copy = refs.get(REFERENCES["copy_last"])
     if ran(*change) and copy:
@@ -274,7 +274,7 @@ def report_paragraphs(summary: dict, refs: dict[str, dict]) -> dict[str, str]:
             f"{h['change_rollout', 'h16']} px."
         )
     else:
-        out["predict_change"] = "Its rows have not all run yet in this world."
+        out["predict_change"] = "These rows have not all run yet in this world."
     protocol = [
         ("protocol", f"{m}_{p}") for m in ("resnet_rollout", "probabilistic_plus") for p in ("paper", "held_out")
     ]

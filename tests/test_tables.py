@@ -156,6 +156,9 @@ def test_the_reports_ablation_paragraphs_quote_numbers_only_once_their_rows_have
         {row: {"seeds": 3, "metrics": metrics | {"detection": rate}} for row in rows}, refs
     )
     detected = "100.0 [90.0, 110.0] px RMSE (100.0 [90.0, 110.0] strict, 90% [80, 100] detected)"
-    assert paragraphs["motion"].startswith(f"With plain L1 (weight 1) it scores {detected};")
-    assert "16 dreamed frames its strict RMSE is 100.0 [90.0, 110.0] px trained one step" in paragraphs["rollout"]
+    assert paragraphs["motion"].startswith(f"With plain L1 (weight 1) ResNet-Rollout scores {detected};")
+    assert (
+        "16 dreamed frames ResNet-Rollout's strict RMSE is 100.0 [90.0, 110.0] px trained one step"
+        in paragraphs["rollout"]
+    )
     assert "not run yet" not in paragraphs["rollout"] + paragraphs["motion"]
