@@ -148,10 +148,9 @@ class Claim:
 
 
 def _cell(ev: Evidence, group: str, variant: str, metric: str) -> Estimate | None:
-    row = ev.grid.get((group, variant))
-    if row is None:
+    cell = ev.grid.get((group, variant), {}).get("metrics", {}).get(metric)
+    if cell is None:
         return None
-    cell = row["metrics"][metric]
     return Estimate(cell["mean"], cell["low"], cell["high"])
 
 
@@ -178,36 +177,43 @@ def _lower(
     return Measurement(f"{what}: {show(a)} against {show(b)}", (Part(a - b, 0.0, above=False),))
 
 
-def _reduction_part(ev: Evidence, rival: str, claimed: float) -> tuple[str, Part] | None:
-    """The claim: ResNet-Rollout's strict RMSE is at least `claimed` below the rival's."""
-    ours, theirs = _cell(ev, "rivals", "resnet_rollout", "strict_512"), _cell(ev, "rivals", rival, "strict_512")
-    if ours is None or theirs is None:
-        return None
-    cut = ours.reduction(theirs)
-    line = (
-        f"strict RMSE {_px(ours)} against {_px(theirs)} px: a reduction of {_share(cut)} (claimed {100 * claimed:g}%)"
-    )
-    return line, Part(cut, claimed, above=True)
+REDUCTION_METRICS = {"rmse_512": "RMSE where both detect (the paper's metric)", "strict_512": "strict RMSE"}
+"""The two errors a claimed reduction is judged on: the paper's own (frames where both trackers
+find the cube, here by our tracker) and ours, which charges a lost cube."""
+
+
+def _reduction_parts(ev: Evidence, rival: str, claimed: float) -> tuple[list[str], list[Part]] | None:
+    """The claim: ResNet-Rollout's error is at least `claimed` below the rival's, in both metrics."""
+    lines, parts = [], []
+    for metric, name in REDUCTION_METRICS.items():
+        ours, theirs = _cell(ev, "rivals", "resnet_rollout", metric), _cell(ev, "rivals", rival, metric)
+        if ours is None or theirs is None:
+            return None
+        cut = ours.reduction(theirs)
+        lines.append(f"{name} {_px(ours)} against {_px(theirs)} px: a reduction of {_share(cut)}")
+        parts.append(Part(cut, claimed, above=True))
+    lines[-1] += f" (claimed {100 * claimed:g}%)"
+    return lines, parts
 
 
 def _reduction(ev: Evidence, rival: str, claimed: float) -> Measurement:
-    found = _reduction_part(ev, rival, claimed)
-    return _pending("the grid rows are") if found is None else Measurement(found[0], (found[1],))
+    found = _reduction_parts(ev, rival, claimed)
+    return _pending("the grid rows are") if found is None else Measurement("; ".join(found[0]), tuple(found[1]))
 
 
 def _sharp_shooter(ev: Evidence) -> Measurement:
-    """34% lower RMSE and 40 points more detection than Sharp-Shooter: both parts."""
-    found = _reduction_part(ev, "sharp_shooter", PAPER_CLAIMED["better_than_sharp_shooter"])
+    """34% lower RMSE and 40 points more detection than Sharp-Shooter: every part."""
+    found = _reduction_parts(ev, "sharp_shooter", PAPER_CLAIMED["better_than_sharp_shooter"])
     ours, theirs = _cell(ev, "rivals", "resnet_rollout", "detection"), _cell(ev, "rivals", "sharp_shooter", "detection")
     if found is None or ours is None or theirs is None:
         return _pending("the grid rows are")
-    line, rmse = found
+    lines, parts = found
     more, points = ours - theirs, PAPER_CLAIMED["detection_points_over_sharp_shooter"]
-    line += (
-        f"; detection {_share(ours)} against {_share(theirs)}: {more.text(0, 100, ' points', '+')} "
+    lines.append(
+        f"detection {_share(ours)} against {_share(theirs)}: {more.text(0, 100, ' points', '+')} "
         f"(claimed +{100 * points:.0f} points)"
     )
-    return Measurement(line, (rmse, Part(more, points, above=True)))
+    return Measurement("; ".join(lines), (*parts, Part(more, points, above=True)))
 
 
 def _detection(ev: Evidence, variant: str, claimed: float, at_least: bool) -> Measurement:
@@ -221,13 +227,17 @@ def _detection(ev: Evidence, variant: str, claimed: float, at_least: bool) -> Me
 
 
 def _speed(ev: Evidence) -> Measurement:
-    """The claim: ResNet-Rollout trains at least 3x as fast as the large U-Net (45 min / 15 min)."""
+    """ResNet-Rollout trains 3x as fast as the 84M U-Net (45 min / 15 min): our U-Net's size is our
+    choice, so the ratio is shown, not judged (as the size claim is)."""
     a, b = _cell(ev, "rivals", "resnet_rollout", "samples_per_s"), _cell(ev, "rivals", "rollout_unet", "samples_per_s")
     if a is None or b is None:
-        return _pending("the grid rows are")
+        return Measurement("the grid rows are not run yet", status=UNTESTABLE)
     ratio, claimed = a / b, _MINUTES["84M baseline"] / _MINUTES["ResNet-Rollout"]
-    line = f"{ratio.text(1, unit='x')} the Rollout U-Net's training samples/s at our sizes (claimed {claimed:.0f}x)"
-    return Measurement(line, (Part(ratio, claimed, above=True),))
+    line = (
+        f"{ratio.text(1, unit='x')} the Rollout U-Net's training samples/s (claimed {claimed:.0f}x), but our "
+        "U-Net's size is our choice (see the models table), so the ratio says nothing about the paper's"
+    )
+    return Measurement(line, status=UNTESTABLE)
 
 
 def _inverted_u(ev: Evidence) -> Measurement:
@@ -254,14 +264,28 @@ def _inverted_u(ev: Evidence) -> Measurement:
     return Measurement("; ".join(lines), tuple(parts))
 
 
+def _context_over_architecture(ev: Evidence) -> Measurement:
+    """The claim: ResNet-Rollout, with context, has a lower strict RMSE than both U-Nets without it
+    (the single-frame U-Net, and Sharp-Shooter, which the report calls 'U-Net without context')."""
+    ours = _cell(ev, "rivals", "resnet_rollout", "strict_512")
+    rivals = {name: _cell(ev, "rivals", name, "strict_512") for name in ("unet_single", "sharp_shooter")}
+    if ours is None or None in rivals.values():
+        return _pending("the grid rows are")
+    line = (
+        f"strict RMSE (px at 512), ResNet-Rollout {_px(ours)} against U-Net (single) {_px(rivals['unet_single'])} "
+        f"and Sharp-Shooter {_px(rivals['sharp_shooter'])}"
+    )
+    return Measurement(line, tuple(Part(ours - theirs, 0.0, above=False) for theirs in rivals.values()))
+
+
 def _context_blur(ev: Evidence) -> Measurement:
     """The claim: 4 frames sharper than 1, and as sharp as the tokenizer's reconstruction (one run: no interval)."""
     if ev.context is None:
         return _pending("the context sweep is")
     one, four = (Estimate(ev.context[k]["sharpness_ratio"]) for k in ("1", "4"))
     line = (
-        f"sharpness around the cube in one-step predictions, of the tokenizer's: {one.mean:.2f} (1 frame), "
-        f"{four.mean:.2f} (4; free of blur from {SHARP_AS_THE_TOKENIZER:.2f}), one run each"
+        f"sharpness around the cube in one-step predictions, as a share of the tokenizer's: {one.mean:.2f} with 1 "
+        f"frame, {four.mean:.2f} with 4 (free of blur needs at least {SHARP_AS_THE_TOKENIZER:.2f}), one run each"
     )
     return Measurement(line, (Part(four - one, 0.0, above=True), Part(four, SHARP_AS_THE_TOKENIZER, above=True)))
 
@@ -306,14 +330,21 @@ def _paper_rmse(ev: Evidence) -> Measurement:
 
 
 def _paper_detection(ev: Evidence) -> Measurement:
-    """The paper's model detects the cube in at least 96/97 of dreamed frames: judged on the rivals'
-    row (held-out episodes, our tracker); the paper's protocol and tracker reported beside it."""
-    judged = _detection(ev, "resnet_rollout", _SEEN / _DREAMED, at_least=True)
-    seen = _cell(ev, "one_trajectory", "paper", "paper_detection")
-    if seen is None or judged.status:
-        return judged
-    line = f"{judged.line}; under the paper's protocol and tracker (one trajectory dreamed back) {_share(seen)}"
-    return Measurement(line, judged.parts)
+    """The paper's model detects the cube in at least 96/97 of dreamed frames: judged by our tracker
+    on held-out episodes (the grid's budget) and under the paper's own protocol and budget (one
+    trajectory dreamed back); the paper's tracker's rate on the latter is shown beside it."""
+    claimed = _SEEN / _DREAMED
+    held, seen = _cell(ev, "rivals", "resnet_rollout", "detection"), _cell(ev, "one_trajectory", "paper", "detection")
+    if held is None or seen is None:
+        return _pending("the grid rows are")
+    theirs = _cell(ev, "one_trajectory", "paper", "paper_detection")
+    line = (
+        f"detected in {_share(held)} of dreamed frames of held-out episodes (the grid's budget) and "
+        f"{_share(seen)} under the paper's protocol and budget (one trajectory dreamed back"
+        + (f"; the paper's tracker: {_share(theirs)}" if theirs else "")
+        + f"), both by our tracker (claimed: at least {claimed:.0%})"
+    )
+    return Measurement(line, (Part(held, claimed, above=True), Part(seen, claimed, above=True)))
 
 
 _RMSE = PAPER_RESULTS["ResNet-Rollout"][0]
@@ -321,11 +352,11 @@ _SEEN, _DREAMED = PAPER_DETECTED
 _CLAIMED, _MINUTES = PAPER_CLAIMED, PAPER_TRAIN_MINUTES
 
 CLAIMS = [
-    Claim(f"{_RMSE:.2f} px RMSE at 512 px", "README, report", "05_analysis, 07_comparison", _paper_rmse),
+    Claim(f"{_RMSE:.2f} px RMSE at 512 px", "README, report", "08_conditions", _paper_rmse),
     Claim(
         f"{_SEEN / _DREAMED:.0%} detection ({_SEEN}/{_DREAMED} frames)",
         "README, report",
-        "05_analysis, 07_comparison",
+        "07_comparison, 08_conditions",
         _paper_detection,
         recipe="recipe_keeps_h16",
     ),
@@ -376,13 +407,7 @@ CLAIMS = [
         f"context matters more than architecture (U-Net without context: {PAPER_RESULTS['Sharp-Shooter'][0]:.0f} px)",
         "report",
         "07_comparison",
-        lambda ev: _lower(
-            ev,
-            ("rivals", "resnet_rollout"),
-            ("rivals", "unet_single"),
-            "strict_512",
-            "strict RMSE (px at 512), ResNet-Rollout against U-Net (single)",
-        ),
+        _context_over_architecture,
     ),
     Claim(
         "rollout training prevents error accumulation",

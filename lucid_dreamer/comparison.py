@@ -243,20 +243,21 @@ def report_paragraphs(summary: dict, refs: dict[str, dict]) -> dict[str, str]:
     if ran(*steps, *forcing):
         h16 = {v: shown(summary, g, v, "strict_h16_512") for g, v in steps + forcing}
         out["rollout"] = (
-            f"Within the first 16 dreamed frames ResNet-Rollout's strict RMSE is {h16['r1']} px trained one step ahead, "
-            f"{h16['r2']}, {h16['r4']} and {h16['r8']} px trained with 2-, 4- and 8-step teacher-less rollouts; "
+            "Within the first 16 dreamed frames ResNet-Rollout's strict RMSE is "
+            f"{h16['r1']} px trained one step ahead, {h16['r2']}, {h16['r4']} and {h16['r8']} px trained with 2-, 4- "
+            "and 8-step teacher-less rollouts; "
             f"over the whole dream it scores {cells('rollout', 'r1')}, {cells('rollout', 'r2')}, "
             f"{cells('rollout', 'r4')} and {cells('rollout', 'r8')}. Fed the true frames at each of the 4 steps "
-            f"(teacher forcing), it scores {h16['forced']} px within 16 frames and {cells('teacher_forcing', 'forced')} "
-            f"over the whole dream."
+            f"(teacher forcing), it scores {h16['forced']} px within 16 frames and "
+            f"{cells('teacher_forcing', 'forced')} over the whole dream."
         )
     else:
         out["rollout"] = "These rows have not all run yet in this world."
     motion = [("motion", v) for v in ("w10_t0.1", "w1", "w10_t0.3")]
     if ran(*motion):
         out["motion"] = (
-            f"With plain L1 (weight 1) ResNet-Rollout scores {cells('motion', 'w1')}; with the paper's weight 10 on the latent "
-            f"elements that moved by more than 0.1, {cells('motion', 'w10_t0.1')}; at threshold 0.3, "
+            f"With plain L1 (weight 1) ResNet-Rollout scores {cells('motion', 'w1')}; with the paper's weight 10 on "
+            f"the latent elements that moved by more than 0.1, {cells('motion', 'w10_t0.1')}; at threshold 0.3, "
             f"{cells('motion', 'w10_t0.3')}."
         )
     else:

@@ -137,7 +137,8 @@ def protocol_sentences(summary: dict, budget: str, seeds: int) -> dict[str, str]
             f"finds the cube in {cell('paper', 'detection')} of dreamed frames, at a strict RMSE of "
             f"{cell('paper', 'strict_512')} px (at 512 px). The paper's tracker finds it in "
             f"{cell('paper', 'paper_detection')} (the paper reports {seen}/{dreamed} on its own video), but that "
-            f'tracker also finds a "cube" in frames of the empty arena (chapter 5), so its rate says little; '
+            "tracker's lenient dream rule also counts red that is not the cube (chapter 5 measures how often), "
+            "so its rate says less; "
             f"its RMSE, {cell('paper', 'paper_rmse_512')} px, is in pixels of another scene than the paper's "
             f"{PAPER_RESULTS['ResNet-Rollout'][0]:.2f} px."
         )

@@ -119,7 +119,7 @@ def test_the_protocol_sentences_lead_with_our_tracker_and_say_how_many_seeds_hav
     paper = sentences["paper"]
     assert "2 of 3 seeds" in paper and "1,500 steps, lr 1e-4" in paper and "101 frames" in paper
     assert paper.index("our tracker finds the cube in 97%") < paper.index("The paper's tracker finds it in 100%")
-    assert "empty arena" in paper and "71.08" in paper  # the paper's rate qualified, its pixels not compared
+    assert "not the cube" in paper and "71.08" in paper  # the paper's rate qualified, its pixels not compared
     assert sentences["held_out"].endswith("have not run yet.") and "not run yet px" not in " ".join(sentences.values())
     summary[("one_trajectory", "held_out")] = {"seeds": 1, "metrics": metrics}
     held_out = conditions.protocol_sentences(summary, "1,500 steps, lr 1e-4", 3)["held_out"]
