@@ -22,7 +22,8 @@ UNTESTABLE, PENDING = "not testable here", "not measured yet"
 
 SHARP_AS_THE_TOKENIZER = 0.95
 """A prediction counts as free of blur when its sharpness around the cube is at least this share of
-the tokenizer's own reconstruction's (the sharpest a decoded latent can be)."""
+the tokenizer's own reconstruction's (a decoded true latent; a prediction can exceed it, since the
+Laplacian also counts edges and speckle the true frame lacks)."""
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,14 @@ def _rows(g: GridConfig) -> list[CoreRow]:
         ("rivals", "hero", "Hero (latent transformer)", hero, rollout, None),
     ]
     rows += [
-        ("context", f"k{k}", f"{k} context frames", replace(resnet, context_frames=k), rollout, None)
+        (
+            "context",
+            f"k{k}",
+            f"{k} context frame{'s' if k > 1 else ''}",
+            replace(resnet, context_frames=k),
+            rollout,
+            None,
+        )
         for k in (1, 2, 4, 8)
     ]
     rows += [("rollout", f"r{r}", f"rollout {r}", resnet, {"rollout_steps": r}, None) for r in (1, 2, 4, 8)]

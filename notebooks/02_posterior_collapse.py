@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -50,9 +52,11 @@ print(f"each model: {sweep[0].train.steps} steps, lr {sweep[0].train.lr}, rollou
 # Each model predicts every test frame from frame 8 on from its own K preceding frames, so all
 # four are scored on the same targets. *Sharpness* is the variance of the Laplacian in a
 # square around the true cube (a quarter of the frame's side), in the decoded prediction
-# divided by the same in the decoded true latent (1 = as sharp as the tokenizer can be; a
-# blur is below 1); the background is left out because its sharp checkers would hide a
-# blurred cube. The tracker is ours (one rule for true and predicted frames, a cube-sized blob),
+# divided by the same in the decoded true latent (1 = as sharp as the tokenizer's own round
+# trip of the true frame; a blur is below 1); the background is left out because its sharp
+# checkers would hide a blurred cube. A prediction can score above 1: the Laplacian also counts
+# edges and speckle that are not in the true frame, so above 1 means "not blurred", not "more
+# faithful than the tokenizer". The tracker is ours (one rule for true and predicted frames, a cube-sized blob),
 # and pixels are at 512 px.
 
 # %%

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -89,8 +91,8 @@ plt.show()
 # Both runs train on the training episodes and keep the checkpoint with the lowest rollout
 # loss on the validation episodes (the paper validated on its training data). They compute in
 # the machine's best precision (methods page): bf16 autocast with float32 weights where the CPU
-# or GPU computes bf16 natively (about 1.6x the float32 speed on a 2-core CPU with AVX-512 BF16;
-# chapter 6 shows it reaches the reference's validation loss), float32 elsewhere. The paper
+# or GPU computes bf16 natively (faster than float32 on a 2-core CPU with AVX-512 BF16; chapter 6
+# measures by how much, and checks it against the reference's validation loss), float32 elsewhere. The paper
 # casts the weights themselves to bf16 on CUDA and uses float32 on CPU. Finished runs are
 # cached, and an interrupted one resumes from its last checkpoint.
 

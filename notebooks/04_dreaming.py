@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -17,9 +19,10 @@
 # A dream starts from the first K = 4 latent frames of a held-out test episode and rolls the
 # model out, each prediction becoming context for the next, to the end of the episode: the
 # paper dreams T - K frames the same way. All test episodes are dreamed together in one batch,
-# then decoded by the tokenizer. Beside this book's ResNet-Rollout runs dreams Probabilistic
-# Plus, the paper's best rival (chapter 7 defines it): the first seed of the comparison grid,
-# sampled from its Gaussian head at every step, which is why its cube jitters.
+# then decoded by the tokenizer. Beside this book's two ResNet-Rollout runs (1,500 steps each)
+# the video shows Probabilistic Plus, the paper's best rival (chapter 7 defines it): the first seed
+# of the comparison grid, trained at the grid's shorter budget, and sampled from its Gaussian head
+# at every step, which is why its cube jitters.
 
 # %% tags=["parameters"]
 import os

@@ -64,6 +64,7 @@ print(
 glue("grid_done", f"{len(records)} of {len(runs)}", display=False)
 glue("grid_hours", f"{hours:.1f}", display=False)
 glue("grid_steps", P.grid.steps, display=False)
+glue("grid_budget", next(r for r in runs if r.group == "rivals").experiment.budget, display=False)
 glue("grid_seeds", len(P.grid.seeds), display=False)
 
 

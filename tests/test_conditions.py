@@ -52,14 +52,17 @@ def test_conditions_change_only_the_cube_and_its_speed():
     assert world.cube_half_size > base.cube_half_size
 
 
-def row(name, training, h4, ratio_high):
+def row(name, training, h4_low, ratio_high):
+    """A map row whose detection within 4 frames has the interval [h4_low, 1]."""
     return {
         "condition": name,
         "training": training,
-        "detection_h1": 1.0,
-        "detection_h4": h4,
-        "detection_h16": 0.0,
-        "intervals": {"strict_vs_copy_last": (0.5, ratio_high)},
+        "intervals": {
+            "detection_h1": (1.0, 1.0),
+            "detection_h4": (h4_low, 1.0),
+            "detection_h16": (0.0, 0.2),
+            "strict_vs_copy_last": (0.5, ratio_high),
+        },
     }
 
 

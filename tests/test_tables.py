@@ -162,3 +162,13 @@ def test_the_reports_ablation_paragraphs_quote_numbers_only_once_their_rows_have
         in paragraphs["rollout"]
     )
     assert "not run yet" not in paragraphs["rollout"] + paragraphs["motion"]
+
+
+def test_the_precision_table_names_each_rows_setting_and_the_precision_its_records_used():
+    cell = {"mean": 100.0, "low": 90.0, "high": 110.0}
+    metrics = dict.fromkeys(comparison.ABLATION_COLUMNS, cell)
+    summary = {("rivals", "resnet_rollout"): {"seeds": 3, "metrics": metrics}}
+    records = [{"group": "rivals", "variant": "resnet_rollout"}]
+    frame = comparison.precision_table(summary, records, lambda record: "bf16").frame
+    assert list(frame.iloc[:, 0]) == ["bf16 (the machine's best)", "float32, forced"]
+    assert list(frame.iloc[:, -1]) == [3, 0]
