@@ -148,7 +148,7 @@ for h in ("4", "16"):
         glue(f"h{h}_cv", v["constant_velocity"], display=False)
 glue("best_label", best_label, display=False)
 best_run = next(e for e in [*P.experiments, one_step] if e.label == best_label)
-glue("best_run", f"{best_run.budget}, seed {best_run.train.seed}", display=False)
+glue("best_run", f"{best_run.train.steps:,} steps, seed {best_run.train.seed}", display=False)  # its label has the lr
 for label, key in [(main.label, "main"), (best_label, "best"), ("oracle (tokenizer floor)", "oracle")]:
     pooled, big = reports[label]["pooled"], scale_to(reports[label])["pooled"]
     glue(f"{key}_rmse512", big["rmse"], display=False)
