@@ -24,3 +24,14 @@ def test_a_record_names_commit_device_versions_and_seeds(tmp_path, monkeypatch):
 
 def test_provenance_without_a_notebook():
     assert provenance("cli", "cpu")["preset"] == "cpu"
+
+
+def test_the_cpu_is_named_with_its_thread_count_in_words(monkeypatch):
+    import torch
+
+    from lucid_dreamer.provenance import device_name
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for threads, words in ((1, "1 thread)"), (2, "2 threads)")):
+        monkeypatch.setattr(torch, "get_num_threads", lambda n=threads: n)
+        assert device_name().endswith(words)
