@@ -252,9 +252,9 @@ def report_paragraphs(summary: dict, refs: dict[str, dict]) -> dict[str, str]:
             f"{h16['r1']} px trained one step ahead, {h16['r2']}, {h16['r4']} and {h16['r8']} px trained with 2-, 4- "
             "and 8-step teacher-less rollouts; "
             f"over the whole dream it scores {cells('rollout', 'r1')}, {cells('rollout', 'r2')}, "
-            f"{cells('rollout', 'r4')} and {cells('rollout', 'r8')}. Fed the true frames at each of the 4 steps "
-            f"(teacher forcing), it scores {h16['forced']} px within 16 frames and "
-            f"{cells('teacher_forcing', 'forced')} over the whole dream."
+            f"{cells('rollout', 'r4')} and {cells('rollout', 'r8')}. Fed the true frames at each step of the "
+            f"4-step rollout (teacher forcing), it scores {h16['forced']} px within 16 frames, against "
+            f"{h16['rollout']} px teacher-less, and {cells('teacher_forcing', 'forced')} over the whole dream."
         )
     else:
         out["rollout"] = "These rows have not all run yet in this world."

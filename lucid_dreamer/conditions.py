@@ -59,11 +59,6 @@ HARD = "cube1.3_speed0.5"
 this project first measured in, where every model lost the cube; the map keeps it by name."""
 
 
-def main_condition(world: WorldConfig) -> str | None:
-    """The name of the map's condition that is `world` itself (the `cpu` preset's), if there is one."""
-    return next((c.name for c in CONDITIONS if c.world(world) == world), None)
-
-
 TRAININGS = {"recipe": "the paper's recipe (R = 4)", "one_step": "one step ahead (R = 1)"}
 """The map's two trainings of the same network: grid variant suffix -> label."""
 
@@ -93,7 +88,7 @@ def measured_worlds(records: list[dict]) -> dict[str, dict]:
 KEEPS = 0.9
 """A training keeps the cube to horizon h when our tracker finds it in at least this share of the
 true-cube frames within the first h dreamed frames, by the verdict rule: the whole 95% interval
-(over seeds and episodes) at or above it."""
+(over the seeds) at or above it; a world with one seed has no interval, so it does not count."""
 
 
 def findings(rows: list[dict]) -> dict[str, str]:

@@ -48,6 +48,7 @@ from myst_nb import glue
 from lucid_dreamer import book, conditions, grid, tables
 from lucid_dreamer.paper import book_values as paper_values
 from lucid_dreamer.plots import conditions_map
+from lucid_dreamer.presets import MAIN_CONDITION
 
 nb = book.start("08_conditions", preset)
 P = nb.preset
@@ -91,7 +92,8 @@ glue("map_seeds", len(P.grid.seeds), display=False)
 
 # %%
 measured = conditions.measured_worlds(records)
-glue("main_condition", conditions.main_condition(P.world) or "none (this preset's world is not on it)", display=False)
+on_map = MAIN_CONDITION.world(P.world) == P.world
+glue("main_condition", MAIN_CONDITION.name if on_map else "none (this preset's world is not on it)", display=False)
 glue("hard_condition", conditions.HARD, display=False)
 worlds_table = tables.map_worlds(measured)
 glue("map_worlds_table", worlds_table, display=False)
@@ -127,7 +129,7 @@ if rows:
 # ## What the map says
 #
 # One rule for every world, the verdict rule of the methods page: a training *keeps the cube to
-# horizon h* when the whole 95% interval (over seeds and episodes) of the share of true-cube
+# horizon h* when the whole 95% interval (over the seeds) of the share of true-cube
 # frames, within the first h dreamed frames, in which our tracker finds it lies at or above 90%;
 # it *beats copying the last frame* when the whole 95% interval of its strict RMSE over
 # copy-last's lies below 1. The table above shows the means; the intervals are in the chapter's

@@ -131,8 +131,9 @@ def test_the_protocol_sentences_lead_with_our_tracker_and_say_how_many_seeds_hav
 
 
 def test_the_cpu_world_is_the_maps_5_cell_cube_and_the_hard_condition_is_on_the_map():
-    from lucid_dreamer.presets import get_preset
+    from lucid_dreamer.presets import MAIN_CONDITION, get_preset
 
-    assert conditions.main_condition(get_preset("cpu").world) == "cube5_speed0.5"
-    assert conditions.main_condition(get_preset("smoke").world) is None  # a 64 px world is not on the map
+    cpu, smoke = get_preset("cpu").world, get_preset("smoke").world
+    assert MAIN_CONDITION.name == "cube5_speed0.5" and MAIN_CONDITION.world(cpu) == cpu
+    assert MAIN_CONDITION.world(smoke) != smoke  # a 64 px world is not on the map
     assert conditions.condition(conditions.HARD).cube_half_size == 0.06  # the scene's own 12 cm cube
