@@ -66,6 +66,19 @@ def test_missing_evidence_is_pending_never_guessed():
     assert {r["verdict"] for r in rows} <= {audit.PENDING, audit.UNTESTABLE}
 
 
+def test_a_tie_is_no_difference_and_plain_l1_must_lose_the_cube_to_be_ignoring_it():
+    def motion(plain, weighted):
+        cells = {"motion/w1/detection": plain, "motion/w10_t0.1/detection": weighted}
+        return judged("motion weighting", audit.Evidence(grid_of(cells)))
+
+    top = row(1.0, low=1.0, high=1.0)
+    assert motion(top, top)[1] == FAILS  # 100% against 100%: not lower
+    line, verdict = motion(row(0.997, low=0.99, high=1.0), top)
+    assert verdict == FAILS and "fewer than 90%" in line  # lower by a hair, yet it keeps the cube
+    assert motion(row(0.5, low=0.4, high=0.6), top)[1] == HOLDS
+    assert motion(row(0.5, low=0.4, high=0.95), top)[1] == PARTLY
+
+
 def test_a_reduction_and_a_difference_leaning_the_claimed_way_get_the_same_verdict():
     """Overlapping intervals, estimates the claimed way: both "holds partly" (the reduction was
     "does not hold" and the difference "holds partly" under the old rules)."""
@@ -246,6 +259,7 @@ PARTS = {
     "small beats big": 2,
     "a 4-frame context": 2,
     "context matters": 2,
+    "motion weighting": 2,
     "small models generalise": 2,
 }
 """Claims with several parts (held-out and the paper's protocol; a reduction in the paper's metric
@@ -281,6 +295,8 @@ def test_every_claim_follows_the_rule_on_synthetic_evidence():
     its evidence allows (a claim measured without an interval never holds)."""
 
     def on_claimed_side(part, x):
+        if part.strict:
+            return x > part.bound if part.above else x < part.bound
         return x >= part.bound if part.above else x <= part.bound
 
     def stated_rule(parts):
