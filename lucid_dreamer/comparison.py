@@ -178,15 +178,15 @@ def ablation_table(summary: dict, runs: list[GridRun], seed: int, refs: dict[str
 def precision_table(summary: dict, records: list[dict], record_precision) -> Table:
     """The rivals' ResNet-Rollout in its records' precision beside the same row forced to float32."""
     rows = []
-    for group, variant, setting in (
-        ("rivals", "resnet_rollout", "the machine's best"),
-        ("precision", "float32", "float32, forced"),
+    for group, variant, setting, planned in (
+        ("rivals", "resnet_rollout", "the machine's best", "the machine's best precision"),
+        ("precision", "float32", "forced", "float32 (forced)"),
     ):
         cell = summary.get((group, variant))
         used = {record_precision(r) for r in records if (r["group"], r["variant"]) == (group, variant)}
         values = [shown(summary, group, variant, k) for k in ABLATION_COLUMNS]
         rows.append(
-            [f"{', '.join(sorted(used))} ({setting})" if used else setting, *values, cell["seeds"] if cell else 0]
+            [f"{', '.join(sorted(used))} ({setting})" if used else planned, *values, cell["seeds"] if cell else 0]
         )
     header = ["ResNet-Rollout computed in", "strict RMSE (px at 512)", "strict h4", "strict h16", "detected", "seeds"]
     return table(header, rows)

@@ -170,5 +170,5 @@ def test_the_precision_table_names_each_rows_setting_and_the_precision_its_recor
     summary = {("rivals", "resnet_rollout"): {"seeds": 3, "metrics": metrics}}
     records = [{"group": "rivals", "variant": "resnet_rollout"}]
     frame = comparison.precision_table(summary, records, lambda record: "bf16").frame
-    assert list(frame.iloc[:, 0]) == ["bf16 (the machine's best)", "float32, forced"]
+    assert list(frame.iloc[:, 0]) == ["bf16 (the machine's best)", "float32 (forced)"]
     assert list(frame.iloc[:, -1]) == [3, 0]
