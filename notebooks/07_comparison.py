@@ -208,7 +208,7 @@ display(audit_table)
 # ## What this chapter found
 #
 # {glue:text}`grid_done` runs of the grid are done in this world ({glue:text}`main_world`). Of the
-# paper's {glue:text}`audit_total` claims, {glue:text}`audit_holds` hold,
-# {glue:text}`audit_holds_partly` hold partly, {glue:text}`audit_does_not_hold` do not hold,
-# {glue:text}`audit_not_testable_here` cannot be tested here and {glue:text}`audit_not_measured_yet`
-# wait for runs that have not been made yet; every verdict names the world it was measured in.
+# paper's {glue:text}`audit_total` claims, the verdicts are: holds {glue:text}`audit_holds`, holds
+# partly {glue:text}`audit_holds_partly`, does not hold {glue:text}`audit_does_not_hold`, not
+# testable here {glue:text}`audit_not_testable_here`, not measured yet (its runs have not been
+# made) {glue:text}`audit_not_measured_yet`; every verdict names the world it was measured in.
