@@ -260,7 +260,7 @@ def _speed(ev: Evidence) -> Measurement:
 def _inverted_u(ev: Evidence) -> Measurement:
     """The claim, in both families: the widest model is worse than the best narrower one."""
     lines, parts = [], []
-    for group in ("width_resnet", "width_unet"):
+    for group, family in (("width_resnet", "ResNet-Rollout"), ("width_unet", "Rollout U-Net")):
         rows = sorted(
             (
                 (row["metrics"]["parameters"]["mean"], _cell(ev, g, v, "strict_512"))
@@ -274,7 +274,7 @@ def _inverted_u(ev: Evidence) -> Measurement:
         params, best = min(rows[:-1], key=lambda r: r[1].mean)
         worse = rows[-1][1] - best
         lines.append(
-            f"{group.split('_')[1]}: best narrower at {int(params):,} parameters, "
+            f"{family}: best narrower at {int(params):,} parameters, "
             f"the widest {worse.text(sign='+')} px strict RMSE"
         )
         parts.append(Part(worse, 0.0, above=True, strict=True))

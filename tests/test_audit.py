@@ -213,7 +213,7 @@ def test_the_inverted_u_needs_the_widest_model_worse_than_a_narrower_one_in_both
     line, v = judged(
         "small beats big", audit.Evidence({**width_sweep("width_resnet", rising), **width_sweep("width_unet", rising)})
     )
-    assert v == HOLDS and "best narrower at 10,000 parameters, the widest +40.0 [+38.0, +42.0]" in line
+    assert v == HOLDS and "ResNet-Rollout: best narrower at 10,000 parameters, the widest +40.0 [+38.0, +42.0]" in line
     ev = audit.Evidence({**width_sweep("width_resnet", rising), **width_sweep("width_unet", leaning)})
     assert judged("small beats big", ev)[1] == PARTLY
     ev = audit.Evidence({**width_sweep("width_resnet", falling), **width_sweep("width_unet", rising)})
