@@ -242,7 +242,9 @@ def report_paragraphs(summary: dict, refs: dict[str, dict]) -> dict[str, str]:
     def ran(*rows: tuple[str, str]) -> bool:
         return all(row in summary for row in rows)
 
-    out = {}
+    out = dict.fromkeys(
+        ("rollout", "motion", "predict_change", "protocol"), "These rows have not all run yet in this world."
+    )
     steps = [("rollout", f"r{r}") for r in (1, 2, 4, 8)]
     forcing = [("teacher_forcing", v) for v in ("rollout", "forced")]
     if ran(*steps, *forcing):
@@ -256,8 +258,6 @@ def report_paragraphs(summary: dict, refs: dict[str, dict]) -> dict[str, str]:
             f"4-step rollout (teacher forcing), it scores {h16['forced']} px within 16 frames, against "
             f"{h16['rollout']} px teacher-less, and {cells('teacher_forcing', 'forced')} over the whole dream."
         )
-    else:
-        out["rollout"] = "These rows have not all run yet in this world."
     motion = [("motion", v) for v in ("w10_t0.1", "w1", "w10_t0.3")]
     if ran(*motion):
         out["motion"] = (
@@ -265,8 +265,6 @@ def report_paragraphs(summary: dict, refs: dict[str, dict]) -> dict[str, str]:
             f"the latent elements that moved by more than 0.1, {cells('motion', 'w10_t0.1')}; at threshold 0.3, "
             f"{cells('motion', 'w10_t0.3')}."
         )
-    else:
-        out["motion"] = "These rows have not all run yet in this world."
     change = [("predict_change", v) for v in ("next_one_step", "change_one_step", "change_rollout")]
     copy = refs.get(REFERENCES["copy_last"])
     if ran(*change) and copy:
@@ -279,8 +277,6 @@ def report_paragraphs(summary: dict, refs: dict[str, dict]) -> dict[str, str]:
             f"px. Trained with the 4-step rollout it scores {h['change_rollout', 'h4']} and "
             f"{h['change_rollout', 'h16']} px."
         )
-    else:
-        out["predict_change"] = "These rows have not all run yet in this world."
     protocol = [
         ("protocol", f"{m}_{p}") for m in ("resnet_rollout", "probabilistic_plus") for p in ("paper", "held_out")
     ]
@@ -294,6 +290,4 @@ def report_paragraphs(summary: dict, refs: dict[str, dict]) -> dict[str, str]:
             "(the report's future work asks for more) and dreamed on held-out ones, ResNet-Rollout scores "
             f"{cells('trajectories', 'single')}, against {cells('trajectories', 'all')} trained on all of them."
         )
-    else:
-        out["protocol"] = "These rows have not all run yet in this world."
     return out
