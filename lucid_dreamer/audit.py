@@ -191,6 +191,13 @@ frames where the cube is found in both the true and the dreamed frame) and ours,
 lost cube."""
 
 
+_RIVALS = {
+    "rollout_unet": "the Rollout U-Net",
+    "probabilistic_plus": "Probabilistic Plus",
+    "sharp_shooter": "Sharp-Shooter",
+}
+
+
 def _reduction_parts(ev: Evidence, rival: str, claimed: float) -> tuple[list[str], list[Part]] | None:
     """The claim: ResNet-Rollout's error is at least `claimed` below the rival's, in both metrics."""
     cells = {m: (_cell(ev, "rivals", "resnet_rollout", m), _cell(ev, "rivals", rival, m)) for m in REDUCTION_METRICS}
@@ -209,6 +216,7 @@ def _reduction_parts(ev: Evidence, rival: str, claimed: float) -> tuple[list[str
         else:
             lines.append(f"{name} {line}")
             parts.append(Part(cut, claimed, above=True))
+    lines[0] = f"ResNet-Rollout against {_RIVALS[rival]}, {lines[0]}"
     lines[-1] += f" (claimed {100 * claimed:g}%)"
     return lines, parts
 
@@ -272,10 +280,11 @@ def _inverted_u(ev: Evidence) -> Measurement:
         if len(rows) < 3:
             return _pending("the width sweeps are")
         params, best = min(rows[:-1], key=lambda r: r[1].mean)
-        worse = rows[-1][1] - best
+        widest_params, widest = rows[-1]
+        worse = widest - best
         lines.append(
-            f"{family}: best narrower at {int(params):,} parameters, "
-            f"the widest {worse.text(sign='+')} px strict RMSE"
+            f"{family}: the widest ({int(widest_params):,} parameters) {_px(widest)} px strict RMSE, the best "
+            f"narrower ({int(params):,}) {_px(best)}, a difference of {worse.text(sign='+')} px"
         )
         parts.append(Part(worse, 0.0, above=True, strict=True))
     return Measurement("; ".join(lines), tuple(parts))
@@ -359,8 +368,8 @@ def _paper_rmse(ev: Evidence) -> Measurement:
     if seen is None or held is None:
         return Measurement("the one-trajectory rows are not run yet", status=UNTESTABLE)
     line = (
-        f"by the paper's tracker, {_px(seen)} px on the one trajectory it trained on, {_px(held)} px on "
-        "held-out ones (another scene: not comparable in pixels)"
+        f"by the paper's tracker, under the paper's protocol and budget, {_px(seen)} px on the one trajectory "
+        f"it trained on, {_px(held)} px on held-out ones (another scene: not comparable in pixels)"
     )
     return Measurement(line, status=UNTESTABLE)
 
@@ -440,7 +449,7 @@ CLAIMS = [
         _context_blur,
     ),
     Claim(
-        f"context matters more than architecture (U-Net without context: {PAPER_RESULTS['Sharp-Shooter'][0]:.0f} px)",
+        f"context matters more than architecture (U-Net without context: {PAPER_RESULTS['Sharp-Shooter'][0]:.2f} px)",
         "report",
         "07_comparison",
         _context_over_architecture,

@@ -274,8 +274,8 @@ def report_paragraphs(summary: dict, refs: dict[str, dict]) -> dict[str, str]:
             f"{h['change_one_step', 'h4']} px (at 512 px), against {h['next_one_step', 'h4']} px for the network "
             f"predicting the next frame and {number(copy['strict_h4_512'])} px for copying the last frame; within 16 "
             f"frames {h['change_one_step', 'h16']}, {h['next_one_step', 'h16']} and {number(copy['strict_h16_512'])} "
-            f"px. Trained with the 4-step rollout it scores {h['change_rollout', 'h4']} and "
-            f"{h['change_rollout', 'h16']} px."
+            f"px. Trained with the 4-step rollout it scores {h['change_rollout', 'h4']} px within 4 frames and "
+            f"{h['change_rollout', 'h16']} px within 16."
         )
     protocol = [
         ("protocol", f"{m}_{p}") for m in ("resnet_rollout", "probabilistic_plus") for p in ("paper", "held_out")

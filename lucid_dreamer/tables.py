@@ -191,15 +191,20 @@ def map_worlds(measured: dict[str, dict]) -> Table:
 
 def map_results(rows: list[dict]) -> Table:
     """Chapter 8's map (`conditions.map_rows`): per world and training, detection by horizon and
-    over the whole dream, strict RMSE, and strict RMSE over copy-last's."""
+    over the whole dream, strict RMSE, and strict RMSE over copy-last's, each with its 95% interval."""
     detections = ("detection_h1", "detection_h4", "detection_h16", "detection")
+
+    def cell(r: dict, key: str, digits: int, percent: bool = False) -> str:
+        low, high = r["intervals"][key]
+        return interval({"mean": r[key], "low": low, "high": high}, digits, percent)
+
     cells = [
         [
             r["condition"],
             r["training"],
-            *(number(r[k], 0, True) for k in detections),
-            number(r["strict_512"]),
-            number(r["strict_vs_copy_last"], 2),
+            *(cell(r, k, 0, True) for k in detections),
+            cell(r, "strict_512", 1),
+            cell(r, "strict_vs_copy_last", 2),
         ]
         for r in rows
     ]

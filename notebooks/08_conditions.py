@@ -107,7 +107,8 @@ display(worlds_table)
 # dream (60 frames). Strict RMSE charges a lost cube the frame's diagonal (724 px at 512 px,
 # the largest possible error), so a lower number is better and 724 means the cube is never found.
 # The last column divides the strict RMSE by that of copying the last context frame in the same
-# world (below 1: better than copying). Each cell is the mean over the seeds. The second table
+# world (below 1: better than copying). Each cell is the mean over the seeds with its 95% interval
+# in brackets (the intervals the verdicts below are judged by). The second table
 # gives, for each world, copying the last frame and the tokenizer's floor (the true latents
 # decoded and tracked).
 
@@ -132,8 +133,7 @@ if rows:
 # horizon h* when the whole 95% interval (over the seeds) of the share of true-cube
 # frames, within the first h dreamed frames, in which our tracker finds it lies at or above 90%;
 # it *beats copying the last frame* when the whole 95% interval of its strict RMSE over
-# copy-last's lies below 1. The table above shows the means; the intervals are in the chapter's
-# saved data (`figures/data/conditions_map.json`). Detection counts any cube-sized red blob,
+# copy-last's lies below 1. Detection counts any cube-sized red blob,
 # wherever it is: where it rises with the horizon, the dream has grown a blob, not necessarily
 # found the cube again, and the strict RMSE, which measures where the blob is, is the better guide.
 #

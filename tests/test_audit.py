@@ -107,14 +107,15 @@ def test_a_claimed_reduction_must_hold_in_the_papers_metric_and_in_strict_rmse()
     cells = both_errors("rollout_unet", row(40), row(100))
     cells["rivals/rollout_unet/rmse_512"] = row(30)  # found rarely, and then close
     line, verdict = judged("56% reduction", audit.Evidence(grid_of(cells)))
+    paper_kind = "ResNet-Rollout against the Rollout U-Net, RMSE where both detect (the paper's kind)"
     assert verdict == FAILS
-    assert line.startswith("RMSE where both detect (the paper's kind) 40.0 [39.0, 41.0] against 30.0")
+    assert line.startswith(f"{paper_kind} 40.0 [39.0, 41.0] against 30.0")
     assert "; strict RMSE 40.0 [39.0, 41.0] against 100.0 [99.0, 101.0] px: a reduction of 60%" in line
     cells["rivals/rollout_unet/rmse_512"] = row(float("nan"), low=20, high=40)  # a seed never found the cube
     line, verdict = judged("56% reduction", audit.Evidence(grid_of(cells)))
-    assert verdict == HOLDS and line.startswith("RMSE where both detect (the paper's kind): undefined")
+    assert verdict == HOLDS and line.startswith(f"{paper_kind}: undefined")
     same = judged("56% reduction", audit.Evidence(grid_of(both_errors("rollout_unet", row(40), row(100)))))[0]
-    assert same.startswith("RMSE where both detect (the paper's kind) and strict RMSE (the same here) 40.0")
+    assert same.startswith(f"{paper_kind} and strict RMSE (the same here) 40.0")
     assert same.count("a reduction of") == 1
 
 
@@ -213,7 +214,9 @@ def test_the_inverted_u_needs_the_widest_model_worse_than_a_narrower_one_in_both
     line, v = judged(
         "small beats big", audit.Evidence({**width_sweep("width_resnet", rising), **width_sweep("width_unet", rising)})
     )
-    assert v == HOLDS and "ResNet-Rollout: best narrower at 10,000 parameters, the widest +40.0 [+38.0, +42.0]" in line
+    expected = "ResNet-Rollout: the widest (100,000 parameters) 90.0 [89.0, 91.0] px strict RMSE, "
+    expected += "the best narrower (10,000) 50.0"
+    assert v == HOLDS and expected in line and "a difference of +40.0 [+38.0, +42.0] px" in line
     ev = audit.Evidence({**width_sweep("width_resnet", rising), **width_sweep("width_unet", leaning)})
     assert judged("small beats big", ev)[1] == PARTLY
     ev = audit.Evidence({**width_sweep("width_resnet", falling), **width_sweep("width_unet", rising)})
