@@ -66,7 +66,7 @@ glue("grid_done", f"{len(records)} of {len(runs)}", display=False)
 in_chapter_8 = {"map", "one_trajectory"}  # the conditions map and the paper's own protocol
 comparison_done = sum(r["group"] not in in_chapter_8 for r in records)
 glue("comparison_done", f"{comparison_done} of {sum(r.group not in in_chapter_8 for r in runs)}", display=False)
-glue("episode_frames", P.data.frames_per_episode, display=False)
+glue("episode_frames", P.world.frames_per_episode, display=False)
 glue("grid_hours", f"{hours:.1f}", display=False)
 glue("grid_steps", P.grid.steps, display=False)
 glue("grid_budget", next(r for r in runs if r.group == "rivals").experiment.budget, display=False)
