@@ -17,11 +17,12 @@ from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import numpy as np
 from filelock import FileLock
 from safetensors.numpy import load_file as load_numpy
 from tqdm.auto import tqdm
 
-from .analyze import HORIZONS, episode_sums, mean_interval, pool_sums
+from .analyze import HORIZONS, episode_sums, mean_interval, pool_sums, trajectory_metrics
 from .atomic import atomic_write
 from .book import figures_root
 from .conditions import condition
@@ -302,6 +303,17 @@ def tracks_path(preset: Preset, name: str) -> Path:
     new metric never needs a run again: a run's dreams (`<run id>.json`, naming its truth file) and
     the true tracks of its world's test episodes (`truth__<data hash>__k<K>.json`)."""
     return results_dir(preset) / "tracks" / f"{name}.json"
+
+
+def strict_within(preset: Preset, record: dict, frames: int) -> float:
+    """Strict RMSE (px at 512, our tracker) of one run's dreams within their first `frames` dreamed
+    frames, from its committed tracks: models with different context dream different numbers of
+    frames, and this scores them on the same horizons."""
+    dream = json.loads(tracks_path(preset, record["id"]).read_text())
+    truth = json.loads(tracks_path(preset, dream["truth"]).read_text())
+    dreamed, true = (np.asarray(t["cube"], dtype=float)[:, :frames] for t in (dream, truth))
+    resolution = record["metrics"]["resolution"]
+    return trajectory_metrics(dreamed, true, resolution)["strict_rmse"] * 512 / resolution
 
 
 def _write_tracks(path: Path, tracks: dict, shared: bool = False, **extra) -> None:

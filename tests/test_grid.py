@@ -215,3 +215,15 @@ def test_an_experiment_names_its_budget_with_steps_and_learning_rate():
     paper, ours = PRESETS["cpu"].experiments
     assert paper.budget == "1,500 steps, lr 1e-4" and ours.budget == "1,500 steps, lr 1e-3"
     assert replace(paper, train=replace(paper.train, lr=2.5e-4)).budget == "1,500 steps, lr 2.5e-4"
+
+
+def test_strict_within_scores_only_the_first_frames_of_a_dream(tmp_path, monkeypatch):
+    monkeypatch.setattr(grid, "tracks_path", lambda preset, name: tmp_path / f"{name}.json")
+    truth = np.full((2, 5, 2), 64.0)
+    dream = truth.copy()
+    dream[:, 3:] = np.nan  # the cube lost after 3 frames: the diagonal is charged from then on
+    grid._write_tracks(tmp_path / "truth.json", {"cube": truth, "paper": truth})
+    grid._write_tracks(tmp_path / "run.json", {"cube": dream, "paper": dream}, truth="truth")
+    record = {"id": "run", "metrics": {"resolution": 128}}
+    assert grid.strict_within(None, record, 3) == 0.0
+    assert grid.strict_within(None, record, 5) == pytest.approx(724.1 * np.sqrt(2 / 5), rel=1e-3)
