@@ -316,6 +316,14 @@ def strict_within(preset: Preset, record: dict, frames: int) -> float:
     return trajectory_metrics(dreamed, true, resolution)["strict_rmse"] * 512 / resolution
 
 
+def strict_within_rows(preset: Preset, records: list[dict], frames: int) -> dict[tuple[str, str], float]:
+    """`strict_within` per (group, variant) of the records, the mean over its seeds."""
+    rows: dict[tuple[str, str], list[float]] = {}
+    for r in records:
+        rows.setdefault((r["group"], r["variant"]), []).append(strict_within(preset, r, frames))
+    return {key: float(np.mean(values)) for key, values in rows.items()}
+
+
 def _write_tracks(path: Path, tracks: dict, shared: bool = False, **extra) -> None:
     rounded = {
         name: [[[None if v != v else round(float(v), 1) for v in p] for p in frames] for frames in xy]
