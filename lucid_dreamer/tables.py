@@ -200,8 +200,7 @@ def map_results(rows: list[dict]) -> Table:
 
     cells = [
         [
-            r["condition"],
-            r["training"],
+            f"{r['condition']}: {r['training']}",  # one column for both: the table fits a page
             *(cell(r, k, 0, True) for k in detections),
             cell(r, "strict_512", 1),
             cell(r, "strict_vs_copy_last", 2),
@@ -209,8 +208,7 @@ def map_results(rows: list[dict]) -> Table:
         for r in rows
     ]
     header = [
-        "world",
-        "training",
+        "world: training",
         "detected h1",
         "h4",
         "h16",

@@ -120,7 +120,7 @@ def test_the_map_tables_give_one_reference_row_per_world():
     row |= {"intervals": {k: (row[k] * 0.9, row[k] * 1.1) for k in list(row)[:6]}}
     row["intervals"]["detection"] = (float("nan"), float("nan"))  # one seed: no interval
     rows = [row | {"condition": "w", "training": t} for t in ("recipe", "one step")]
-    cells = ["w", "recipe", "50% [45, 55]", "50% [45, 55]", "50% [45, 55]", "50%", "300.0 [270.0, 330.0]"]
+    cells = ["w: recipe", "50% [45, 55]", "50% [45, 55]", "50% [45, 55]", "50%", "300.0 [270.0, 330.0]"]
     assert list(tables.map_results(rows).frame.iloc[0]) == [*cells, "1.23 [1.11, 1.36]"]
     assert list(tables.map_references(rows, "recipe").frame.iloc[0]) == ["w", "250.0", "100%", "99%", "5.0"]
     assert len(tables.map_references(rows, "recipe").frame) == 1
