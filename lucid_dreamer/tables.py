@@ -200,7 +200,8 @@ def map_results(rows: list[dict]) -> Table:
 
     cells = [
         [
-            f"{r['condition']}: {r['training']}",  # one column for both: the table fits a page
+            # one column for both, so the table fits a page; "(R = 4)" kept on one line
+            f"{r['condition']}: {r['training']}".replace(" = ", "\u00a0=\u00a0"),
             *(cell(r, k, 0, True) for k in detections),
             cell(r, "strict_512", 1),
             cell(r, "strict_vs_copy_last", 2),
