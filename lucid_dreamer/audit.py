@@ -387,7 +387,7 @@ def _paper_detection(ev: Evidence) -> Measurement:
         f"detected in {_share(held)} of dreamed frames of held-out episodes (the grid's budget) and "
         f"{_share(seen)} under the paper's protocol and budget (one trajectory dreamed back"
         + (f"; the paper's tracker: {_share(theirs)}" if theirs else "")
-        + f"), both by our tracker (claimed: at least {claimed:.0%})"
+        + f"), both by our tracker (claimed: at least {_SEEN}/{_DREAMED}, {claimed:.1%})"
     )
     return Measurement(line, (Part(held, claimed, above=True), Part(seen, claimed, above=True)))
 

@@ -249,12 +249,17 @@ def report_paragraphs(summary: dict, refs: dict[str, dict]) -> dict[str, str]:
     forcing = [("teacher_forcing", v) for v in ("rollout", "forced")]
     if ran(*steps, *forcing):
         h16 = {v: shown(summary, g, v, "strict_h16_512") for g, v in steps + forcing}
+
+        def whole(metric: str, unit: str) -> str:  # R = 1, 2, 4, 8 in one list
+            values = [shown(summary, g, v, metric) for g, v in steps]
+            return f"{', '.join(values[:-1])} and {values[-1]}{unit}"
+
         out["rollout"] = (
             "Within the first 16 dreamed frames ResNet-Rollout's strict RMSE is "
             f"{h16['r1']} px trained one step ahead, {h16['r2']}, {h16['r4']} and {h16['r8']} px trained with 2-, 4- "
             "and 8-step teacher-less rollouts; "
-            f"over the whole dream it scores {cells('rollout', 'r1')}, {cells('rollout', 'r2')}, "
-            f"{cells('rollout', 'r4')} and {cells('rollout', 'r8')}. Fed the true frames at each step of the "
+            f"over the whole dream its strict RMSE is {whole('strict_512', ' px')} and it detects the cube in "
+            f"{whole('detection', '')} of the frames. Fed the true frames at each step of the "
             f"4-step rollout (teacher forcing), it scores {h16['forced']} px within 16 frames, against "
             f"{h16['rollout']} px teacher-less, and {cells('teacher_forcing', 'forced')} over the whole dream."
         )
