@@ -229,6 +229,23 @@ def against_references(value: float, references: dict[str, float]) -> str:
     return f"{lower}, and one no lower than {' or '.join(rest)}" if rest else lower
 
 
+def same_horizon_shifts(summary: dict, aligned: dict[tuple[str, str], float], span: int) -> dict[str, str]:
+    """How far scoring every row on the same first `span` dreamed frames (`aligned`, as
+    `grid.strict_within_rows` gives it) moves each row's mean strict RMSE: the largest shift among the
+    rivals (`common_span_rivals_shift`) and over every row, with its row (`common_span_shift`)."""
+    shift = {key: value - summary[key]["metrics"]["strict_512"]["mean"] for key, value in aligned.items()}
+    if not shift:
+        return dict.fromkeys(("common_span_rivals_shift", "common_span_shift"), "- (not run yet)")
+    rivals = [abs(v) for (group, _), v in shift.items() if group == "rivals"]
+    largest = max(shift, key=lambda key: abs(shift[key]))
+    whole = summary[largest]["metrics"]["strict_512"]["mean"]
+    return {
+        "common_span_rivals_shift": number(max(rivals) if rivals else None),
+        "common_span_shift": f"{abs(shift[largest]):.1f} px ({summary[largest]['label']}: {whole:.1f} px over its "
+        f"whole dream, {aligned[largest]:.1f} within {span} frames)",
+    }
+
+
 def report_paragraphs(summary: dict, refs: dict[str, dict]) -> dict[str, str]:
     """The report's paragraphs on the ablations, by glue name: the rollout's length and teacher
     forcing (`rollout`), the motion weighting (`motion`), predicting the change instead of the frame

@@ -124,25 +124,10 @@ display(readme, by_paper_tracker, report)
 comparison_records = [r for r in records if r["group"] not in in_chapter_8]
 span = P.world.frames_per_episode - max(r.experiment.model.context_frames for r in runs if r.group not in in_chapter_8)
 aligned = grid.strict_within_rows(P, comparison_records, span)
-shift = {key: value - summary[key]["metrics"]["strict_512"]["mean"] for key, value in aligned.items()}
 glue("common_span", span, display=False)
-if shift:
-    print(f"strict RMSE within the first {span} dreamed frames minus over the whole dream (px at 512):")
-    for key, value in sorted(shift.items(), key=lambda item: -abs(item[1]))[:5]:
-        print(f"  {summary[key]['label']}: {value:+.1f}")
-    largest = max(shift, key=lambda key: abs(shift[key]))
-    whole = summary[largest]["metrics"]["strict_512"]["mean"]
-    rivals_shift = max((abs(v) for (group, _), v in shift.items() if group == "rivals"), default=float("nan"))
-    glue("common_span_rivals_shift", f"{rivals_shift:.1f}", display=False)
-    glue(
-        "common_span_shift",
-        f"{abs(shift[largest]):.1f} px ({summary[largest]['label']}: {whole:.1f} px over its whole dream, "
-        f"{aligned[largest]:.1f} within {span} frames)",
-        display=False,
-    )
-else:
-    glue("common_span_rivals_shift", "- (not run yet)", display=False)
-    glue("common_span_shift", "- (not run yet)", display=False)
+for name, text in comparison.same_horizon_shifts(summary, aligned, span).items():
+    print(f"{name}: {text}")
+    glue(name, text, display=False)
 
 # %% [markdown]
 # ## Figure 3, with intervals

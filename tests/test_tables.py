@@ -178,3 +178,15 @@ def test_the_precision_table_names_each_rows_setting_and_the_precision_its_recor
     frame = comparison.precision_table(summary, records, lambda record: "bf16").frame
     assert list(frame.iloc[:, 0]) == ["bf16 (the machine's best)", "float32 (forced)"]
     assert list(frame.iloc[:, -1]) == [3, 0]
+
+
+def test_same_horizon_shifts_name_the_largest_move_among_the_rivals_and_over_every_row():
+    def row(label, strict):
+        return {"label": label, "metrics": {"strict_512": {"mean": strict}}}
+
+    summary = {("rivals", "a"): row("A", 100.0), ("rivals", "b"): row("B", 200.0), ("context", "k8"): row("K8", 300.0)}
+    aligned = {("rivals", "a"): 98.0, ("rivals", "b"): 203.0, ("context", "k8"): 290.0}
+    shifts = comparison.same_horizon_shifts(summary, aligned, 56)
+    assert shifts["common_span_rivals_shift"] == "3.0"
+    assert shifts["common_span_shift"] == "10.0 px (K8: 300.0 px over its whole dream, 290.0 within 56 frames)"
+    assert set(comparison.same_horizon_shifts({}, {}, 56).values()) == {"- (not run yet)"}
