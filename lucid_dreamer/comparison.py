@@ -221,12 +221,17 @@ def against_references(value: float, references: dict[str, float]) -> str:
     ranking of point estimates, not a verdict (one run has no interval; chapter 7 judges with seeds)."""
     if not references or value != value:
         raise ValueError("a standing needs a value and at least one reference")
-    below = [name for name, v in references.items() if value < v]
-    rest = [name for name in references if name not in below]
-    if not below:
-        return "has a strict RMSE no lower than " + " or ".join(rest)
-    lower = "has a lower strict RMSE than " + " and ".join(below)
-    return f"{lower}, and one no lower than {' or '.join(rest)}" if rest else lower
+    sides = [
+        ("a lower {} than", [name for name, v in references.items() if value < v]),
+        ("a higher {} than", [name for name, v in references.items() if value > v]),
+        ("the same {} as", [name for name, v in references.items() if value == v]),
+    ]
+    said = [(words, names) for words, names in sides if names]
+    # the first comparison names the metric, the others say "one"
+    return "has " + ", and ".join(
+        f"{words.format('strict RMSE' if i == 0 else 'one')} {' and '.join(names)}"
+        for i, (words, names) in enumerate(said)
+    )
 
 
 def same_horizon_shifts(summary: dict, aligned: dict[tuple[str, str], float], span: int) -> dict[str, str]:

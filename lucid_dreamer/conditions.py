@@ -15,7 +15,7 @@ import torch
 
 from .errors import UserError
 from .paper import PAPER_DETECTED, PAPER_FRAMES, PAPER_RESULTS
-from .tables import shown
+from .tables import interval, shown
 from .track import CubeTrackerConfig, expected_cube_area, track_cube
 from .world import WorldConfig
 
@@ -108,6 +108,17 @@ def findings(rows: list[dict]) -> dict[str, str]:
         beats = [r["condition"] for r in mine if r["intervals"]["strict_vs_copy_last"][1] < 1]
         out[f"{suffix}_beats_copy_last"] = f"{len(beats)} of {len(mine)}" + (f" ({', '.join(beats)})" if beats else "")
     return out
+
+
+def against_copy_last(row: dict) -> str:
+    """A map row's strict RMSE over copy-last's, with its interval and what the verdict rule makes of it."""
+    low, high = row["intervals"]["strict_vs_copy_last"]
+    ratio = interval({"mean": row["strict_vs_copy_last"], "low": low, "high": high}, 2)
+    if high < 1:
+        return f"{ratio}, better than copying the last frame (the whole interval below 1)"
+    if low > 1:
+        return f"{ratio}, worse than copying the last frame (the whole interval above 1)"
+    return f"{ratio}: the interval reaches 1, so by the verdict rule it does not beat copying the last frame"
 
 
 def protocol_sentences(summary: dict, budget: str, seeds: int) -> dict[str, str]:

@@ -396,12 +396,22 @@ def main_conditions(records: list[dict]) -> dict | None:
     return next((r["conditions"] for r in records if "tokenizer_world" not in r["configs"]), None)
 
 
+def _training(record: dict) -> str:
+    """What makes a run distinct: its configs (rows that share them share one cached training)."""
+    return json.dumps(record["configs"], sort_keys=True)
+
+
+def distinct_trainings(records: list[dict]) -> int:
+    """How many distinct runs the records hold (a run shared by several rows counts once)."""
+    return len({_training(r) for r in records})
+
+
 def compute_hours(records: list[dict]) -> float:
     """Hours the records' distinct runs take from scratch (rows that share a run count it once; a run
     found in the cache counts its training and dreaming time, as recorded when it was built)."""
     longest: dict[str, float] = {}
     for r in records:
-        key = json.dumps(r["configs"], sort_keys=True)
+        key = _training(r)
         built = r["train"]["train_seconds"] + r["metrics"].get("dream_seconds", 0.0)
         longest[key] = max(longest.get(key, 0.0), r["seconds"], built)
     return sum(longest.values()) / 3600

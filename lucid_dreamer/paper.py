@@ -38,6 +38,8 @@ PAPER_CLAIMED = {
     "smaller_than_probabilistic_plus": 10,
 }
 """The sizes the paper claims for its comparisons: fractions, and size ratios (x times smaller)."""
+PAPER_UNET_WITHOUT_CONTEXT = 107
+"""The report's "U-Net without context: 107 px" (its Sharp-Shooter, 107.97 px in its tables)."""
 
 PAPER_FRAMES = 101
 """Frames of the paper's one training video: 97 dreamed (its 96/97 detections) after 4 context frames."""

@@ -181,7 +181,7 @@ def map_worlds(measured: dict[str, dict]) -> Table:
         "cube (px at 128)",
         "cube (latent cells)",
         "speed (px/frame)",
-        "speed (cells/frame, p90)",
+        "speed (cells/frame, median (p90))",
         "in view",
         "motion mask near the cube",
         "motion mask elsewhere",

@@ -46,7 +46,8 @@ nb = book.start("02_posterior_collapse", preset)
 P = nb.preset
 sweep = context_sweep_experiments(P)
 print(nb.source)
-print(f"each model: {sweep[0].train.steps} steps, lr {sweep[0].train.lr}, rollout steps {sweep[0].train.rollout_steps}")
+print(f"each model: {sweep[0].budget}, rollout steps {sweep[0].train.rollout_steps}, seed {sweep[0].train.seed}")
+glue("sweep_budget", f"{sweep[0].budget}, one seed", display=False)
 
 # %% [markdown]
 # Each model predicts every test frame from frame 8 on from its own K preceding frames, so all

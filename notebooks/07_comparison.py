@@ -17,7 +17,7 @@
 # # 7. The paper's rivals, ablations and seeds
 #
 # The paper compares ResNet-Rollout with six rival models (four in its README's table, five in
-# Figure 3 of its technical report; Hero is in the README only), each trained once, on its training
+# its results chart, Figure 3; Hero is in the README only), each trained once, on its training
 # video, with no code released for them. Here every rival is built from the paper's words (the
 # table below puts our definition beside them), all models are trained under one protocol (the
 # same data, steps and learning rate), every row is repeated with several seeds, and dreams are
@@ -52,8 +52,9 @@ summary = grid.summarize(records)
 labels = {r.variant: r.experiment.label for r in runs if r.group == "rivals"}
 print(nb.source)
 print(
-    f"{len(records)} of {len(runs)} grid runs done at preset {P.name} "
-    f"({P.grid.steps} steps each, seeds {P.grid.seeds}, lr {P.grid.lr:g})"
+    f"{len(records)} of {len(runs)} grid runs done at preset {P.name} ({grid.distinct_trainings(records)} distinct "
+    f"trainings), the comparison's at {next(r for r in runs if r.group == 'rivals').experiment.budget}, "
+    f"seeds {', '.join(map(str, P.grid.seeds))}"
 )
 precisions = grid.precision_counts(records)
 print("precision of the runs: " + ", ".join(f"{name} {count}" for name, count in precisions.items()))
@@ -63,6 +64,7 @@ print(
     f"the distinct runs among them took {hours:.2f} h to train and dream, on {records[0]['train']['device'] if records else '-'}"
 )
 glue("grid_done", f"{len(records)} of {len(runs)}", display=False)
+glue("grid_distinct", grid.distinct_trainings(records), display=False)
 in_chapter_8 = {"map", "one_trajectory"}  # the conditions map and the paper's own protocol
 comparison_done = sum(r["group"] not in in_chapter_8 for r in records)
 glue("comparison_done", f"{comparison_done} of {sum(r.group not in in_chapter_8 for r in runs)}", display=False)
@@ -100,8 +102,8 @@ display(models_table)
 # device; stability is the share of dreams whose last frame still shows the cube, and jitter
 # the mean frame-to-frame acceleration of the dreamed cube (the true cube's is beside it). The
 # second table measures the same dreams with the paper's tracker (its asymmetric thresholds).
-# The paper's columns are its README's table and Figure 3 of its technical report (the numbers
-# typed into that figure's plotting script, `lucid_dreamer.paper`).
+# The paper's columns are its README's table and its results chart, Figure 3 (the numbers its
+# code release types into that chart's plotting script; `lucid_dreamer.paper`).
 
 # %%
 readme, by_paper_tracker, report = comparison.rivals_tables(summary, labels)
@@ -125,8 +127,12 @@ comparison_records = [r for r in records if r["group"] not in in_chapter_8]
 span = P.world.frames_per_episode - max(r.experiment.model.context_frames for r in runs if r.group not in in_chapter_8)
 aligned = grid.strict_within_rows(P, comparison_records, span)
 glue("common_span", span, display=False)
-for name, text in comparison.same_horizon_shifts(summary, aligned, span).items():
-    print(f"{name}: {text}")
+shifts = comparison.same_horizon_shifts(summary, aligned, span)
+print(
+    f"scored within the first {span} dreamed frames, the largest move of a rival's mean strict RMSE: "
+    f"{shifts['common_span_rivals_shift']} px; of any row: {shifts['common_span_shift']}"
+)
+for name, text in shifts.items():
     glue(name, text, display=False)
 
 # %% [markdown]

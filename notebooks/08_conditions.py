@@ -149,6 +149,10 @@ if rows:
 findings = conditions.findings(rows)
 for name, value in findings.items():
     glue(f"map_{name}", value, display=False)
+main_recipe = [
+    r for r in rows if (r["condition"], r["training"]) == (MAIN_CONDITION.name, conditions.TRAININGS["recipe"])
+]
+glue("main_vs_copy_last", conditions.against_copy_last(main_recipe[0]) if main_recipe else "not run yet", display=False)
 
 # %% [markdown]
 # ## The paper's own protocol in a paper-like world

@@ -138,15 +138,16 @@ def test_a_rate_claim_is_a_bound_in_the_claims_direction():
     assert sharp_shooter(row(0.45, low=0.30, high=0.55))[1] == HOLDS
 
     def detection(held_out, paper_protocol):
-        cells = {"rivals/resnet_rollout/detection": held_out, "one_trajectory/paper/detection": paper_protocol}
+        cells = {"one_trajectory/held_out/detection": held_out, "one_trajectory/paper/detection": paper_protocol}
         return judged("99% detection", audit.Evidence(grid_of(cells)))
 
     sure = row(1.0, low=0.995, high=1.0)
     assert detection(sure, sure)[1] == HOLDS
+    assert detection(row(0.995, low=0.985, high=1.0), sure)[1] == PARTLY  # above 96/97, the interval reaches below
     line, verdict = detection(sure, row(0.985, low=0.97, high=1.0))
     assert verdict == FAILS  # 96/97 is the claim, under the paper's own protocol too
     assert (
-        "100% [100, 100] of dreamed frames of held-out episodes" in line and "98% [97, 100] under the paper's" in line
+        "100.0% [99.5, 100.0] of dreamed frames of held-out" in line and "98.5% [97.0, 100.0] under the paper's" in line
     )
     assert judged("99% detection", audit.Evidence(grid_of({"rivals/resnet_rollout/detection": sure})))[1] == (
         audit.PENDING
@@ -333,18 +334,18 @@ def test_every_claim_follows_the_rule_on_synthetic_evidence():
 
 
 def test_each_verdict_names_its_world_and_the_recipe_claims_what_the_map_found():
-    found = {"recipe_keeps_h16": "1 of 6 (cube5_speed0.25)", "recipe_keeps_h4": "3 of 6 (a, b, c)"}
+    found = {"recipe_keeps_h16": "1 of 6 (cube5_speed0.25)", "one_step_keeps_h16": "0 of 6"}
     rows = audit.audit(audit.Evidence({}, world="cube 4.8 latent cells, 0.48 cells/frame", conditions=found))
     by_claim = {r["claim"]: r for r in rows}
     detection = next(r for text, r in by_claim.items() if "detection (96/97" in text)
     assert detection["world"].startswith("cube 4.8 latent cells") and detection["world"].endswith(
-        "horizon 16 in 1 of 6 worlds (cube5_speed0.25)"
+        "horizon 16 in 1 of 6 worlds (cube5_speed0.25), trained one step ahead in 0 of 6 worlds"
     )
     rollout = next(r for text, r in by_claim.items() if text.startswith("rollout training"))
-    assert "horizon 4 in 3 of 6 worlds (a, b, c)" in rollout["world"]
+    assert rollout["world"] == detection["world"]  # both about the recipe's dreams, at the same horizon
     speed = next(r for text, r in by_claim.items() if text.startswith("500 epochs"))
     assert speed["world"] == "chapter 6's benchmark machine"  # measured on a machine, not in a world
     unmapped = audit.audit(audit.Evidence({}, world="w", conditions={"recipe_keeps_h16": "not run yet"}))
     assert {r["world"] for r in unmapped} == {"w", "chapter 6's benchmark machine"}  # no "in not run yet worlds"
     chapters = audit.audit_table(rows).frame["chapters"].tolist()
-    assert chapters[:2] == ["ch. 8", "ch. 7, 8"] and chapters[-1] == "ch. 6"
+    assert chapters[:2] == ["ch. 8", "ch. 8"] and chapters[-1] == "ch. 6"

@@ -137,3 +137,15 @@ def test_the_cpu_world_is_the_maps_5_cell_cube_and_the_hard_condition_is_on_the_
     assert MAIN_CONDITION.name == "cube5_speed0.5" and MAIN_CONDITION.world(cpu) == cpu
     assert MAIN_CONDITION.world(smoke) != smoke  # a 64 px world is not on the map
     assert conditions.condition(conditions.HARD).cube_half_size == 0.06  # the scene's own 12 cm cube
+
+
+def test_against_copy_last_follows_the_verdict_rule():
+    def row(low, high):
+        return {"strict_vs_copy_last": (low + high) / 2, "intervals": {"strict_vs_copy_last": (low, high)}}
+
+    assert conditions.against_copy_last(row(0.8, 0.9)).endswith(
+        "better than copying the last frame (the whole interval below 1)"
+    )
+    assert "worse than copying" in conditions.against_copy_last(row(1.1, 1.3))
+    reaches = conditions.against_copy_last(row(0.93, 1.11))
+    assert reaches.startswith("1.02 [0.93, 1.11]") and "does not beat copying" in reaches

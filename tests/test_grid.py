@@ -202,6 +202,7 @@ def test_compute_hours_counts_a_shared_run_once():
 
     records = [timed({"a": 1}, 3600.0, 3000.0), timed({"a": 1}, 2.0, 3000.0), timed({"b": 1}, 5.0, 1790.0)]
     assert grid.compute_hours(records) == 1.5  # b came from the cache: its training and dreaming count
+    assert grid.distinct_trainings(records) == 2
 
 
 def test_the_main_worlds_conditions_come_from_any_record_made_in_it():

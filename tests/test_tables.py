@@ -130,10 +130,11 @@ def test_a_runs_standing_against_the_references_names_which_it_is_below():
     refs = {"copying the last frame": 60.0, "constant velocity": 40.0}
     lower = "has a lower strict RMSE than copying the last frame"
     assert comparison.against_references(30.0, refs) == f"{lower} and constant velocity"
-    assert comparison.against_references(50.0, refs) == f"{lower}, and one no lower than constant velocity"
+    assert comparison.against_references(50.0, refs) == f"{lower}, and a higher one than constant velocity"
     assert comparison.against_references(70.0, refs) == (
-        "has a strict RMSE no lower than copying the last frame or constant velocity"
+        "has a higher strict RMSE than copying the last frame and constant velocity"
     )
+    assert comparison.against_references(40.0, refs) == f"{lower}, and the same one as constant velocity"
     for value, references in ((math.nan, refs), (30.0, {})):
         with pytest.raises(ValueError):
             comparison.against_references(value, references)
