@@ -402,7 +402,7 @@ def _paper_detection(ev: Evidence) -> Measurement:
         f"with the paper's settings and budget, detected in {held.text(1, 100, '%')} of dreamed frames of held-out "
         f"episodes and {seen.text(1, 100, '%')} under the paper's protocol (one trajectory dreamed back"
         + (f"; the paper's tracker: {theirs.text(1, 100, '%')}" if theirs else "")
-        + f"), both by our tracker (claimed: at least {_SEEN}/{_DREAMED}, {claimed:.1%})"
+        + f"), both by our tracker (claimed: at least {_SEEN}/{_DREAMED}, {claimed:.2%})"
     )
     return Measurement(line, (Part(held, claimed, above=True), Part(seen, claimed, above=True)))
 

@@ -173,7 +173,11 @@ protocol = next(r.experiment for r in runs if r.group == "one_trajectory")
 glue("protocol_budget", protocol.budget, display=False)
 for variant, sentence in conditions.protocol_sentences(summary, protocol.budget, len(P.grid.seeds)).items():
     glue(f"protocol_{variant}", sentence, display=False)
-    glue(f"protocol_{variant}_detection", tables.shown(summary, "one_trajectory", variant, "detection"), display=False)
+    glue(
+        f"protocol_{variant}_detection",
+        tables.shown(summary, "one_trajectory", variant, "detection", rate_digits=1),
+        display=False,
+    )
 nb.save_data("conditions_map", {"rows": rows, "worlds": measured, "findings": findings})
 
 # %% [markdown]

@@ -121,12 +121,12 @@ def test_the_protocol_sentences_lead_with_our_tracker_and_say_how_many_seeds_hav
     sentences = conditions.protocol_sentences(summary, "1,500 steps, lr 1e-4", 3)
     paper = sentences["paper"]
     assert "2 of 3 seeds" in paper and "1,500 steps, lr 1e-4" in paper and "101 frames" in paper
-    assert paper.index("our tracker finds the cube in 97%") < paper.index("The paper's tracker finds it in 100%")
+    assert paper.index("our tracker finds the cube in 97.0%") < paper.index("The paper's tracker finds it in 100.0%")
     assert "not the cube" in paper and "71.08" in paper  # the paper's rate qualified, its pixels not compared
     assert sentences["held_out"].endswith("have not run yet.") and "not run yet px" not in " ".join(sentences.values())
     summary[("one_trajectory", "held_out")] = {"seeds": 1, "metrics": metrics}
     held_out = conditions.protocol_sentences(summary, "1,500 steps, lr 1e-4", 3)["held_out"]
-    assert "1 of 3 seeds" in held_out and "97%" in held_out and "206.5 [206.5, 206.5] px" in held_out
+    assert "1 of 3 seeds" in held_out and "97.0%" in held_out and "206.5 [206.5, 206.5] px" in held_out
     assert "has not run yet" in conditions.protocol_sentences({}, "x", 3)["paper"]
 
 

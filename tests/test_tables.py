@@ -108,7 +108,9 @@ def test_the_one_trajectory_table_says_which_rows_have_run():
     frame = tables.one_trajectory(summary, {"paper": "one trajectory", "held_out": "held-out"}).frame
     assert list(frame.columns) == ["", "one trajectory", "held-out"]
     rows = frame.set_index("")
-    assert list(rows.loc["seeds"]) == ["2", "0"] and rows.loc["detected (ours)", "one trajectory"] == "96% [95, 97]"
+    assert (
+        list(rows.loc["seeds"]) == ["2", "0"] and rows.loc["detected (ours)", "one trajectory"] == "96.0% [95.0, 97.0]"
+    )
     assert rows.loc["strict RMSE (px at 512)", "one trajectory"] == "not run yet"
     assert set(rows["held-out"][1:]) == {"not run yet"}
 
