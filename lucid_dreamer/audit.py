@@ -24,6 +24,7 @@ from .paper import (
     PAPER_TRAIN_MINUTES,
     PAPER_UNET_WITHOUT_CONTEXT,
 )
+from .tables import PROTOCOL_RATE_DIGITS
 
 HOLDS, PARTLY, FAILS = "holds", "holds partly", "does not hold"
 UNTESTABLE, PENDING = "not testable here", "not measured yet"
@@ -180,8 +181,8 @@ def _px(e: Estimate) -> str:
     return e.text()
 
 
-def _share(e: Estimate, sign: str = "") -> str:
-    return e.text(0, 100, "%", sign)
+def _share(e: Estimate, digits: int = 0, sign: str = "") -> str:
+    return e.text(digits, 100, "%", sign)
 
 
 def _lower(
@@ -205,13 +206,6 @@ frames where the cube is found in both the true and the dreamed frame) and ours,
 lost cube."""
 
 
-_RIVALS = {
-    "rollout_unet": "the Rollout U-Net",
-    "probabilistic_plus": "Probabilistic Plus",
-    "sharp_shooter": "Sharp-Shooter",
-}
-
-
 def _reduction_parts(ev: Evidence, rival: str, claimed: float) -> tuple[list[str], list[Part]] | None:
     """The claim: ResNet-Rollout's error is at least `claimed` below the rival's, in both metrics."""
     cells = {m: (_cell(ev, "rivals", "resnet_rollout", m), _cell(ev, "rivals", rival, m)) for m in REDUCTION_METRICS}
@@ -230,7 +224,7 @@ def _reduction_parts(ev: Evidence, rival: str, claimed: float) -> tuple[list[str
         else:
             lines.append(f"{name} {line}")
             parts.append(Part(cut, claimed, above=True))
-    lines[0] = f"ResNet-Rollout against {_RIVALS[rival]}, {lines[0]}"
+    lines[0] = f"ResNet-Rollout against {ev.grid[('rivals', rival)].get('label', rival)}, {lines[0]}"
     lines[-1] += f" (claimed {100 * claimed:g}%)"
     return lines, parts
 
@@ -382,8 +376,9 @@ def _paper_rmse(ev: Evidence) -> Measurement:
     if seen is None or held is None:
         return Measurement("the one-trajectory rows are not run yet", status=UNTESTABLE)
     line = (
-        f"by the paper's tracker, under the paper's protocol and budget, {_px(seen)} px on the one trajectory "
-        f"it trained on, {_px(held)} px on held-out ones (another scene: not comparable in pixels)"
+        f"by the paper's tracker, with the paper's settings and budget, {_px(seen)} px on the one trajectory "
+        f"it trained on (the paper's protocol), {_px(held)} px on held-out episodes (another scene: not "
+        "comparable in pixels)"
     )
     return Measurement(line, status=UNTESTABLE)
 
@@ -399,9 +394,10 @@ def _paper_detection(ev: Evidence) -> Measurement:
         return _pending("the one-trajectory rows are")
     theirs = _cell(ev, "one_trajectory", "paper", "paper_detection")
     line = (
-        f"with the paper's settings and budget, detected in {held.text(1, 100, '%')} of dreamed frames of held-out "
-        f"episodes and {seen.text(1, 100, '%')} under the paper's protocol (one trajectory dreamed back"
-        + (f"; the paper's tracker: {theirs.text(1, 100, '%')}" if theirs else "")
+        f"with the paper's settings and budget, detected in {_share(held, PROTOCOL_RATE_DIGITS)} of dreamed frames "
+        f"of held-out episodes and {_share(seen, PROTOCOL_RATE_DIGITS)} under the paper's protocol (one trajectory "
+        "dreamed back"
+        + (f"; the paper's tracker: {_share(theirs, PROTOCOL_RATE_DIGITS)}" if theirs else "")
         + f"), both by our tracker (claimed: at least {_SEEN}/{_DREAMED}, {claimed:.2%})"
     )
     return Measurement(line, (Part(held, claimed, above=True), Part(seen, claimed, above=True)))

@@ -15,7 +15,7 @@ import torch
 
 from .errors import UserError
 from .paper import PAPER_DETECTED, PAPER_FRAMES, PAPER_RESULTS
-from .tables import interval, shown
+from .tables import PROTOCOL_RATE_DIGITS, interval, map_cell, shown
 from .track import CubeTrackerConfig, expected_cube_area, track_cube
 from .world import WorldConfig
 
@@ -105,20 +105,32 @@ def findings(rows: list[dict]) -> dict[str, str]:
         for h in (1, 4, 16):
             kept = [r["condition"] for r in mine if r["intervals"][f"detection_h{h}"][0] >= KEEPS]
             out[f"{suffix}_keeps_h{h}"] = f"{len(kept)} of {len(mine)}" + (f" ({', '.join(kept)})" if kept else "")
-        beats = [r["condition"] for r in mine if r["intervals"]["strict_vs_copy_last"][1] < 1]
+        beats = [r["condition"] for r in mine if against_copy_last_verdict(r) == "better"]
         out[f"{suffix}_beats_copy_last"] = f"{len(beats)} of {len(mine)}" + (f" ({', '.join(beats)})" if beats else "")
     return out
 
 
-def against_copy_last(row: dict) -> str:
-    """A map row's strict RMSE over copy-last's, with its interval and what the verdict rule makes of it."""
+def against_copy_last_verdict(row: dict) -> str:
+    """The verdict rule on a map row's strict RMSE over copy-last's: "better" (the whole 95% interval
+    below 1), "worse" (above 1), "not separated" (the interval reaches 1), or "one seed" (no interval)."""
     low, high = row["intervals"]["strict_vs_copy_last"]
-    ratio = interval({"mean": row["strict_vs_copy_last"], "low": low, "high": high}, 2)
-    if high < 1:
-        return f"{ratio}, better than copying the last frame (the whole interval below 1)"
-    if low > 1:
-        return f"{ratio}, worse than copying the last frame (the whole interval above 1)"
-    return f"{ratio}: the interval reaches 1, so by the verdict rule it does not beat copying the last frame"
+    if low != low or high != high:
+        return "one seed"
+    return "better" if high < 1 else "worse" if low > 1 else "not separated"
+
+
+def against_copy_last(row: dict) -> str:
+    """A map row's strict RMSE over copy-last's, with its interval and its verdict, in words."""
+    ratio = interval(map_cell(row, "strict_vs_copy_last"), 2)
+    return (
+        ratio
+        + {
+            "better": ", better than copying the last frame (the whole interval below 1)",
+            "worse": ", worse than copying the last frame (the whole interval above 1)",
+            "not separated": ": the interval reaches 1, so by the verdict rule it does not beat copying the last frame",
+            "one seed": " (one seed: no interval, so no verdict)",
+        }[against_copy_last_verdict(row)]
+    )
 
 
 def protocol_sentences(summary: dict, budget: str, seeds: int) -> dict[str, str]:
@@ -127,8 +139,8 @@ def protocol_sentences(summary: dict, budget: str, seeds: int) -> dict[str, str]
     same settings (`budget`, e.g. "1,500 steps, lr 1e-4") dreamed on held-out episodes; each says
     how many of the `seeds` planned have run, and by our tracker first."""
 
-    def cell(variant: str, metric: str) -> str:  # rates to one decimal: the paper claims 96/97 (98.97%)
-        return shown(summary, "one_trajectory", variant, metric, rate_digits=1)
+    def cell(variant: str, metric: str) -> str:
+        return shown(summary, "one_trajectory", variant, metric, PROTOCOL_RATE_DIGITS)
 
     def ran(variant: str) -> str:
         return f"{summary[('one_trajectory', variant)]['seeds']} of {seeds} seeds"

@@ -17,6 +17,10 @@ NUMERIC = re.compile(r"[-+]?\d[\d,.]*(%|x)?( \[[^\]]*\])?|\d+/\d+( \(\d+%\))?|-|
 """Cells shown as numbers: values, percentages, "mean [low, high]", counts "k/n", and the words that
 stand in for a number."""
 
+PROTOCOL_RATE_DIGITS = 1
+"""Decimals of a detection rate under the paper's protocol: its claim, 96/97, is 98.97%, which a
+whole percentage would round to 99% and so hide a miss."""
+
 INTERVAL = re.compile(r"\[[^\]]*\]")
 """The bracketed interval of a "mean [low, high]" cell, kept on one line."""
 
@@ -190,22 +194,24 @@ def map_worlds(measured: dict[str, dict]) -> Table:
     return table(header, rows)
 
 
+def map_cell(row: dict, key: str) -> dict:
+    """One value of a `conditions.map_rows` row as `interval` takes it: mean, low, high."""
+    low, high = row["intervals"][key]
+    return {"mean": row[key], "low": low, "high": high}
+
+
 def map_results(rows: list[dict]) -> Table:
     """Chapter 8's map (`conditions.map_rows`): per world and training, detection by horizon and
     over the whole dream, strict RMSE, and strict RMSE over copy-last's, each with its 95% interval."""
     detections = ("detection_h1", "detection_h4", "detection_h16", "detection")
 
-    def cell(r: dict, key: str, digits: int, percent: bool = False) -> str:
-        low, high = r["intervals"][key]
-        return interval({"mean": r[key], "low": low, "high": high}, digits, percent)
-
     cells = [
         [
             # one column for both, so the table fits a page; "(R = 4)" kept on one line
             f"{r['condition']}: {r['training']}".replace(" = ", "\u00a0=\u00a0"),
-            *(cell(r, k, 0, True) for k in detections),
-            cell(r, "strict_512", 1),
-            cell(r, "strict_vs_copy_last", 2),
+            *(interval(map_cell(r, k), 0, True) for k in detections),
+            interval(map_cell(r, "strict_512"), 1),
+            interval(map_cell(r, "strict_vs_copy_last"), 2),
         ]
         for r in rows
     ]
@@ -248,8 +254,7 @@ def map_references(rows: list[dict], recipe: str) -> Table:
 def one_trajectory(summary: dict, labels: dict[str, str]) -> Table:
     """The paper's protocol beside held-out episodes (`grid.summarize` rows of the group
     `one_trajectory`, by variant, named by `labels`), by our tracker and by the paper's: one
-    column per protocol, so its intervals fit the page; rates to one decimal, as the paper's
-    claim (96/97, 98.97%) needs."""
+    column per protocol, so its intervals fit the page (rates to `PROTOCOL_RATE_DIGITS` decimals)."""
     metrics = {
         "detected (ours)": "detection",
         "RMSE, both detect (px at 512)": "rmse_512",
@@ -260,7 +265,7 @@ def one_trajectory(summary: dict, labels: dict[str, str]) -> Table:
     columns = {
         label: [
             str(summary.get(("one_trajectory", variant), {"seeds": 0})["seeds"]),
-            *(shown(summary, "one_trajectory", variant, name, rate_digits=1) for name in metrics.values()),
+            *(shown(summary, "one_trajectory", variant, name, PROTOCOL_RATE_DIGITS) for name in metrics.values()),
         ]
         for variant, label in labels.items()
     }

@@ -47,7 +47,7 @@ P = nb.preset
 sweep = context_sweep_experiments(P)
 print(nb.source)
 print(f"each model: {sweep[0].budget}, rollout steps {sweep[0].train.rollout_steps}, seed {sweep[0].train.seed}")
-glue("sweep_budget", f"{sweep[0].budget}, one seed", display=False)
+glue("sweep_budget", f"{sweep[0].budget}, seed {sweep[0].train.seed}", display=False)
 
 # %% [markdown]
 # Each model predicts every test frame from frame 8 on from its own K preceding frames, so all

@@ -115,8 +115,8 @@ display(readme, by_paper_tracker, report)
 # %% [markdown]
 # A whole dream is every frame after the context: a model that sees K frames dreams the last
 # {glue:text}`episode_frames` - K frames of an episode, so a 1-frame model (the baseline ResNet and
-# the U-Nets) is scored on 3 frames more than ResNet-Rollout, and the 8-frame context row on 4
-# fewer. Scored on the same horizons instead, the first {glue:text}`common_span` dreamed frames of
+# the U-Nets) is scored on more frames than ResNet-Rollout (4 frames), and the 8-frame context row
+# on fewer. Scored on the same horizons instead, the first {glue:text}`common_span` dreamed frames of
 # every model (from the runs' committed tracks), the rivals' mean strict RMSE moves by at most
 # {glue:text}`common_span_rivals_shift` px, and that of any row of the comparison by at most
 # {glue:text}`common_span_shift`. The horizon columns of the ablation table (h4, h16) compare the

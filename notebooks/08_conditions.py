@@ -175,7 +175,7 @@ for variant, sentence in conditions.protocol_sentences(summary, protocol.budget,
     glue(f"protocol_{variant}", sentence, display=False)
     glue(
         f"protocol_{variant}_detection",
-        tables.shown(summary, "one_trajectory", variant, "detection", rate_digits=1),
+        tables.shown(summary, "one_trajectory", variant, "detection", tables.PROTOCOL_RATE_DIGITS),
         display=False,
     )
 nb.save_data("conditions_map", {"rows": rows, "worlds": measured, "findings": findings})

@@ -149,3 +149,5 @@ def test_against_copy_last_follows_the_verdict_rule():
     assert "worse than copying" in conditions.against_copy_last(row(1.1, 1.3))
     reaches = conditions.against_copy_last(row(0.93, 1.11))
     assert reaches.startswith("1.02 [0.93, 1.11]") and "does not beat copying" in reaches
+    one_seed = {"strict_vs_copy_last": 0.9, "intervals": {"strict_vs_copy_last": (float("nan"), float("nan"))}}
+    assert conditions.against_copy_last(one_seed) == "0.90 (one seed: no interval, so no verdict)"

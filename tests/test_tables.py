@@ -150,9 +150,9 @@ def test_the_reports_ablation_paragraphs_quote_numbers_only_once_their_rows_have
     assert "not all run yet" in empty["predict_change"] and "not all run yet" in empty["protocol"]
     summary = summary_of(next_one_step=metrics, change_one_step=metrics, change_rollout=metrics)
     summary = {("predict_change", v): cell for (_, v), cell in summary.items()}
-    assert "not all run yet" in comparison.report_paragraphs(summary, refs)["predict_change"]  # no ResNet-Rollout
+    assert "not all run yet" in comparison.report_paragraphs(summary, refs)["predict_change"]  # no next_rollout
     resnet = {"seeds": 3, "metrics": metrics | {"strict_h16_512": {"mean": 120.0, "low": 110.0, "high": 130.0}}}
-    paragraphs = comparison.report_paragraphs({**summary, ("rivals", "resnet_rollout"): resnet}, refs)
+    paragraphs = comparison.report_paragraphs({**summary, ("predict_change", "next_rollout"): resnet}, refs)
     assert "against 100.0 [90.0, 110.0] and 120.0 [110.0, 130.0] px for ResNet-Rollout" in paragraphs["predict_change"]
     assert "within the first 4 dreamed frames is 100.0 [90.0, 110.0] px" in paragraphs["predict_change"]
     assert "50.0 px for copying the last frame" in paragraphs["predict_change"]
