@@ -191,13 +191,12 @@ def _lower(
     higher: tuple[str, str],
     metric: str,
     what: str,
-    show: Callable[[Estimate], str] = _px,
 ) -> Measurement:
     """The claim: row `lower` has the lower `metric` of the two."""
     a, b = _cell(ev, *lower, metric), _cell(ev, *higher, metric)
     if a is None or b is None:
         return _pending("the grid rows are")
-    return Measurement(f"{what}: {show(a)} against {show(b)}", (Part(a - b, 0.0, above=False, strict=True),))
+    return Measurement(f"{what}: {_px(a)} against {_px(b)}", (Part(a - b, 0.0, above=False, strict=True),))
 
 
 REDUCTION_METRICS = {"rmse_512": "RMSE where both detect (the paper's kind)", "strict_512": "strict RMSE"}

@@ -305,6 +305,16 @@ def tracks_path(preset: Preset, name: str) -> Path:
     return results_dir(preset) / "tracks" / f"{name}.json"
 
 
+CHAPTER_8_GROUPS = ("map", "one_trajectory")
+"""The grid's groups that chapter 8 renders (the conditions map and the paper's own protocol); the
+others are the comparison of chapter 7, in the preset's own world."""
+
+
+def common_span(preset: Preset, runs: list[GridRun]) -> int:
+    """The dreamed frames every one of `runs` has: an episode's frames less the largest context."""
+    return preset.world.frames_per_episode - max(r.experiment.model.context_frames for r in runs)
+
+
 def strict_within(preset: Preset, record: dict, frames: int) -> float:
     """Strict RMSE (px at 512, our tracker) of one run's dreams within their first `frames` dreamed
     frames, from its committed tracks: models with different context dream different numbers of

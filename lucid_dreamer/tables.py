@@ -204,7 +204,6 @@ def map_results(rows: list[dict]) -> Table:
     """Chapter 8's map (`conditions.map_rows`): per world and training, detection by horizon and
     over the whole dream, strict RMSE, and strict RMSE over copy-last's, each with its 95% interval."""
     detections = ("detection_h1", "detection_h4", "detection_h16", "detection")
-
     cells = [
         [
             # one column for both, so the table fits a page; "(R = 4)" kept on one line

@@ -51,10 +51,10 @@ records = grid.load_records(P)
 summary = grid.summarize(records)
 labels = {r.variant: r.experiment.label for r in runs if r.group == "rivals"}
 print(nb.source)
+budget = next(r for r in runs if r.group == "rivals").experiment.budget
 print(
     f"{len(records)} of {len(runs)} grid runs done at preset {P.name} ({grid.distinct_trainings(records)} distinct "
-    f"trainings), the comparison's at {next(r for r in runs if r.group == 'rivals').experiment.budget}, "
-    f"seeds {', '.join(map(str, P.grid.seeds))}"
+    f"trainings), the comparison's at {budget}, seeds {', '.join(map(str, P.grid.seeds))}"
 )
 precisions = grid.precision_counts(records)
 print("precision of the runs: " + ", ".join(f"{name} {count}" for name, count in precisions.items()))
@@ -65,13 +65,13 @@ print(
 )
 glue("grid_done", f"{len(records)} of {len(runs)}", display=False)
 glue("grid_distinct", grid.distinct_trainings(records), display=False)
-in_chapter_8 = {"map", "one_trajectory"}  # the conditions map and the paper's own protocol
-comparison_done = sum(r["group"] not in in_chapter_8 for r in records)
-glue("comparison_done", f"{comparison_done} of {sum(r.group not in in_chapter_8 for r in runs)}", display=False)
+comparison_runs = [r for r in runs if r.group not in grid.CHAPTER_8_GROUPS]
+comparison_records = [r for r in records if r["group"] not in grid.CHAPTER_8_GROUPS]
+glue("comparison_done", f"{len(comparison_records)} of {len(comparison_runs)}", display=False)
 glue("episode_frames", P.world.frames_per_episode, display=False)
 glue("grid_hours", f"{hours:.1f}", display=False)
 glue("grid_steps", P.grid.steps, display=False)
-glue("grid_budget", next(r for r in runs if r.group == "rivals").experiment.budget, display=False)
+glue("grid_budget", budget, display=False)
 glue("grid_seeds", len(P.grid.seeds), display=False)
 
 
@@ -123,8 +123,7 @@ display(readme, by_paper_tracker, report)
 # same horizons for every model.
 
 # %%
-comparison_records = [r for r in records if r["group"] not in in_chapter_8]
-span = P.world.frames_per_episode - max(r.experiment.model.context_frames for r in runs if r.group not in in_chapter_8)
+span = grid.common_span(P, comparison_runs)
 aligned = grid.strict_within_rows(P, comparison_records, span)
 glue("common_span", span, display=False)
 shifts = comparison.same_horizon_shifts(summary, aligned, span)

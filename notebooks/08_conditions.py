@@ -55,9 +55,9 @@ P = nb.preset
 if P.name == "smoke":  # CI exercises the code path; real presets render committed runs
     grid.run_grid(P, only="map__", progress=False)
     grid.run_grid(P, only="one_trajectory__", progress=False)
-records = [r for r in grid.load_records(P) if r["group"] in ("map", "one_trajectory")]
+records = [r for r in grid.load_records(P) if r["group"] in grid.CHAPTER_8_GROUPS]
 summary = grid.summarize(records)
-runs = [r for r in grid.grid_runs(P) if r.group in ("map", "one_trajectory")]
+runs = [r for r in grid.grid_runs(P) if r.group in grid.CHAPTER_8_GROUPS]
 map_records = [r for r in records if r["group"] == "map"]
 hours = grid.compute_hours(map_records)
 print(nb.source)
