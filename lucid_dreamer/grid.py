@@ -166,20 +166,40 @@ def _rows(g: GridConfig) -> list[CoreRow]:
     return rows
 
 
+def _curve_rows(g: GridConfig) -> list[tuple[CoreRow, tuple[int, ...]]]:
+    """The learning curve in the main world, with the seeds of each row: the recipe, the same network
+    one step ahead, and predicting the change (4-step rollout), at each of `curve_steps` (their first
+    point is the grid's own budget: the rivals' and predict-change rows). The longest budget trains the
+    recipe with every seed and the other two with the first, to fit the CPU's time."""
+    resnet = ModelConfig()
+    trainings = (
+        ("recipe", "the recipe (R = 4)", resnet, {"rollout_steps": 4}),
+        ("one_step", "one step ahead (R = 1)", resnet, {"rollout_steps": 1}),
+        ("change_rollout", "predicts the change (R = 4)", replace(resnet, name="change_resnet"), {"rollout_steps": 4}),
+    )
+    rows = []
+    for steps in g.curve_steps:
+        for name, label, model, train in trainings:
+            seeds = g.seeds if name == "recipe" or steps < max(g.curve_steps) else g.seeds[:1]
+            row = ("curve", f"{name}_s{steps}", f"{label}, {steps:,} steps", model, {**train, "steps": steps}, None)
+            rows.append((row, seeds))
+    return rows
+
+
 def grid_runs(preset: Preset) -> list[GridRun]:
     """Every run of the preset's grid (rows x seeds); identical configs share their cached stages."""
     g = preset.grid
     base = replace(preset.experiments[-1].train, steps=g.steps, lr=g.lr, eval_every=max(1, min(100, g.steps)))
     runs = []
-    # the map and the paper's protocol first: the long grid's order of priority
-    for group, variant, label, model, train, data, world in _map_rows(g, preset.world) + [
-        (*row, None) for row in _rows(g)
-    ]:
+    # the learning curve, then the map and the paper's protocol: the long grid's order of priority
+    rows = [((*row, None), seeds) for row, seeds in _curve_rows(g)]
+    rows += [(row, g.seeds) for row in _map_rows(g, preset.world) + [(*row, None) for row in _rows(g)]]
+    for (group, variant, label, model, train, data, world), seeds in rows:
         data_cfg = None if data is None else replace(preset.data, **data)
         world_cfg = None if world is None else replace(preset.world, **world)
         if world_cfg == preset.world:
             world_cfg = None  # the main world's condition shares the rivals' runs
-        for seed in g.seeds:
+        for seed in seeds:
             train_cfg = replace(base, seed=seed, **train)
             train_cfg = replace(train_cfg, eval_every=max(1, min(100, train_cfg.steps)))
             exp = Experiment(f"{group}_{variant}", label, model, train_cfg, data_cfg, world_cfg)
@@ -261,7 +281,8 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
 
     start, made_by = time.perf_counter(), provenance("lucid-dreamer grid", preset.name)
     exp, world = run.experiment, stages.with_data(preset, run.experiment)
-    summary = json.loads((stages.train_stage(preset, exp, progress) / "summary.json").read_text())
+    trained = stages.train_stage(preset, exp, progress)
+    summary = json.loads((trained / "summary.json").read_text())
     dreamed = stages.dream_stage(preset, exp, progress)
     metrics = json.loads((dreamed / "metrics.json").read_text())
     references = json.loads((stages.references_stage(world, exp.model.context_frames) / "metrics.json").read_text())
@@ -273,6 +294,7 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
         "label": exp.label,
         "parameters": count_parameters(build_model(exp.model)),
         "train": summary,
+        "val_curve": _val_curve(trained / "log.jsonl"),
         "metrics": metrics,
         "references": {name: _headline(report) for name, report in references.items()},
         "conditions": stages.load_conditions(world),
@@ -289,6 +311,19 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
     with atomic_write(results_dir(preset) / f"{run.id}.json") as tmp:
         tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
     return record
+
+
+def _val_curve(log: Path) -> list[list[float]]:
+    """[step, validation loss] at each validation of a training's log (the last entry of a step a
+    resumed training logged twice); empty where the training came without its log (shipped weights)."""
+    if not log.exists():
+        return []
+    losses = {}
+    for line in log.read_text().splitlines():
+        entry = json.loads(line)
+        if "val_loss" in entry:
+            losses[entry["step"]] = entry["val_loss"]
+    return [[step, loss] for step, loss in sorted(losses.items())]
 
 
 def _still(made_by: dict) -> dict:

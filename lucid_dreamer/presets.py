@@ -64,6 +64,9 @@ class GridConfig:
     """Worlds of the conditions map (`conditions.CONDITIONS` names), each encoded by the main tokenizer."""
     one_trajectory_steps: int = PAPER_STEPS
     """Optimizer steps of the paper's one-trajectory protocol rows (the paper's budget)."""
+    curve_steps: tuple[int, ...] = (1500, 6000)
+    """Budgets of the learning curve beyond `steps` (the grid's runs at `steps` are its first point);
+    the longest trains the recipe with every seed and the other two trainings with the first."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ PRESETS = {
             probabilistic_width=32,
             transformer=(32, 1, 2),
             one_trajectory_steps=2,
+            curve_steps=(3, 4),
             conditions=("cube1.3_speed0.5", "cube2.7_speed0.5"),
         ),
     ),
@@ -150,6 +154,7 @@ PRESETS = {
             unet_widths=(32, 64, 128, 192),
             resnet_widths=(16, 32, 64, 128, 256),
             transformer=(512, 8, 8),
+            curve_steps=(6000,),
         ),
     ),
 }
