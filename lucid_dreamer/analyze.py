@@ -115,6 +115,94 @@ def mean_interval(per_seed: list[np.ndarray], pool=None, confidence: float = 0.9
     return mean, float(low), float(high)
 
 
+def contrast_interval(
+    rows: list[list[np.ndarray]],
+    pools: list,
+    episode_sets: list,
+    statistic,
+    confidence: float = 0.95,
+) -> tuple[float, float, float]:
+    """A contrast of several rows' metrics (a difference, a reduction, a difference of differences)
+    and its percentile bootstrap interval, paired where rows share their test episodes.
+
+    Row i is per-seed rows [episodes, k] as `mean_interval` takes them, turned into its metric by
+    `pools[i]`; `statistic` maps the rows' means (a list of arrays) to the contrast. Each resample
+    draws every row's seeds on their own (two rows' seeds are different trainings) and one set of
+    episode indices per `episode_sets` key, so rows scored on the same episodes are resampled on the
+    same episodes: an episode that is hard for every model then moves both rows alike, and the
+    difference's interval is as narrow as the models' disagreement, not the episodes' spread.
+    Resamples in which a metric is undefined are left out; no interval (NaN bounds) when no row has
+    anything to resample.
+    """
+    rows = [[np.asarray(r, dtype=float).reshape(len(r), -1) for r in per_seed] for per_seed in rows]
+    point = statistic([np.mean([pool(r.sum(0)) for r in per_seed]) for per_seed, pool in zip(rows, pools)])
+    if all(len(per_seed) == 1 and len(per_seed[0]) == 1 for per_seed in rows):
+        return float(point), float("nan"), float("nan")
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    draws: dict = {}
+    means = []
+    for per_seed, pool, key in zip(rows, pools, episode_sets):
+        episodes = len(per_seed[0])
+        if key not in draws:
+            draws[key] = rng.integers(episodes, size=(BOOTSTRAP_RESAMPLES, episodes))
+        drawn = draws[key]
+        if drawn.shape[1] != episodes or any(len(r) != episodes for r in per_seed):
+            raise ValueError(f"rows paired on episode set {key!r} have different numbers of episodes")
+        seeds = rng.integers(len(per_seed), size=(BOOTSTRAP_RESAMPLES, len(per_seed)))
+        values = np.empty(seeds.shape)
+        for s, r in enumerate(per_seed):
+            slots = seeds == s
+            values[slots] = pool(r[drawn[np.nonzero(slots)[0]]].sum(axis=1))
+        means.append(values.mean(axis=1))
+    contrasts = np.asarray(statistic(means), dtype=float)
+    contrasts = contrasts[np.isfinite(contrasts)]
+    if not len(contrasts):
+        return float(point), float("nan"), float("nan")
+    low, high = np.quantile(contrasts, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return float(point), float(low), float(high)
+
+
+MISS_CHARGES = {
+    "diagonal": "the frame's diagonal",
+    "last_seen": "the dream's last detected position",
+    "centre": "the arena's centre",
+}
+"""What a dreamed frame without a detected cube is charged in strict RMSE: the frame's diagonal (the
+largest possible error, the book's strict RMSE), or a guess at where the cube is: where the dream
+last showed it (the arena's centre before it first does), or the arena's centre (the camera looks at
+it, so it is the frame's centre)."""
+
+
+def fill_misses(dream_xy: np.ndarray, charge: str, resolution: int) -> np.ndarray:
+    """Dreamed centroids [E, T, 2] with each missed frame given the position `charge` names
+    (`MISS_CHARGES`); "diagonal" leaves them missing, for `trajectory_metrics` to charge."""
+    if charge not in MISS_CHARGES:
+        raise ValueError(f"unknown miss charge {charge!r}; one of {', '.join(MISS_CHARGES)}")
+    if charge == "diagonal":
+        return dream_xy
+    filled, centre = np.array(dream_xy, dtype=float), (resolution - 1) / 2
+    if charge == "centre":
+        return np.where(np.isnan(filled), centre, filled)
+    for episode in filled:
+        last = np.array([centre, centre])
+        for xy in episode:
+            if np.isnan(xy).any():
+                xy[:] = last
+            else:
+                last = xy.copy()
+    return filled
+
+
+def charged_episode_metrics(dream_xy: np.ndarray, truth_xy: np.ndarray, resolution: int, charge: str) -> list[dict]:
+    """`trajectory_metrics` per episode of dreams [E, T, 2], with strict RMSE charging each missed frame
+    as `charge` says (the paper's RMSE and the detection rate count only what the dream shows)."""
+    filled = fill_misses(dream_xy, charge, resolution)
+    return [
+        {**trajectory_metrics(d, t, resolution), "strict_rmse": trajectory_metrics(f, t, resolution)["strict_rmse"]}
+        for d, f, t in zip(dream_xy, filled, truth_xy)
+    ]
+
+
 def horizon_report(dream_xy: np.ndarray, truth_xy: np.ndarray, resolution: int) -> dict:
     """Metrics of dreams [E, T, 2] pooled, per episode, within the first h frames, and per horizon;
     jitter of the dreamed and true tracks, and the share of dreams still detected at their last frame."""

@@ -13,9 +13,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
+from .analyze import MISS_CHARGES, contrast_interval, pool_sums
 from .conditions import KEEPS
+from .grid import EPISODE_METRICS
 from .paper import (
     PAPER_CLAIMED,
     PAPER_DETECTED,
@@ -26,7 +26,7 @@ from .paper import (
 )
 from .tables import PROTOCOL_RATE_DIGITS
 
-HOLDS, PARTLY, FAILS = "holds", "holds partly", "does not hold"
+HOLDS, INCONCLUSIVE, CONTRADICTED = "holds", "inconclusive", "contradicted"
 UNTESTABLE, PENDING = "not testable here", "not measured yet"
 
 SHARP_AS_THE_TOKENIZER = 0.95
@@ -47,6 +47,9 @@ class Evidence:
     """The world the grid was measured in, in words (`conditions.describe_short`)."""
     conditions: dict | None = None
     """The conditions map's findings (`conditions.findings`), for claims about the recipe itself."""
+    episodes: dict | None = None
+    """`grid.episode_table` of the same records: per-episode values, so that a difference between
+    rows scored on the same episodes gets a paired interval (None: the rows' seeds alone)."""
 
 
 @dataclass(frozen=True)
@@ -56,23 +59,6 @@ class Estimate:
     mean: float
     low: float = math.nan
     high: float = math.nan
-
-    def __sub__(self, other: Estimate) -> Estimate:
-        """The difference, its interval running between the extremes of the two intervals: it lies
-        wholly above 0 exactly when the intervals separate."""
-        return Estimate(self.mean - other.mean, self.low - other.high, self.high - other.low)
-
-    def __truediv__(self, other: Estimate) -> Estimate:
-        """The ratio of two positive quantities, its interval between the extremes of the two intervals
-        (a divisor's bound of 0 gives an infinite ratio, not an error)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratios = np.divide([self.mean, self.low, self.high], [other.mean, other.high, other.low])
-        return Estimate(*(float(r) for r in ratios))
-
-    def reduction(self, other: Estimate) -> Estimate:
-        """How much smaller this is than `other`, as a share of `other` (1 - self / other)."""
-        ratio = self / other
-        return Estimate(1 - ratio.mean, 1 - ratio.high, 1 - ratio.low)
 
     def text(self, digits: int = 1, scale: float = 1, unit: str = "", sign: str = "") -> str:
         """mean[unit] [low, high], or the mean alone without an interval."""
@@ -95,21 +81,28 @@ class Part:
     ceiling, 100% against 100%, is no difference), a claimed rate or size may equal its bound."""
 
     def judge(self) -> str:
-        """The verdict rule for one part (the methods page states it)."""
+        """The verdict rule for one part (the methods page states it): holds when the whole 95%
+        interval lies on the claim's side of the bound, contradicted when it lies wholly on the other
+        side, inconclusive otherwise, and always without an interval. The estimate alone decides
+        nothing, so the rule treats the claim and its contrary alike."""
 
         def claimed(x: float) -> bool:
             if self.strict:
                 return x > self.bound if self.above else x < self.bound
             return x >= self.bound if self.above else x <= self.bound
 
-        if not claimed(self.value.mean):
-            return FAILS
-        return HOLDS if claimed(self.value.low) and claimed(self.value.high) else PARTLY
+        low, high = self.value.low, self.value.high
+        if math.isnan(low) or math.isnan(high):
+            return INCONCLUSIVE
+        if claimed(low) and claimed(high):
+            return HOLDS
+        return CONTRADICTED if not claimed(low) and not claimed(high) else INCONCLUSIVE
 
 
 def verdict(parts: list[Part]) -> str:
-    """A claim's verdict: that of its weakest part."""
-    return min((p.judge() for p in parts), key=[FAILS, PARTLY, HOLDS].index)
+    """A claim's verdict: that of its weakest part (one contradicted part contradicts the claim; it
+    holds only when every part does)."""
+    return min((p.judge() for p in parts), key=[CONTRADICTED, INCONCLUSIVE, HOLDS].index)
 
 
 @dataclass(frozen=True)
@@ -177,6 +170,35 @@ def _cell(ev: Evidence, group: str, variant: str, metric: str) -> Estimate | Non
     return Estimate(cell["mean"], cell["low"], cell["high"])
 
 
+def _series(ev: Evidence, group: str, variant: str, metric: str) -> tuple | None:
+    """A row's metric as `analyze.contrast_interval` takes it: (per-seed rows, pool, episode set).
+    Per test episode where the episode table has it (rows scored on the same episodes share their
+    set, so their contrasts are paired), else the seeds' values alone."""
+    table = (ev.episodes or {}).get((group, variant))
+    if table is not None and metric in EPISODE_METRICS:
+        span, key = EPISODE_METRICS[metric]
+        return table["spans"][span], lambda sums, k=key: pool_sums(sums)[k], table["episodes"]
+    cell = ev.grid.get((group, variant), {}).get("metrics", {}).get(metric)
+    if cell is None:
+        return None
+    return [[v] for v in cell["values"]], lambda sums: sums[..., 0], (group, variant, metric)
+
+
+def _contrast(ev: Evidence, cells: list[tuple[str, str, str]], statistic) -> Estimate | None:
+    """`statistic` of the cells' (group, variant, metric) means, with its bootstrap interval
+    (paired where the cells share episodes); None where a cell is missing."""
+    series = [_series(ev, *cell) for cell in cells]
+    if None in series:
+        return None
+    rows, pools, sets = zip(*series)
+    return Estimate(*contrast_interval(list(rows), list(pools), list(sets), statistic))
+
+
+def _difference(ev: Evidence, a: tuple[str, str], b: tuple[str, str], metric: str) -> Estimate | None:
+    """Row a's `metric` minus row b's."""
+    return _contrast(ev, [(*a, metric), (*b, metric)], lambda m: m[0] - m[1])
+
+
 def _px(e: Estimate) -> str:
     return e.text()
 
@@ -193,10 +215,11 @@ def _lower(
     what: str,
 ) -> Measurement:
     """The claim: row `lower` has the lower `metric` of the two."""
-    a, b = _cell(ev, *lower, metric), _cell(ev, *higher, metric)
-    if a is None or b is None:
+    a, b, diff = _cell(ev, *lower, metric), _cell(ev, *higher, metric), _difference(ev, lower, higher, metric)
+    if a is None or b is None or diff is None:
         return _pending("the grid rows are")
-    return Measurement(f"{what}: {_px(a)} against {_px(b)}", (Part(a - b, 0.0, above=False, strict=True),))
+    line = f"{what}: {_px(a)} against {_px(b)}, a difference of {diff.text(sign='+')}"
+    return Measurement(line, (Part(diff, 0.0, above=False, strict=True),))
 
 
 REDUCTION_METRICS = {"rmse_512": "RMSE where both detect (the paper's kind)", "strict_512": "strict RMSE"}
@@ -216,7 +239,9 @@ def _reduction_parts(ev: Evidence, rival: str, claimed: float) -> tuple[list[str
         if math.isnan(ours.mean) or math.isnan(theirs.mean):  # a seed whose dream never shows the cube
             lines.append(f"{name}: undefined (a seed's dream never shows the cube)")
             continue
-        cut = ours.reduction(theirs)
+        cut = _contrast(
+            ev, [("rivals", "resnet_rollout", metric), ("rivals", rival, metric)], lambda m: 1 - m[0] / m[1]
+        )
         line = f"{_px(ours)} against {_px(theirs)} px: a reduction of {_share(cut)}"
         if metric == "strict_512" and cells["rmse_512"] == (ours, theirs):  # every frame found: one error
             lines[0] = f"{REDUCTION_METRICS['rmse_512']} and {name} (the same here) {line}"
@@ -240,7 +265,8 @@ def _sharp_shooter(ev: Evidence) -> Measurement:
     if found is None or ours is None or theirs is None:
         return _pending("the grid rows are")
     lines, parts = found
-    more, points = ours - theirs, PAPER_CLAIMED["detection_points_over_sharp_shooter"]
+    more = _difference(ev, ("rivals", "resnet_rollout"), ("rivals", "sharp_shooter"), "detection")
+    points = PAPER_CLAIMED["detection_points_over_sharp_shooter"]
     lines.append(
         f"detection {_share(ours)} against {_share(theirs)}: {more.text(0, 100, ' points', '+')} "
         f"(claimed +{100 * points:.0f} points)"
@@ -264,7 +290,12 @@ def _speed(ev: Evidence) -> Measurement:
     a, b = _cell(ev, "rivals", "resnet_rollout", "samples_per_s"), _cell(ev, "rivals", "rollout_unet", "samples_per_s")
     if a is None or b is None:
         return Measurement("the grid rows are not run yet", status=UNTESTABLE)
-    ratio, claimed = a / b, _MINUTES["84M baseline"] / _MINUTES["ResNet-Rollout"]
+    ratio = _contrast(
+        ev,
+        [("rivals", "resnet_rollout", "samples_per_s"), ("rivals", "rollout_unet", "samples_per_s")],
+        lambda m: m[0] / m[1],
+    )
+    claimed = _MINUTES["84M baseline"] / _MINUTES["ResNet-Rollout"]
     line = (
         f"{ratio.text(1, unit='x')} the Rollout U-Net's training samples/s (claimed {claimed:.0f}x), but our "
         "U-Net's size is our choice (see the models table), so the ratio says nothing about the paper's"
@@ -278,7 +309,7 @@ def _inverted_u(ev: Evidence) -> Measurement:
     for group, family in (("width_resnet", "ResNet-Rollout"), ("width_unet", "Rollout U-Net")):
         rows = sorted(
             (
-                (row["metrics"]["parameters"]["mean"], _cell(ev, g, v, "strict_512"))
+                (row["metrics"]["parameters"]["mean"], v, _cell(ev, g, v, "strict_512"))
                 for (g, v), row in ev.grid.items()
                 if g == group
             ),
@@ -286,9 +317,9 @@ def _inverted_u(ev: Evidence) -> Measurement:
         )
         if len(rows) < 3:
             return _pending("the width sweeps are")
-        params, best = min(rows[:-1], key=lambda r: r[1].mean)
-        widest_params, widest = rows[-1]
-        worse = widest - best
+        params, best_variant, best = min(rows[:-1], key=lambda r: r[2].mean)
+        widest_params, widest_variant, widest = rows[-1]
+        worse = _difference(ev, (group, widest_variant), (group, best_variant), "strict_512")
         lines.append(
             f"{family}: the widest ({int(widest_params):,} parameters) {_px(widest)} px strict RMSE, the best "
             f"narrower ({int(params):,}) {_px(best)}, a difference of {worse.text(sign='+')} px"
@@ -309,7 +340,8 @@ def _context_over_architecture(ev: Evidence) -> Measurement:
         f"and Sharp-Shooter {_px(rivals['sharp_shooter'])} (as in the paper, the training differs too: the U-Nets "
         "learn one step ahead; the context rows of chapter 7 vary the context alone)"
     )
-    return Measurement(line, tuple(Part(ours - theirs, 0.0, above=False, strict=True) for theirs in rivals.values()))
+    differences = [_difference(ev, ("rivals", "resnet_rollout"), ("rivals", name), "strict_512") for name in rivals]
+    return Measurement(line, tuple(Part(d, 0.0, above=False, strict=True) for d in differences))
 
 
 def _motion_weighting(ev: Evidence) -> Measurement:
@@ -323,9 +355,8 @@ def _motion_weighting(ev: Evidence) -> Measurement:
         f"detection with plain L1 {_share(plain)} against {_share(weighted)} with weight 10 (ignoring the cube "
         f"means detecting it in fewer than {KEEPS:.0%} of dreamed frames)"
     )
-    return Measurement(
-        line, (Part(plain - weighted, 0.0, above=False, strict=True), Part(plain, KEEPS, above=False, strict=True))
-    )
+    lower = _difference(ev, ("motion", "w1"), ("motion", "w10_t0.1"), "detection")
+    return Measurement(line, (Part(lower, 0.0, above=False, strict=True), Part(plain, KEEPS, above=False, strict=True)))
 
 
 def _context_blur(ev: Evidence) -> Measurement:
@@ -338,7 +369,11 @@ def _context_blur(ev: Evidence) -> Measurement:
         f"frame, {four.mean:.2f} with 4 (free of blur needs at least {SHARP_AS_THE_TOKENIZER:.2f}), one run each"
     )
     return Measurement(
-        line, (Part(four - one, 0.0, above=True, strict=True), Part(four, SHARP_AS_THE_TOKENIZER, above=True))
+        line,
+        (
+            Part(Estimate(four.mean - one.mean), 0.0, above=True, strict=True),
+            Part(four, SHARP_AS_THE_TOKENIZER, above=True),
+        ),
     )
 
 
@@ -351,15 +386,28 @@ def _generalisation(ev: Evidence) -> Measurement:
     }
     if None in cells.values():
         return _pending("the protocol rows are")
-    held = cells["resnet_rollout", "held_out"] - cells["probabilistic_plus", "held_out"]
-    gaps = {name: cells[name, "held_out"] - cells[name, "paper"] for name in ("resnet_rollout", "probabilistic_plus")}
+    held = _difference(
+        ev, ("protocol", "resnet_rollout_held_out"), ("protocol", "probabilistic_plus_held_out"), "strict_512"
+    )
+    gaps = {
+        name: _difference(ev, ("protocol", f"{name}_held_out"), ("protocol", f"{name}_paper"), "strict_512")
+        for name in ("resnet_rollout", "probabilistic_plus")
+    }
     line = (
         f"held-out strict RMSE, ResNet-Rollout against Probabilistic Plus: "
         f"{_px(cells['resnet_rollout', 'held_out'])} against {_px(cells['probabilistic_plus', 'held_out'])}; "
         f"held-out minus training-trajectory: {gaps['resnet_rollout'].text(sign='+')} against "
         f"{gaps['probabilistic_plus'].text(sign='+')}"
     )
-    gap = gaps["resnet_rollout"] - gaps["probabilistic_plus"]
+    gap = _contrast(
+        ev,
+        [
+            ("protocol", f"{name}_{p}", "strict_512")
+            for name in ("resnet_rollout", "probabilistic_plus")
+            for p in ("held_out", "paper")
+        ],
+        lambda m: (m[0] - m[1]) - (m[2] - m[3]),
+    )
     return Measurement(line, (Part(held, 0.0, above=False, strict=True), Part(gap, 0.0, above=False, strict=True)))
 
 
@@ -536,7 +584,26 @@ def audit(evidence: Evidence) -> list[dict]:
     return rows
 
 
-VERDICTS = (HOLDS, PARTLY, FAILS, UNTESTABLE, PENDING)
+VERDICTS = (HOLDS, INCONCLUSIVE, CONTRADICTED, UNTESTABLE, PENDING)
+
+
+def with_other_charges(rows: list[dict], others: dict[str, list[dict]]) -> list[dict]:
+    """The audit's rows with, under "flips", each miss charge that changes a claim's verdict and the
+    verdict it gives: `rows` charge a lost cube the frame's diagonal, `others` maps another charge
+    (`analyze.MISS_CHARGES`) to the audit of the same runs scored under it."""
+    return [
+        {
+            **row,
+            "flips": {c: other[i]["verdict"] for c, other in others.items() if other[i]["verdict"] != row["verdict"]},
+        }
+        for i, row in enumerate(rows)
+    ]
+
+
+def verdict_text(row: dict) -> str:
+    """A row's verdict, and what it becomes where a lost cube is charged otherwise."""
+    flips = "; ".join(f"{v} with a lost cube at {MISS_CHARGES[c]}" for c, v in row.get("flips", {}).items())
+    return f"{row['verdict']} ({flips})" if flips else row["verdict"]
 
 
 def verdict_counts(rows: list[dict]) -> dict[str, int]:
@@ -552,7 +619,7 @@ def audit_table(rows: list[dict]):
     return table(
         header,
         [
-            [f"{r['claim']} ({r['source']})", r["ours"], r["verdict"], r["world"], _chapters(r["evidence"])]
+            [f"{r['claim']} ({r['source']})", r["ours"], verdict_text(r), r["world"], _chapters(r["evidence"])]
             for r in rows
         ],
     )

@@ -22,7 +22,14 @@ from filelock import FileLock
 from safetensors.numpy import load_file as load_numpy
 from tqdm.auto import tqdm
 
-from .analyze import HORIZONS, episode_sums, mean_interval, pool_sums, trajectory_metrics
+from .analyze import (
+    HORIZONS,
+    charged_episode_metrics,
+    episode_sums,
+    mean_interval,
+    pool_sums,
+    trajectory_metrics,
+)
 from .atomic import atomic_write
 from .book import figures_root
 from .conditions import condition
@@ -354,11 +361,19 @@ def strict_within(preset: Preset, record: dict, frames: int) -> float:
     """Strict RMSE (px at 512, our tracker) of one run's dreams within their first `frames` dreamed
     frames, from its committed tracks: models with different context dream different numbers of
     frames, and this scores them on the same horizons."""
+    dreamed, true, _ = _run_tracks(preset, record, frames)
+    resolution = record["metrics"]["resolution"]
+    return trajectory_metrics(dreamed, true, resolution)["strict_rmse"] * 512 / resolution
+
+
+def _run_tracks(preset: Preset, record: dict, frames: int | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """A run's dreamed and true centroids by our tracker [E, T, 2] (the first `frames` dreamed
+    frames; all by default) from its committed tracks, and its world's data hash (the episodes it
+    was scored on)."""
     dream = json.loads(tracks_path(preset, record["id"]).read_text())
     truth = json.loads(tracks_path(preset, dream["truth"]).read_text())
     dreamed, true = (np.asarray(t["cube"], dtype=float)[:, :frames] for t in (dream, truth))
-    resolution = record["metrics"]["resolution"]
-    return trajectory_metrics(dreamed, true, resolution)["strict_rmse"] * 512 / resolution
+    return dreamed, true, dream["truth"].split("__")[1]
 
 
 def strict_within_rows(preset: Preset, records: list[dict], frames: int) -> dict[tuple[str, str], float]:
@@ -367,6 +382,35 @@ def strict_within_rows(preset: Preset, records: list[dict], frames: int) -> dict
     for r in records:
         rows.setdefault((r["group"], r["variant"]), []).append(strict_within(preset, r, frames))
     return {key: float(np.mean(values)) for key, values in rows.items()}
+
+
+EPISODE_METRICS = {
+    "rmse_512": ("whole", "rmse"),
+    "strict_512": ("whole", "strict_rmse"),
+    "detection": ("whole", "detection_rate"),
+    **{f"strict_h{h}_512": (h, "strict_rmse") for h in HORIZONS},
+    **{f"detection_h{h}": (h, "detection_rate") for h in HORIZONS},
+}
+"""`metric_values` names that `episode_table` gives per test episode: (span of dreamed frames, the
+`pool_sums` metric)."""
+
+
+def episode_table(preset: Preset, records: list[dict], charge: str = "diagonal") -> dict[tuple[str, str], dict]:
+    """Per (group, variant): the episodes it was scored on (its world's data hash) and, per span of
+    dreamed frames (the whole dream, and within each of `HORIZONS`), each seed's per-episode
+    `episode_sums` at 512 px, strict RMSE charging a missed frame as `charge` says
+    (`analyze.MISS_CHARGES`); from the committed tracks, so every row can be scored under any charge
+    and paired with any row scored on the same episodes."""
+    table: dict[tuple[str, str], dict] = {}
+    for r in records:
+        dreamed, true, episodes = _run_tracks(preset, r)
+        resolution = r["metrics"]["resolution"]
+        row = table.setdefault((r["group"], r["variant"]), {"episodes": episodes, "spans": {}})
+        for span in ("whole", *HORIZONS):
+            frames = dreamed.shape[1] if span == "whole" else span
+            per_episode = charged_episode_metrics(dreamed[:, :frames], true[:, :frames], resolution, charge)
+            row["spans"].setdefault(span, []).append(episode_sums(per_episode, 512 / resolution))
+    return table
 
 
 def _write_tracks(path: Path, tracks: dict, shared: bool = False, **extra) -> None:
@@ -497,9 +541,11 @@ POOLED_OVER_EPISODES = {"rmse_512": "rmse", "strict_512": "strict_rmse", "detect
 their intervals resample the episodes as well as the seeds; the others resample the seeds only."""
 
 
-def summarize(records: list[dict]) -> dict[tuple[str, str], dict]:
+def summarize(records: list[dict], table: dict | None = None) -> dict[tuple[str, str], dict]:
     """Per (group, variant): its label, seed count, and per metric the mean over seeds, its 95%
-    bootstrap interval (`analyze.mean_interval`) and the per-seed values."""
+    bootstrap interval (`analyze.mean_interval`) and the per-seed values. With `episode_table`'s
+    `table` of the same records, every metric it holds (`EPISODE_METRICS`: the horizons too, under
+    its miss charge) is taken from it and its interval resamples the episodes as well as the seeds."""
     cells: dict[tuple[str, str], list[dict]] = {}
     for r in records:
         cells.setdefault((r["group"], r["variant"]), []).append(r)
@@ -510,7 +556,12 @@ def summarize(records: list[dict]) -> dict[tuple[str, str], dict]:
         stats = {}
         for name in values[0]:
             column = [v[name] for v in values]
-            if name in POOLED_OVER_EPISODES:
+            if table is not None and name in EPISODE_METRICS:
+                span, pooled = EPISODE_METRICS[name]
+                per_seed = table[key]["spans"][span]
+                column = [float(pool_sums(sums.sum(0))[pooled]) for sums in per_seed]
+                mean, low, high = mean_interval(per_seed, lambda sums, k=pooled: pool_sums(sums)[k])
+            elif name in POOLED_OVER_EPISODES:
                 mean, low, high = mean_interval(episodes, lambda sums, k=POOLED_OVER_EPISODES[name]: pool_sums(sums)[k])
             else:
                 mean, low, high = mean_interval([[v] for v in column])

@@ -5,8 +5,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from lucid_dreamer.analyze import (
+    MISS_CHARGES,
+    charged_episode_metrics,
     constant_velocity,
+    contrast_interval,
     episode_sums,
+    fill_misses,
     horizon_report,
     mean_interval,
     pool_sums,
@@ -182,3 +186,41 @@ def test_an_interval_of_per_seed_values_lies_within_them():
     mean, low, high = mean_interval([[1.0], [2.0], [6.0]])
     assert mean == 3.0 and 1.0 <= low < mean < high <= 6.0
     assert np.isnan(mean_interval([[5.0]])[1])  # one value: nothing to resample
+
+
+def test_a_difference_between_rows_scored_on_the_same_episodes_is_paired():
+    """Episodes of very different difficulty, and a model that is 2 px better on every one of them: the
+    paired interval of the difference lies wholly below 0; resampled as if the rows had been scored on
+    different episodes, the episodes' spread swamps the difference."""
+    rng = np.random.default_rng(1)
+    difficulty = rng.uniform(10, 200, 16)
+    seeds = 3
+
+    def row(offset):  # per-seed [episodes, 1] errors, each seed 0.5 px off the others
+        return [(difficulty + offset + 0.5 * s)[:, None] for s in range(seeds)]
+
+    first = lambda sums: sums[..., 0] / 16  # noqa: E731 (the mean error over the episodes)
+    diff = lambda m: m[0] - m[1]  # noqa: E731
+    mean, low, high = contrast_interval([row(0), row(2)], [first, first], ["test", "test"], diff)
+    assert mean == pytest.approx(-2) and low < mean < high < 0
+    unpaired = contrast_interval([row(0), row(2)], [first, first], ["a", "b"], diff)
+    assert unpaired[1] < 0 < unpaired[2]
+    with pytest.raises(ValueError, match="different numbers of episodes"):
+        contrast_interval([row(0), [r[:8] for r in row(2)]], [first, first], ["test", "test"], diff)
+
+
+def test_a_lost_cube_is_charged_as_the_miss_charge_says():
+    dream = np.array([[[NAN, NAN], [10.0, 20.0], [NAN, NAN], [30.0, 40.0]]])
+    centre = (64 - 1) / 2
+    assert np.isnan(fill_misses(dream, "diagonal", 64)).sum() == 4  # left for strict RMSE to charge the diagonal
+    last = fill_misses(dream, "last_seen", 64)[0]
+    assert last[0].tolist() == [centre, centre] and last[2].tolist() == [10.0, 20.0]
+    assert fill_misses(dream, "centre", 64)[0, 2].tolist() == [centre, centre]
+    truth = np.array([[[10.0, 20.0]] * 4])
+    by = {c: charged_episode_metrics(dream, truth, 64, c)[0] for c in MISS_CHARGES}
+    assert by["diagonal"]["strict_rmse"] > by["centre"]["strict_rmse"] > by["last_seen"]["strict_rmse"]
+    assert {m["detection_rate"] for m in by.values()} == {0.5} and {m["rmse"] for m in by.values()} == {
+        by["diagonal"]["rmse"]
+    }  # only the charge of a lost cube changes
+    with pytest.raises(ValueError, match="unknown miss charge"):
+        fill_misses(dream, "nearest", 64)
