@@ -162,6 +162,15 @@ def contrast_interval(
     return float(point), float(low), float(high)
 
 
+def detection_toggles(dream_xy: np.ndarray) -> np.ndarray:
+    """Flicker's additive parts per episode of dreams [E, T, 2]: how often the tracker's finding
+    the cube changes between consecutive dreamed frames (found, then lost, or the reverse), and how
+    many consecutive pairs there are [E, 2]. Summed over episodes, their ratio is the flicker rate."""
+    found = ~np.isnan(dream_xy).any(axis=-1)
+    toggles = (found[:, 1:] != found[:, :-1]).sum(axis=1)
+    return np.stack([toggles, np.full(len(found), found.shape[1] - 1)], axis=1).astype(float)
+
+
 MISS_CHARGES = {
     "diagonal": "the frame's diagonal",
     "last_seen": "the dream's last detected position",

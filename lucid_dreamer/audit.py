@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .analyze import MISS_CHARGES, contrast_interval, pool_sums
+from .analyze import MISS_CHARGES, contrast_interval
 from .conditions import KEEPS
 from .grid import EPISODE_METRICS
 from .paper import (
@@ -176,8 +176,8 @@ def _series(ev: Evidence, group: str, variant: str, metric: str) -> tuple | None
     set, so their contrasts are paired), else the seeds' values alone."""
     table = (ev.episodes or {}).get((group, variant))
     if table is not None and metric in EPISODE_METRICS:
-        span, key = EPISODE_METRICS[metric]
-        return table["spans"][span], lambda sums, k=key: pool_sums(sums)[k], table["episodes"]
+        span, pool = EPISODE_METRICS[metric]
+        return table["spans"][span], pool, table["episodes"]
     cell = ev.grid.get((group, variant), {}).get("metrics", {}).get(metric)
     if cell is None:
         return None

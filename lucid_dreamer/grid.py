@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from .analyze import (
     HORIZONS,
     charged_episode_metrics,
+    detection_toggles,
     episode_sums,
     mean_interval,
     pool_sums,
@@ -384,23 +385,31 @@ def strict_within_rows(preset: Preset, records: list[dict], frames: int) -> dict
     return {key: float(np.mean(values)) for key, values in rows.items()}
 
 
+def _pooled(name: str):
+    """The `pool_sums` metric `name` of summed `episode_sums`."""
+    return lambda sums: pool_sums(sums)[name]
+
+
 EPISODE_METRICS = {
-    "rmse_512": ("whole", "rmse"),
-    "strict_512": ("whole", "strict_rmse"),
-    "detection": ("whole", "detection_rate"),
-    **{f"strict_h{h}_512": (h, "strict_rmse") for h in HORIZONS},
-    **{f"detection_h{h}": (h, "detection_rate") for h in HORIZONS},
+    "rmse_512": ("whole", _pooled("rmse")),
+    "strict_512": ("whole", _pooled("strict_rmse")),
+    "detection": ("whole", _pooled("detection_rate")),
+    **{f"strict_h{h}_512": (h, _pooled("strict_rmse")) for h in HORIZONS},
+    **{f"detection_h{h}": (h, _pooled("detection_rate")) for h in HORIZONS},
+    "flicker": ("flicker", lambda sums: sums[..., 0] / sums[..., 1]),
 }
-"""`metric_values` names that `episode_table` gives per test episode: (span of dreamed frames, the
-`pool_sums` metric)."""
+"""The metrics (`metric_values` names, and flicker: the share of consecutive dreamed frames between
+which the tracker's finding the cube changes) that `episode_table` gives per test episode: (its key
+in a row's "spans", the function of summed per-episode rows that gives the metric)."""
 
 
 def episode_table(preset: Preset, records: list[dict], charge: str = "diagonal") -> dict[tuple[str, str], dict]:
     """Per (group, variant): the episodes it was scored on (its world's data hash) and, per span of
     dreamed frames (the whole dream, and within each of `HORIZONS`), each seed's per-episode
     `episode_sums` at 512 px, strict RMSE charging a missed frame as `charge` says
-    (`analyze.MISS_CHARGES`); from the committed tracks, so every row can be scored under any charge
-    and paired with any row scored on the same episodes."""
+    (`analyze.MISS_CHARGES`), and its `detection_toggles` under "flicker"; from the committed
+    tracks, so every row can be scored under any charge and paired with any row scored on the
+    same episodes."""
     table: dict[tuple[str, str], dict] = {}
     for r in records:
         dreamed, true, episodes = _run_tracks(preset, r)
@@ -410,6 +419,7 @@ def episode_table(preset: Preset, records: list[dict], charge: str = "diagonal")
             frames = dreamed.shape[1] if span == "whole" else span
             per_episode = charged_episode_metrics(dreamed[:, :frames], true[:, :frames], resolution, charge)
             row["spans"].setdefault(span, []).append(episode_sums(per_episode, 512 / resolution))
+        row["spans"].setdefault("flicker", []).append(detection_toggles(dreamed))
     return table
 
 
@@ -554,17 +564,18 @@ def summarize(records: list[dict], table: dict | None = None) -> dict[tuple[str,
         values = [metric_values(r) for r in runs]
         episodes = [episode_sums(r["metrics"]["per_episode"], 512 / r["metrics"]["resolution"]) for r in runs]
         stats = {}
-        for name in values[0]:
-            column = [v[name] for v in values]
+        names = list(values[0]) + (["flicker"] if table is not None else [])
+        for name in names:
             if table is not None and name in EPISODE_METRICS:
-                span, pooled = EPISODE_METRICS[name]
+                span, pool = EPISODE_METRICS[name]
                 per_seed = table[key]["spans"][span]
-                column = [float(pool_sums(sums.sum(0))[pooled]) for sums in per_seed]
-                mean, low, high = mean_interval(per_seed, lambda sums, k=pooled: pool_sums(sums)[k])
-            elif name in POOLED_OVER_EPISODES:
-                mean, low, high = mean_interval(episodes, lambda sums, k=POOLED_OVER_EPISODES[name]: pool_sums(sums)[k])
+                column = [float(pool(sums.sum(0))) for sums in per_seed]
             else:
-                mean, low, high = mean_interval([[v] for v in column])
+                column = [v[name] for v in values]
+                per_seed, pool = [[v] for v in column], None
+                if name in POOLED_OVER_EPISODES:
+                    per_seed, pool = episodes, _pooled(POOLED_OVER_EPISODES[name])
+            mean, low, high = mean_interval(per_seed, pool)
             stats[name] = {"mean": mean, "low": low, "high": high, "values": column}
         out[key] = {"label": runs[0]["label"], "seeds": len(runs), "metrics": stats}
     return out
