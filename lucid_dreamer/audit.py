@@ -194,9 +194,13 @@ def _contrast(ev: Evidence, cells: list[tuple[str, str, str]], statistic) -> Est
     return Estimate(*contrast_interval(list(rows), list(pools), list(sets), statistic))
 
 
+def _minus(means: list) -> object:
+    return means[0] - means[1]
+
+
 def _difference(ev: Evidence, a: tuple[str, str], b: tuple[str, str], metric: str) -> Estimate | None:
     """Row a's `metric` minus row b's."""
-    return _contrast(ev, [(*a, metric), (*b, metric)], lambda m: m[0] - m[1])
+    return _contrast(ev, [(*a, metric), (*b, metric)], _minus)
 
 
 def _px(e: Estimate) -> str:
@@ -411,6 +415,52 @@ def _generalisation(ev: Evidence) -> Measurement:
     return Measurement(line, (Part(held, 0.0, above=False, strict=True), Part(gap, 0.0, above=False, strict=True)))
 
 
+def _smooth(ev: Evidence) -> Measurement:
+    """The claim: ResNet-Rollout's dreamed cube moves no less smoothly than the true one (its jitter,
+    the mean frame-to-frame acceleration, at most the true cube's)."""
+    ours, truth = (_cell(ev, "rivals", "resnet_rollout", m) for m in ("jitter_512", "truth_jitter_512"))
+    rougher = _contrast(
+        ev, [("rivals", "resnet_rollout", "jitter_512"), ("rivals", "resnet_rollout", "truth_jitter_512")], _minus
+    )
+    if ours is None or truth is None or rougher is None:
+        return _pending("the grid row is")
+    line = (
+        f"jitter (px/frame^2 at 512) of ResNet-Rollout's dreamed cube {_px(ours)} against the true cube's "
+        f"{_px(truth)}, a difference of {rougher.text(sign='+')} (jitter is known per seed only)"
+    )
+    return Measurement(line, (Part(rougher, 0.0, above=False),))
+
+
+def _flicker(ev: Evidence) -> Measurement:
+    """The claim: the U-Nets' dreams flicker (the cube found, lost, found again) and ResNet-Rollout's
+    do not: its flicker rate below both U-Nets'."""
+    ours = _cell(ev, "rivals", "resnet_rollout", "flicker")
+    unets = {name: _cell(ev, "rivals", name, "flicker") for name in ("rollout_unet", "unet_single")}
+    less = [_difference(ev, ("rivals", "resnet_rollout"), ("rivals", name), "flicker") for name in unets]
+    if ours is None or None in unets.values() or None in less:
+        return _pending("the grid rows are")
+    line = (
+        f"the tracker's finding the cube changes between {_share(ours, 1)} of consecutive dreamed frames of "
+        f"ResNet-Rollout, {_share(unets['rollout_unet'], 1)} of the Rollout U-Net's and "
+        f"{_share(unets['unet_single'], 1)} of the single-frame U-Net's"
+    )
+    return Measurement(line, tuple(Part(d, 0.0, above=False, strict=True) for d in less))
+
+
+def _velocity(ev: Evidence) -> Measurement:
+    """The claim: the 4-frame context gives the model the cube's velocity, so its first dreamed frames
+    follow the cube better than with one frame (strict RMSE within 4 frames, the context rows)."""
+    four, one = (_cell(ev, "context", k, "strict_h4_512") for k in ("k4", "k1"))
+    diff = _difference(ev, ("context", "k4"), ("context", "k1"), "strict_h4_512")
+    if four is None or one is None or diff is None:
+        return _pending("the context rows are")
+    line = (
+        f"strict RMSE within 4 dreamed frames (px at 512), 4 context frames {_px(four)} against 1 frame "
+        f"{_px(one)}, a difference of {diff.text(sign='+')}"
+    )
+    return Measurement(line, (Part(diff, 0.0, above=False, strict=True),))
+
+
 def _untestable(line: str) -> Callable[[Evidence], Measurement]:
     return lambda ev: Measurement(line, status=UNTESTABLE)
 
@@ -556,6 +606,36 @@ CLAIMS = [
         lambda ev: _detection(ev, "hero", PAPER_RESULTS["Hero"][1], at_least=False),
     ),
     Claim("small models generalise better (less overfitting)", "README, report", "07_comparison", _generalisation),
+    Claim("stable, smooth trajectories: no zig-zagging", "README, report", "07_comparison", _smooth),
+    Claim("no flickering (the U-Nets had instability)", "report", "07_comparison", _flicker),
+    Claim(
+        "the Rollout U-Net's dreams are blurry",
+        "report",
+        "07_comparison",
+        lambda ev: Measurement(
+            "the grid keeps each dream's tracks, not its frames, so the sharpness of the grid's dreams is not "
+            "measured yet (chapter 2 measures one-step predictions' sharpness)",
+            status=PENDING,
+        ),
+    ),
+    Claim(
+        "a 4-frame context provides velocity information",
+        "README, report",
+        "07_comparison",
+        _velocity,
+    ),
+    Claim(
+        "rollout training enforces consistency (smooth trajectories)",
+        "report",
+        "07_comparison",
+        lambda ev: _lower(
+            ev,
+            ("teacher_forcing", "rollout"),
+            ("teacher_forcing", "forced"),
+            "jitter_512",
+            "jitter of the dreamed cube (px/frame^2 at 512), rollout against teacher forcing",
+        ),
+    ),
     Claim(
         f"{PAPER_EPOCHS} epochs train in ~{_MINUTES['ResNet-Rollout']} minutes on an RTX 5090",
         "README, report",

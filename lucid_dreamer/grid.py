@@ -369,12 +369,12 @@ def strict_within(preset: Preset, record: dict, frames: int) -> float:
 
 def _run_tracks(preset: Preset, record: dict, frames: int | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """A run's dreamed and true centroids by our tracker [E, T, 2] (the first `frames` dreamed
-    frames; all by default) from its committed tracks, and its world's data hash (the episodes it
-    was scored on)."""
+    frames; all by default) from its committed tracks, and the name of the episodes it was scored on
+    (its truth file's, less the context)."""
     dream = json.loads(tracks_path(preset, record["id"]).read_text())
     truth = json.loads(tracks_path(preset, dream["truth"]).read_text())
     dreamed, true = (np.asarray(t["cube"], dtype=float)[:, :frames] for t in (dream, truth))
-    return dreamed, true, dream["truth"].split("__")[1]
+    return dreamed, true, dream["truth"].rsplit("__k", 1)[0]  # the same episodes whatever the context
 
 
 def strict_within_rows(preset: Preset, records: list[dict], frames: int) -> dict[tuple[str, str], float]:

@@ -9,6 +9,7 @@ from lucid_dreamer.analyze import (
     charged_episode_metrics,
     constant_velocity,
     contrast_interval,
+    detection_toggles,
     episode_sums,
     fill_misses,
     horizon_report,
@@ -224,3 +225,8 @@ def test_a_lost_cube_is_charged_as_the_miss_charge_says():
     }  # only the charge of a lost cube changes
     with pytest.raises(ValueError, match="unknown miss charge"):
         fill_misses(dream, "nearest", 64)
+
+
+def test_flicker_counts_each_change_between_found_and_lost():
+    dream = np.array([[[1.0, 1.0], [NAN, NAN], [1.0, 1.0], [1.0, 1.0]], [[1.0, 1.0]] * 4])
+    assert detection_toggles(dream).tolist() == [[2.0, 3.0], [0.0, 3.0]]
