@@ -239,7 +239,7 @@ for verdict, count in verdict_counts(claims).items():
     glue(f"audit_{verdict.replace(' ', '_')}", count, display=False)
 for name, claim_start in (
     ("inverted_u_audit", "small beats big"),
-    ("rollout_audit", "rollout training"),
+    ("rollout_audit", "rollout training prevents"),
     ("motion_audit", "motion weighting"),
 ):  # the report quotes these three verdicts beside the ablations
     (claim,) = [c for c in claims if c["claim"].startswith(claim_start)]
