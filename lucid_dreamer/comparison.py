@@ -10,10 +10,11 @@ from functools import partial
 
 import numpy as np
 
-from .grid import GridRun, metric_values, record_precision
+from .analyze import mean_interval
+from .grid import GridRun, chosen_budget, metric_values, record_precision, summarize
 from .models import build_model, count_parameters
 from .paper import PAPER_RESULTS
-from .tables import Table, is_rate, number, shown, table
+from .tables import Table, interval, is_rate, number, shown, table
 
 RIVALS = {
     "resnet_rollout": (
@@ -149,10 +150,58 @@ def references(records: list[dict]) -> dict[str, dict]:
 def _at_512(report: dict, to_512: float) -> dict:
     return {
         "strict_512": report["pooled"]["strict_rmse"] * to_512,
+        "strict_h1_512": report["within"]["1"]["strict_rmse"] * to_512,
         "strict_h4_512": report["within"]["4"]["strict_rmse"] * to_512,
         "strict_h16_512": report["within"]["16"]["strict_rmse"] * to_512,
         "detection": report["pooled"]["detection_rate"],
     }
+
+
+CURVE_LABELS = {
+    "recipe": "the recipe (R = 4)",
+    "one_step": "one step ahead (R = 1)",
+    "change_rollout": "predicts the change (R = 4)",
+}
+"""The learning curve's trainings (`grid.CURVE_TRAININGS`) as the chapter names them."""
+
+
+def learning_curve_cells(curve: dict[str, dict[int, list[dict]]], episodes: dict) -> dict[str, dict[int, dict]]:
+    """Per training (by its label) and budget: `grid.summarize`'s metrics of its runs (intervals over
+    seeds and episodes, from `episodes`, the `grid.episode_table`) and "val_loss", the best
+    validation loss (interval over the seeds)."""
+    cells: dict[str, dict[int, dict]] = {}
+    for name in (n for n in CURVE_LABELS if n in curve):
+        for steps, runs in sorted(curve[name].items()):
+            ((_, row),) = summarize(runs, episodes).items()
+            losses = [r["train"]["best_val_loss"] for r in runs]
+            mean, low, high = mean_interval([[v] for v in losses])
+            val = {"mean": mean, "low": low, "high": high, "values": losses}
+            cells.setdefault(CURVE_LABELS[name], {})[steps] = {**row["metrics"], "val_loss": val}
+    return cells
+
+
+def curve_standing(cells: dict[str, dict[int, dict]], refs: dict[str, dict], metric: str = "strict_512") -> str:
+    """The recipe's `metric` at each budget of the learning curve, beside copy-last's."""
+    recipe = cells.get(CURVE_LABELS["recipe"], {})
+    at = ", ".join(f"{interval(c[metric], 1)} px at {steps:,} steps" for steps, c in sorted(recipe.items()))
+    copy = refs.get(REFERENCES["copy_last"], {}).get(metric)
+    return f"{at} (copy-last: {copy:.1f} px)" if copy is not None else at
+
+
+def budget_sentence(curve: dict[str, dict[int, list[dict]]], cap: int) -> str:
+    """The budget rule's choice per training, and the grid's budget: the largest, at most `cap`."""
+    chosen = {name: chosen_budget(budgets) for name, budgets in curve.items()}
+    parts = [
+        f"{CURVE_LABELS[name]} {steps:,} of {', '.join(f'{s:,}' for s in sorted(curve[name]))} steps"
+        for name, steps in chosen.items()
+    ]
+    budget = max(chosen.values())
+    verdict = (
+        f"the grid's budget is {budget:,} steps"
+        if budget <= cap
+        else f"the rule asks for {budget:,} steps, more than the paper's {cap:,}, so the grid stays at {cap:,}"
+    )
+    return f"{'; '.join(parts)}: {verdict}"
 
 
 SKIPPED_GROUPS = ("rivals", "width_resnet", "width_unet", "precision", "map", "one_trajectory")

@@ -215,6 +215,37 @@ def grid_runs(preset: Preset) -> list[GridRun]:
     return runs
 
 
+CURVE_TRAININGS = {
+    "recipe": ("rivals", "resnet_rollout"),
+    "one_step": ("predict_change", "next_one_step"),
+    "change_rollout": ("predict_change", "change_rollout"),
+}
+"""The learning curve's trainings (`_curve_rows` names), each with the grid row that trains it at the
+grid's own budget: the curve's first point."""
+
+BUDGET_TOLERANCE = 0.02
+"""The budget rule: the smallest budget whose validation loss is within this share of the longest
+budget's (mean best validation loss over the seeds)."""
+
+
+def learning_curve(records: list[dict]) -> dict[str, dict[int, list[dict]]]:
+    """Per training of the learning curve: budget (optimizer steps) -> its records."""
+    curve: dict[str, dict[int, list[dict]]] = {}
+    for r in records:
+        for name, first in CURVE_TRAININGS.items():
+            if (r["group"], r["variant"]) == first or (r["group"] == "curve" and r["variant"].startswith(f"{name}_s")):
+                curve.setdefault(name, {}).setdefault(r["configs"]["train"]["steps"], []).append(r)
+    return curve
+
+
+def chosen_budget(budgets: dict[int, list[dict]], tolerance: float = BUDGET_TOLERANCE) -> int:
+    """The budget rule, on validation loss only: the smallest budget (of `learning_curve`'s for one
+    training) whose mean best validation loss is at most (1 + `tolerance`) x the longest budget's."""
+    losses = {steps: float(np.mean([r["train"]["best_val_loss"] for r in runs])) for steps, runs in budgets.items()}
+    bound = losses[max(losses)] * (1 + tolerance)
+    return min(steps for steps, loss in losses.items() if loss <= bound)
+
+
 def find_run(preset: Preset, run_id: str) -> GridRun:
     """The grid run called `run_id` (ids as `lucid-dreamer grid --list` prints them)."""
     for run in grid_runs(preset):

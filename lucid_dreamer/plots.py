@@ -476,6 +476,49 @@ def _layout(fig: plt.Figure, source: str = "", legend=None, **pads) -> None:
     fig.tight_layout(rect=(0, bottom, 1, top), **pads)
 
 
+def learning_curve(
+    curves: dict[str, dict[int, dict]],
+    references: dict[str, dict[str, float]],
+    panels: list[tuple[str, str]],
+    source: str = "",
+) -> plt.Figure:
+    """One panel per metric against the training budget (log steps): per training a line through the
+    means over seeds, its 95% interval as a band, each seed a dot; the trivial predictors as
+    horizontal lines where a panel has them.
+
+    `curves` maps a training's label to {steps: {metric: {"mean", "low", "high", "values"}}};
+    `references` maps a predictor's label to {metric: value}; `panels` lists (metric, title).
+    """
+    cols = 3
+    rows = math.ceil(len(panels) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(WIDTH, 2.3 * rows + 0.9), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.axis("off")
+    for ax, (metric, title) in zip(axes.flat, panels):
+        for i, (label, by_steps) in enumerate(curves.items()):
+            steps = sorted(s for s in by_steps if metric in by_steps[s])
+            cells = [by_steps[s][metric] for s in steps]
+            ax.plot(steps, [c["mean"] for c in cells], "-o", ms=3, color=f"C{i}", label=label)
+            ax.fill_between(steps, [c["low"] for c in cells], [c["high"] for c in cells], color=f"C{i}", alpha=0.2)
+            for s, c in zip(steps, cells):
+                ax.plot([s] * len(c["values"]), c["values"], ".", ms=3, color=f"C{i}")
+        for j, (label, values) in enumerate(references.items()):
+            if metric in values:
+                ax.axhline(values[metric], color="0.3", lw=1, ls=("--", ":", "-.", (0, (5, 1)))[j % 4], label=label)
+        ax.set_xscale("log")
+        plain_log_ticks(ax.xaxis, sorted({s for by_steps in curves.values() for s in by_steps}))
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("optimizer steps", fontsize=SMALL)
+        ax.tick_params(labelsize=SMALL)
+    handles = {}
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    legend = _figure_legend(fig, list(handles.values()), list(handles), ncol=3)
+    _layout(fig, source, legend)
+    return fig
+
+
 def conditions_map(rows: list[dict], source: str = "") -> plt.Figure:
     """The conditions map at a glance: for each training (rows of panels), where the dreamed cube is
     still detected at horizon 4 and how the whole dream's strict RMSE compares with copying the last

@@ -41,7 +41,8 @@ from lucid_dreamer import book, comparison, conditions, grid
 from lucid_dreamer.analyze import MISS_CHARGES
 from lucid_dreamer.audit import PENDING, Evidence, audit, verdict_counts, with_other_charges
 from lucid_dreamer.audit import audit_table as audit_table_of
-from lucid_dreamer.plots import interval_bars, inverted_u
+from lucid_dreamer.paper import PAPER_STEPS
+from lucid_dreamer.plots import interval_bars, inverted_u, learning_curve
 
 nb = book.start("07_comparison", preset)
 P = nb.preset
@@ -82,6 +83,45 @@ def saved(name):
     path = nb.figures / "data" / f"{name}.json"
     return json.loads(path.read_text())["data"] if path.exists() else None
 
+
+# %% [markdown]
+# ## How long to train: the learning curve
+#
+# The comparison's rows below train for {glue:text}`grid_budget` each. Is that enough? The
+# learning curve trains the same network in this world for longer, three ways: the paper's
+# recipe (4-step rollout), one step ahead, and predicting the change (4-step rollout), at
+# 1,500 and 6,000 steps (the first point is the comparison's own rows). The budget is chosen on
+# validation loss alone, by the rule of the methods page ({ref}`budget-rule`); the test scores
+# beside it, with copy-last and the other references as lines, are shown, never used to choose.
+# Each training's validation loss is its own objective (one step, or four), so the three
+# curves are compared with themselves, not with each other.
+
+# %%
+curve = grid.learning_curve(records)
+print(comparison.budget_sentence(curve, PAPER_STEPS))
+
+# %% tags=["remove-input"]
+glue("budget_choice", comparison.budget_sentence(curve, PAPER_STEPS), display=False)
+panels = [
+    ("val_loss", "best validation loss"),
+    ("strict_h1_512", "strict RMSE, frame 1 (px at 512)"),
+    ("strict_h4_512", "within 4 frames"),
+    ("strict_h16_512", "within 16 frames"),
+    ("strict_512", "whole dream"),
+]
+curve_cells, refs = comparison.learning_curve_cells(curve, episodes), comparison.references(records)
+glue("curve_standing", comparison.curve_standing(curve_cells, refs), display=False)
+fig = learning_curve(curve_cells, refs, panels, source=nb.source)
+nb.save_figure(fig, "learning_curve")
+glue("learning_curve_fig", fig, display=False)
+plt.show()
+
+# %% [markdown]
+# By the rule: {glue:text}`budget_choice`. The rows below were trained before the rule was
+# applied and still train {glue:text}`grid_budget`; they are re-run at the chosen budget as the
+# grid's next runs, and until then every verdict of this chapter is a verdict at
+# {glue:text}`grid_budget`. The curve shows how far each can still move: the recipe's whole-dream
+# strict RMSE is {glue:text}`curve_standing`.
 
 # %% [markdown]
 # ## The models

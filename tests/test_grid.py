@@ -234,3 +234,30 @@ def test_strict_within_scores_only_the_first_frames_of_a_dream(tmp_path, monkeyp
     record = {"id": "run", "metrics": {"resolution": 128}}
     assert grid.strict_within(None, record, 3) == 0.0
     assert grid.strict_within(None, record, 5) == pytest.approx(724.1 * np.sqrt(2 / 5), rel=1e-3)
+
+
+def curve_record(group, variant, steps, val_loss):
+    return {
+        "group": group,
+        "variant": variant,
+        "configs": {"train": {"steps": steps}},
+        "train": {"best_val_loss": val_loss},
+    }
+
+
+def test_the_budget_is_the_smallest_within_two_percent_of_the_longest_on_validation_loss():
+    records = [
+        curve_record("rivals", "resnet_rollout", 400, 2.10),
+        curve_record("curve", "recipe_s1500", 1500, 1.60),
+        curve_record("curve", "recipe_s1500", 1500, 1.62),
+        curve_record("curve", "recipe_s6000", 6000, 1.58),
+        curve_record("predict_change", "next_one_step", 400, 1.40),
+        curve_record("curve", "one_step_s1500", 1500, 1.22),
+        curve_record("rivals", "rollout_unet", 400, 0.1),  # not a training of the curve
+    ]
+    curve = grid.learning_curve(records)
+    assert {name: sorted(b) for name, b in curve.items()} == {"recipe": [400, 1500, 6000], "one_step": [400, 1500]}
+    assert grid.chosen_budget(curve["recipe"]) == 1500  # 1.61 is within 2% of 1.58; 2.10 is not
+    assert grid.chosen_budget(curve["one_step"]) == 1500  # the longest is always within
+    curve["recipe"][6000][0]["train"]["best_val_loss"] = 1.50  # 1.61 is 7% above: the longest is needed
+    assert grid.chosen_budget(curve["recipe"]) == 6000
