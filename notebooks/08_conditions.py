@@ -88,7 +88,10 @@ glue("map_seeds", len(P.grid.seeds), display=False)
 # 5 latent cells; the `cpu` preset renders at 128 px a 42 cm cube that spans the same cells, so its
 # models face the paper's task as a latent model sees it, at a sixteenth of the pixels. The map's
 # {glue:text}`hard_condition` is our scene's own 12 cm cube at 128 px, the world this project first
-# measured in: a hard condition, kept on the map by name.
+# measured in: a hard condition, kept on the map by name. The main world was chosen before any
+# of the map's results existed (commit 9f1bd38 set it on 2026-12-01 at 15:54 UTC; the map's
+# first record landed at 17:26), from the paper's geometry alone (the cube's size in latent
+# cells), so the map's results did not pick the world the other chapters measure in.
 
 # %%
 measured = conditions.measured_worlds(records)
