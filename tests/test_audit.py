@@ -381,3 +381,23 @@ def test_the_report_s_stability_claims_are_judged_on_jitter_flicker_and_the_firs
     cells["context/k1/strict_h4_512"] = row(50.0)
     assert judged("a 4-frame context provides", audit.Evidence(grid_of(cells)))[1] == INCONCLUSIVE
     assert judged("the Rollout U-Net's dreams are blurry", audit.Evidence({}))[1] == audit.PENDING
+
+
+def test_a_difference_between_rows_scored_on_the_same_episodes_is_judged_paired():
+    """Teacher forcing 2 px worse than rollout on every one of 16 episodes of very different
+    difficulty: the paired difference holds; unpaired, the episodes' spread would swamp it."""
+    difficulty = np.random.default_rng(3).uniform(20, 300, 16)
+
+    def sums(offset, seed):  # episode_sums rows: squared strict error x 10 frames, both counts 10
+        strict = difficulty + offset + 0.3 * seed
+        return np.stack([strict**2 * 10, strict**2 * 10, np.full(16, 10.0), np.full(16, 10.0)], axis=1)
+
+    table = {
+        ("teacher_forcing", v): {"episodes": "test", "spans": {16: [sums(offset, s) for s in range(3)]}}
+        for v, offset in (("rollout", 0.0), ("forced", 2.0))
+    }
+    cells = {f"teacher_forcing/{v}/strict_h16_512": row(100.0, 30.0) for v in ("rollout", "forced")}
+    line, verdict = judged("rollout training prevents", audit.Evidence(grid_of(cells), episodes=table))
+    assert verdict == HOLDS and "a difference of -1.8 [-2.2, -1.4]" in line  # an RMS, so not quite 2
+    table[("teacher_forcing", "forced")]["episodes"] = "other"  # as if scored on other episodes
+    assert judged("rollout training prevents", audit.Evidence(grid_of(cells), episodes=table))[1] == INCONCLUSIVE
