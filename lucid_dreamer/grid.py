@@ -55,10 +55,14 @@ class GridRun:
     """Its row within the group."""
     seed: int
     experiment: Experiment
+    claim_steps: int | None = None
+    """Where this run trains a claim row again at the budget the learning curve chose
+    (`GridConfig.claim_steps`, which its id names); None: a run at the grid's own budget."""
 
     @property
     def id(self) -> str:
-        return f"{self.group}__{self.variant}__seed{self.seed}"
+        budget = "" if self.claim_steps is None else f"s{self.claim_steps}__"
+        return f"{self.group}__{self.variant}__{budget}seed{self.seed}"
 
 
 Row = tuple[str, str, str, ModelConfig, dict, "dict | None", "dict | None"]
@@ -194,15 +198,44 @@ def _curve_rows(g: GridConfig) -> list[tuple[CoreRow, tuple[int, ...]]]:
     return rows
 
 
+CLAIM_GROUPS = (
+    "rivals",
+    "teacher_forcing",
+    "motion",
+    "context",
+    "width_resnet",
+    "width_unet",
+    "predict_change",
+    "rollout",
+    "protocol",
+    "trajectories",
+)
+"""The groups of rows the audit's claims depend on, in the order they train again at the chosen budget
+(`GridConfig.claim_steps`): the rivals first, as most claims compare them."""
+
+
+def _claim_rows(g: GridConfig) -> list[CoreRow]:
+    """`_rows` of the claim groups at the chosen budget, in `CLAIM_GROUPS` order (Hero, the slowest to
+    train, last of the rivals)."""
+    rows = sorted(
+        (row for row in _rows(g) if row[0] in CLAIM_GROUPS),
+        key=lambda row: (CLAIM_GROUPS.index(row[0]), row[:2] == ("rivals", "hero")),
+    )
+    return [(*row[:4], {**row[4], "steps": g.claim_steps}, row[5]) for row in rows]
+
+
 def grid_runs(preset: Preset) -> list[GridRun]:
     """Every run of the preset's grid (rows x seeds); identical configs share their cached stages."""
     g = preset.grid
     base = replace(preset.experiments[-1].train, steps=g.steps, lr=g.lr, eval_every=max(1, min(100, g.steps)))
     runs = []
-    # the learning curve, then the map and the paper's protocol: the long grid's order of priority
-    rows = [((*row, None), seeds) for row, seeds in _curve_rows(g)]
-    rows += [(row, g.seeds) for row in _map_rows(g, preset.world) + [(*row, None) for row in _rows(g)]]
-    for (group, variant, label, model, train, data, world), seeds in rows:
+    # the learning curve, the claim rows at its chosen budget, then the map and the paper's protocol:
+    # the long grid's order of priority
+    rows = [((*row, None), seeds, None) for row, seeds in _curve_rows(g)]
+    if g.claim_steps is not None:
+        rows += [((*row, None), g.seeds, g.claim_steps) for row in _claim_rows(g)]
+    rows += [(row, g.seeds, None) for row in _map_rows(g, preset.world) + [(*row, None) for row in _rows(g)]]
+    for (group, variant, label, model, train, data, world), seeds, claim_steps in rows:
         data_cfg = None if data is None else replace(preset.data, **data)
         world_cfg = None if world is None else replace(preset.world, **world)
         if world_cfg == preset.world:
@@ -211,8 +244,26 @@ def grid_runs(preset: Preset) -> list[GridRun]:
             train_cfg = replace(base, seed=seed, **train)
             train_cfg = replace(train_cfg, eval_every=max(1, min(100, train_cfg.steps)))
             exp = Experiment(f"{group}_{variant}", label, model, train_cfg, data_cfg, world_cfg)
-            runs.append(GridRun(group, variant, seed, exp))
+            runs.append(GridRun(group, variant, seed, exp, claim_steps))
     return runs
+
+
+def at_grid_budget(records: list[dict]) -> list[dict]:
+    """The records of runs at the grid's own budget (the claim rows trained again are left out)."""
+    return [r for r in records if r.get("claim_steps") is None]
+
+
+def claim_records(preset: Preset, records: list[dict]) -> tuple[list[dict], int]:
+    """The records the claims are judged on, and the budget of their claim rows: the claim rows trained
+    again at `GridConfig.claim_steps` once every one of them has landed (standing in for the same rows
+    at the grid's budget), else the grid's own rows; the other groups (the learning curve, the map)
+    either way."""
+    g, own = preset.grid, at_grid_budget(records)
+    again = [r for r in records if r.get("claim_steps") is not None]
+    wanted = sum(r.claim_steps is not None for r in grid_runs(preset))
+    if g.claim_steps is None or len(again) < wanted:
+        return own, g.steps
+    return [r for r in own if r["group"] not in CLAIM_GROUPS] + again, g.claim_steps
 
 
 CURVE_TRAININGS = {
@@ -231,7 +282,7 @@ budget's (mean best validation loss over the seeds)."""
 def learning_curve(records: list[dict]) -> dict[str, dict[int, list[dict]]]:
     """Per training of the learning curve: budget (optimizer steps) -> its records."""
     curve: dict[str, dict[int, list[dict]]] = {}
-    for r in records:
+    for r in at_grid_budget(records):
         for name, first in CURVE_TRAININGS.items():
             if (r["group"], r["variant"]) == first or (r["group"] == "curve" and r["variant"].startswith(f"{name}_s")):
                 curve.setdefault(name, {}).setdefault(r["configs"]["train"]["steps"], []).append(r)
@@ -314,10 +365,35 @@ def is_done(preset: Preset, run: GridRun) -> bool:
         return False
 
 
+def _twin(preset: Preset, run: GridRun) -> dict | None:
+    """A committed record of another run with `run`'s very configs (a claim row at the budget of a
+    learning-curve point, say), made by today's trackers at a clean commit; None if there is none."""
+    for path in sorted(results_dir(preset).glob("*.json")):
+        record = json.loads(path.read_text())
+        if record["id"] != run.id and _matches(record, preset, run):
+            return record
+    return None
+
+
 def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
-    """Train, dream and score one run; write and return its record."""
+    """Train, dream and score one run; write and return its record. A run whose very configs another
+    committed record holds is that run: its record and dreams are taken over, naming it (`twin_of`),
+    without training again (the same configs, seed and data give the same run)."""
     from . import stages
 
+    twin = _twin(preset, run)
+    if twin is not None:
+        record = {
+            **twin,
+            **{"id": run.id, "group": run.group, "variant": run.variant, "label": run.experiment.label},
+            **{"claim_steps": run.claim_steps, "twin_of": twin["id"]},
+        }
+        dream = json.loads(tracks_path(preset, twin["id"]).read_text())
+        with atomic_write(tracks_path(preset, run.id)) as tmp:
+            tmp.write_text(json.dumps(dream, separators=(",", ":")))
+        with atomic_write(results_dir(preset) / f"{run.id}.json") as tmp:
+            tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
+        return record
     start, made_by = time.perf_counter(), provenance("lucid-dreamer grid", preset.name)
     exp, world = run.experiment, stages.with_data(preset, run.experiment)
     trained = stages.train_stage(preset, exp, progress)
@@ -331,6 +407,7 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
         "variant": run.variant,
         "seed": run.seed,
         "label": exp.label,
+        "claim_steps": run.claim_steps,
         "parameters": count_parameters(build_model(exp.model)),
         "train": summary,
         "val_curve": _val_curve(trained / "log.jsonl"),

@@ -17,13 +17,15 @@ def test_every_row_has_every_seed_and_ids_are_unique(name):
     assert len({r.id for r in runs}) == len(runs)
     rows: dict = {}
     for r in runs:
-        rows.setdefault((r.group, r.variant), []).append(r.seed)
+        rows.setdefault((r.group, r.variant, r.claim_steps), []).append(r.seed)
         budget = {"one_trajectory": preset.grid.one_trajectory_steps}.get(r.group, preset.grid.steps)
         if r.group == "curve":
             budget = int(r.variant.rsplit("_s", 1)[1])
+        if r.claim_steps is not None:
+            budget = r.claim_steps
         assert r.experiment.train.steps == budget and r.experiment.train.seed == r.seed
     longest = f"_s{max(preset.grid.curve_steps)}"
-    for (group, variant), seeds in rows.items():
+    for (group, variant, _), seeds in rows.items():
         # the learning curve's longest budget trains the recipe with every seed, the others with one
         one = group == "curve" and variant.endswith(longest) and not variant.startswith("recipe")
         assert sorted(seeds) == ([preset.grid.seeds[0]] if one else sorted(preset.grid.seeds)), (group, variant)
@@ -254,6 +256,7 @@ def test_the_budget_is_the_smallest_within_two_percent_of_the_longest_on_validat
         curve_record("predict_change", "next_one_step", 400, 1.40),
         curve_record("curve", "one_step_s1500", 1500, 1.22),
         curve_record("rivals", "rollout_unet", 400, 0.1),  # not a training of the curve
+        {**curve_record("rivals", "resnet_rollout", 1500, 0.1), "claim_steps": 1500},  # a claim row again
     ]
     curve = grid.learning_curve(records)
     assert {name: sorted(b) for name, b in curve.items()} == {"recipe": [400, 1500, 6000], "one_step": [400, 1500]}
@@ -261,3 +264,60 @@ def test_the_budget_is_the_smallest_within_two_percent_of_the_longest_on_validat
     assert grid.chosen_budget(curve["one_step"]) == 1500  # the longest is always within
     curve["recipe"][6000][0]["train"]["best_val_loss"] = 1.50  # 1.61 is 7% above: the longest is needed
     assert grid.chosen_budget(curve["recipe"]) == 6000
+
+
+def test_every_claim_row_trains_again_at_the_chosen_budget_and_nothing_else_does():
+    cpu = PRESETS["cpu"]
+    runs = grid.grid_runs(cpu)
+    again = {(r.group, r.variant, r.seed): r for r in runs if r.claim_steps is not None}
+    own = {(r.group, r.variant, r.seed): r for r in runs if r.claim_steps is None and r.group in grid.CLAIM_GROUPS}
+    assert again.keys() == own.keys() and len(again) > 0
+    for key, run in again.items():
+        assert run.id == f"{key[0]}__{key[1]}__s1500__seed{key[2]}" and run.experiment.train.steps == 1500
+        assert run.experiment.model == own[key].experiment.model
+        assert replace(run.experiment.train, steps=400) == own[key].experiment.train
+    assert [r.variant for r in runs if r.claim_steps and r.group == "rivals"][-1] == "hero"
+    assert not any(r.claim_steps for r in grid.grid_runs(PRESETS["smoke"]))
+
+
+def claim_record(run):
+    return {"id": run.id, "group": run.group, "variant": run.variant, "claim_steps": run.claim_steps}
+
+
+def test_the_claims_are_judged_at_the_chosen_budget_only_once_every_claim_row_landed():
+    cpu = PRESETS["cpu"]
+    runs = grid.grid_runs(cpu)
+    own = [claim_record(r) for r in runs if r.claim_steps is None]
+    again = [claim_record(r) for r in runs if r.claim_steps is not None]
+    records, budget = grid.claim_records(cpu, own + again[:-1])
+    assert budget == 400 and records == own
+    records, budget = grid.claim_records(cpu, own + again)
+    assert budget == 1500
+    assert {r["id"] for r in records} == {r["id"] for r in own if r["group"] not in grid.CLAIM_GROUPS} | {
+        r["id"] for r in again
+    }
+
+
+def test_a_run_with_another_records_very_configs_takes_it_over_without_training(tmp_path, monkeypatch):
+    from lucid_dreamer import stages
+
+    monkeypatch.setattr(book, "repo_root", lambda: tmp_path)
+    monkeypatch.setattr(stages, "train_stage", lambda *a, **k: pytest.fail("trained again"))
+    cpu = PRESETS["cpu"]
+    runs = {r.id: r for r in grid.grid_runs(cpu)}
+    curve, claim = runs["curve__recipe_s1500__seed1"], runs["rivals__resnet_rollout__s1500__seed1"]
+    twin = {"id": curve.id, "group": "curve", "variant": curve.variant, "seed": 1, "configs": grid._configs(cpu, curve)}
+    grid.results_dir(cpu).mkdir(parents=True)
+    (grid.results_dir(cpu) / f"{curve.id}.json").write_text(json.dumps({**twin, **CLEAN}))
+    grid.tracks_path(cpu, curve.id).parent.mkdir()
+    grid.tracks_path(cpu, curve.id).write_text(json.dumps({"truth": "truth__x__k4", "cube": [[[1.0, 2.0]]]}))
+    record = grid.run_one(cpu, claim)
+    assert record["twin_of"] == curve.id and record["id"] == claim.id and record["claim_steps"] == 1500
+    assert grid.is_done(cpu, claim)
+    assert json.loads(grid.tracks_path(cpu, claim.id).read_text())["cube"] == [[[1.0, 2.0]]]
+    # a twin from a dirty tree is no twin: the run trains
+    dirty = {**twin, **CLEAN, "provenance": {"commit": "abc1234+dirty"}}
+    (grid.results_dir(cpu) / f"{curve.id}.json").write_text(json.dumps(dirty))
+    (grid.results_dir(cpu) / f"{claim.id}.json").unlink()
+    with pytest.raises(pytest.fail.Exception, match="trained again"):
+        grid.run_one(cpu, claim)
