@@ -197,11 +197,35 @@ def budget_sentence(curve: dict[str, dict[int, list[dict]]], cap: int) -> str:
     ]
     budget = max(chosen.values())
     verdict = (
-        f"the grid's budget is {budget:,} steps"
+        f"the claim rows train again at {budget:,} steps"
         if budget <= cap
-        else f"the rule asks for {budget:,} steps, more than the paper's {cap:,}, so the grid stays at {cap:,}"
+        else f"the rule asks for {budget:,} steps, more than the paper's {cap:,}: the claim rows train again at {cap:,}"
     )
     return f"{'; '.join(parts)}: {verdict}"
+
+
+BUDGET_COLUMNS = ("strict_512", "strict_h4_512", "strict_h16_512")
+"""The metrics the claim rows are compared by at the two budgets."""
+
+
+def claim_budget_table(own: dict, again: dict, budgets: tuple[int, int]) -> Table:
+    """Each claim row trained again at the chosen budget that has landed (`again`, `grid.summarize` of
+    those runs) beside the same row at the grid's budget (`own`): strict RMSE over the whole dream and
+    within 4 and 16 frames, px at 512."""
+    rows = []
+    for (group, variant), cell in again.items():
+        values = [f"{shown(own, group, variant, k)} → {shown(again, group, variant, k)}" for k in BUDGET_COLUMNS]
+        rows.append([group.replace("_", " "), cell["label"], *values, cell["seeds"]])
+    before, after = (f"{b:,}" for b in budgets)
+    header = [
+        "group",
+        "row",
+        f"strict RMSE (px at 512), {before} → {after} steps",
+        "strict h4",
+        "strict h16",
+        f"seeds at {after}",
+    ]
+    return table(header, rows)
 
 
 SKIPPED_GROUPS = ("rivals", "width_resnet", "width_unet", "precision", "map", "one_trajectory")

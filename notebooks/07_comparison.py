@@ -48,26 +48,30 @@ nb = book.start("07_comparison", preset)
 P = nb.preset
 if P.name == "smoke":  # CI exercises the code path on the rivals; real presets render committed runs
     grid.run_grid(P, only="rivals__", progress=False)
-runs = grid.grid_runs(P)
-records = grid.load_records(P)
-episodes = grid.episode_table(P, records)  # per test episode, from the committed tracks
+every_run, every_record = grid.grid_runs(P), grid.load_records(P)
+# the claims are judged on the claim rows trained again at the chosen budget once all have landed
+records, claims_steps = grid.claim_records(P, every_record)
+runs = [r for r in every_run if (r.claim_steps or P.grid.steps) == claims_steps or r.group not in grid.CLAIM_GROUPS]
+own = grid.at_grid_budget(every_record)  # the runs at the grid's budget: the learning curve's first point
+own_episodes = grid.episode_table(P, own)  # per test episode, from the committed tracks
+episodes = own_episodes if claims_steps == P.grid.steps else grid.episode_table(P, records)
 summary = grid.summarize(records, episodes)
 labels = {r.variant: r.experiment.label for r in runs if r.group == "rivals"}
 print(nb.source)
 budget = next(r for r in runs if r.group == "rivals").experiment.budget
 print(
-    f"{len(records)} of {len(runs)} grid runs done at preset {P.name} ({grid.distinct_trainings(records)} distinct "
-    f"trainings), the comparison's at {budget}, seeds {', '.join(map(str, P.grid.seeds))}"
+    f"{len(every_record)} of {len(every_run)} grid runs done at preset {P.name} "
+    f"({grid.distinct_trainings(every_record)} distinct trainings); the comparison's at {budget}, "
+    f"seeds {', '.join(map(str, P.grid.seeds))}"
 )
 precisions = grid.precision_counts(records)
 print("precision of the runs: " + ", ".join(f"{name} {count}" for name, count in precisions.items()))
 glue("grid_precisions", ", ".join(f"{count} in {name}" for name, count in precisions.items()), display=False)
-hours = grid.compute_hours(records)
-print(
-    f"the distinct runs among them took {hours:.2f} h to train and dream, on {records[0]['train']['device'] if records else '-'}"
-)
-glue("grid_done", f"{len(records)} of {len(runs)}", display=False)
-glue("grid_distinct", grid.distinct_trainings(records), display=False)
+hours = grid.compute_hours(every_record)
+device = every_record[0]["train"]["device"] if every_record else "-"
+print(f"the distinct runs among them took {hours:.2f} h to train and dream, on {device}")
+glue("grid_done", f"{len(every_record)} of {len(every_run)}", display=False)
+glue("grid_distinct", grid.distinct_trainings(every_record), display=False)
 comparison_runs = [r for r in runs if r.group not in grid.CHAPTER_8_GROUPS]
 comparison_records = [r for r in records if r["group"] not in grid.CHAPTER_8_GROUPS]
 glue("comparison_done", f"{len(comparison_records)} of {len(comparison_runs)}", display=False)
@@ -97,7 +101,7 @@ def saved(name):
 # curves are compared with themselves, not with each other.
 
 # %%
-curve = grid.learning_curve(records)
+curve = grid.learning_curve(every_record)
 print(comparison.budget_sentence(curve, PAPER_STEPS))
 
 # %% tags=["remove-input"]
@@ -109,7 +113,7 @@ panels = [
     ("strict_h16_512", "within 16 frames"),
     ("strict_512", "whole dream"),
 ]
-curve_cells, refs = comparison.learning_curve_cells(curve, episodes), comparison.references(records)
+curve_cells, refs = comparison.learning_curve_cells(curve, own_episodes), comparison.references(records)
 glue("curve_standing", comparison.curve_standing(curve_cells, refs), display=False)
 fig = learning_curve(curve_cells, refs, panels, source=nb.source)
 nb.save_figure(fig, "learning_curve")
@@ -118,10 +122,29 @@ plt.show()
 
 # %% [markdown]
 # By the rule: {glue:text}`budget_choice`. The rows below were trained before the rule was
-# applied and still train {glue:text}`grid_budget`; they are re-run at the chosen budget as the
-# grid's next runs, and until then every verdict of this chapter is a verdict at
-# {glue:text}`grid_budget`. The curve shows how far each can still move: the recipe's whole-dream
-# strict RMSE is {glue:text}`curve_standing`.
+# applied, at {glue:text}`grid_steps` steps; every row a claim depends on trains again at the
+# chosen budget ({glue:text}`claim_steps` steps) as the grid's next runs, and the chapter judges
+# the claims at {glue:text}`grid_budget` until all of them have landed
+# ({glue:text}`claim_rows_done` so far). The curve shows how far each verdict can still move: the
+# recipe's whole-dream strict RMSE is {glue:text}`curve_standing`.
+#
+# The claim rows that have landed at the chosen budget, beside the same rows at
+# {glue:text}`grid_steps` steps (a row shares its run with a point of the learning curve where the
+# configs are the same):
+
+# %%
+again = [r for r in every_record if r.get("claim_steps") is not None]
+claim_runs = [r for r in every_run if r.claim_steps is not None]
+glue("claim_rows_done", f"{len(again)} of {len(claim_runs)} runs", display=False)
+glue("claim_steps", f"{P.grid.claim_steps or P.grid.steps:,}", display=False)
+if again:
+    budget_table = comparison.claim_budget_table(
+        grid.summarize(own, own_episodes),
+        grid.summarize(again, grid.episode_table(P, again)),
+        (P.grid.steps, P.grid.claim_steps),
+    )
+    glue("claim_budget_table", budget_table, display=False)
+    display(budget_table)
 
 # %% [markdown]
 # ## The models

@@ -193,3 +193,16 @@ def test_same_horizon_shifts_name_the_largest_move_among_the_rivals_and_over_eve
     assert shifts["common_span_rivals_shift"] == "3.0"
     assert shifts["common_span_shift"] == "10.0 px (K8: 300.0 px over its whole dream, 290.0 within 56 frames)"
     assert set(comparison.same_horizon_shifts({}, {}, 56).values()) == {"- (not run yet)"}
+
+
+def test_the_claim_budget_table_puts_each_landed_row_beside_itself_at_the_grids_budget():
+    def cell(label, strict, seeds):
+        stats = {"mean": strict, "low": strict - 1, "high": strict + 1}
+        return {"label": label, "seeds": seeds, "metrics": dict.fromkeys(comparison.BUDGET_COLUMNS, stats)}
+
+    own = {("rivals", "hero"): cell("Hero", 200.0, 3), ("context", "k1"): cell("1 frame", 90.0, 3)}
+    again = {("rivals", "hero"): cell("Hero", 150.0, 2)}  # the context row has not landed at 1,500 yet
+    frame = comparison.claim_budget_table(own, again, (400, 1500)).frame
+    assert list(frame["row"]) == ["Hero"] and list(frame["seeds at 1,500"]) == [2]
+    assert frame.iloc[0, 2] == "200.0 [199.0, 201.0] → 150.0 [149.0, 151.0]"
+    assert frame.columns[2] == "strict RMSE (px at 512), 400 → 1,500 steps"
