@@ -230,3 +230,14 @@ def test_a_lost_cube_is_charged_as_the_miss_charge_says():
 def test_flicker_counts_each_change_between_found_and_lost():
     dream = np.array([[[1.0, 1.0], [NAN, NAN], [1.0, 1.0], [1.0, 1.0]], [[1.0, 1.0]] * 4])
     assert detection_toggles(dream).tolist() == [[2.0, 3.0], [0.0, 3.0]]
+
+
+def test_intervals_cover_95_percent_by_default():
+    # a mean of n normal values: its 95% interval is about +-1.96 standard errors (90% would be +-1.64)
+    values = np.random.default_rng(1).normal(size=400)
+    standard_error = values.std() / np.sqrt(len(values))
+    for low, high in (
+        mean_interval([[v] for v in values])[1:],
+        contrast_interval([[[v] for v in values]], [lambda sums: sums[..., 0]], [None], lambda m: m[0])[1:],
+    ):
+        assert 1.85 < (high - low) / 2 / standard_error < 2.07

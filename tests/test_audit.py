@@ -277,7 +277,11 @@ and in strict RMSE, and Sharp-Shooter's detection; both model families; sharper 
 both U-Nets without context; better held out and overfitting less); every other claim has one."""
 
 
-GRID_ROWS = {(run.group, run.variant): run.experiment.model.width for run in grid.grid_runs(PRESETS["cpu"])}
+GRID_ROWS = {
+    (run.group, run.variant): run.experiment.model.width
+    for run in grid.grid_runs(PRESETS["cpu"])
+    if run.claim_steps is None  # the same rows again at the chosen budget
+}
 
 
 def synthetic_evidence(rng) -> audit.Evidence:
@@ -401,3 +405,11 @@ def test_a_difference_between_rows_scored_on_the_same_episodes_is_judged_paired(
     assert verdict == HOLDS and "a difference of -1.8 [-2.2, -1.4]" in line  # an RMS, so not quite 2
     table[("teacher_forcing", "forced")]["episodes"] = "other"  # as if scored on other episodes
     assert judged("rollout training prevents", audit.Evidence(grid_of(cells), episodes=table))[1] == INCONCLUSIVE
+
+
+def test_a_claimed_difference_of_exactly_zero_is_no_difference():
+    tie = Estimate(0.0, 0.0, 0.0)  # 100% against 100%: every resample ties
+    assert Part(tie, 0.0, above=True, strict=True).judge() == CONTRADICTED
+    assert Part(tie, 0.0, above=False, strict=True).judge() == CONTRADICTED
+    assert Part(tie, 0.0, above=True).judge() == HOLDS  # a bound the claim reaches, such as "at least 99%"
+    assert Part(Estimate(0.5, 0.0, 1.0), 0.0, above=True, strict=True).judge() == INCONCLUSIVE

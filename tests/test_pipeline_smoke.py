@@ -1,6 +1,7 @@
 """The first half of the pipeline at the smoke preset, end to end (slow: renders and trains)."""
 
 import json
+import math
 
 import pytest
 import torch
@@ -266,12 +267,13 @@ def test_cli_bench_quick_writes_ratios(tmp_path, capsys):
     assert cli.main(["bench", "--quick", "--quiet", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["variants"][0].startswith("reference") and result["variants"][-1].startswith("ours")
+    # speeds depend on the machine and its load: only that they were measured (benchmarks judge them)
     for key in ("train_speedup", "dream_speedup", "val_loss_ratio"):
-        assert 0 < result[key] < 100
+        assert math.isfinite(result[key]) and result[key] > 0
     # same start, same steps: the losses can differ only through batch order and bf16 rounding
     assert abs(result["val_loss_ratio"] - 1) < 0.1
     assert result["hardware"]["capability"] and result["precision"] in ("bf16 autocast", "float32")
-    assert 0 < result["float32"]["train_speedup"]["16"] < 100 and 0 < result["float32"]["dream_speedup"] < 100
+    assert result["float32"]["train_speedup"]["16"] > 0 and result["float32"]["dream_speedup"] > 0
     assert "train_speedup" in capsys.readouterr().out
 
 

@@ -127,3 +127,17 @@ def test_dreaming_under_auto_computes_in_the_hardwares_precision(monkeypatch, ha
     probe = Probe()
     dream(probe, torch.randn(2, 4, 16, 3, 3), 3)
     assert probe.autocast == [hardware.native_bf16] * 3
+
+
+def test_a_gpu_that_only_emulates_bf16_is_not_native(monkeypatch):
+    # torch counts emulated bf16 as supported unless asked not to: a T4 (sm_75) emulates it
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: "Tesla T4")
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda index: (7, 5))
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
+    precision.detect.cache_clear()
+    try:
+        hardware = precision.detect("cuda")
+    finally:
+        precision.detect.cache_clear()
+    assert hardware.native_bf16 is False and hardware.capability == "Tesla T4, sm_75"
+    assert use_bf16("auto", "cuda", hardware) is False

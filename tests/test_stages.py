@@ -3,10 +3,12 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 
 import pytest
 
+from lucid_dreamer import stages
 from lucid_dreamer.presets import PRESETS
 from lucid_dreamer.stages import BUILD_LOG, cached, config_hash
 
@@ -91,8 +93,9 @@ def builder(go, seconds, log):
     return process
 
 
-def finish(process, timeout=60) -> str:
-    """Its output; a process still running after `timeout` seconds is killed and fails the test."""
+def finish(process, timeout=900) -> str:
+    """Its output; a process still running after `timeout` seconds (a hang, far beyond any load's
+    delay) is killed and fails the test."""
     try:
         return process.communicate(timeout=timeout)[0].strip()
     finally:
@@ -121,6 +124,7 @@ def test_a_builder_killed_mid_build_frees_its_entry_and_leaves_nothing_trusted(a
     partial = artifacts / "smoke" / "demo" / f".{config_hash({'value': 1})}.partial"
     while not (partial / "half.txt").exists():
         assert process.poll() is None
+        time.sleep(0.01)  # leave the CPU to the builder on a loaded machine
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not [p for p in partial.parent.iterdir() if not p.name.startswith(".")]  # no entry, only hidden files
@@ -128,3 +132,16 @@ def test_a_builder_killed_mid_build_frees_its_entry_and_leaves_nothing_trusted(a
     assert finish(builder(go, 0, log)).endswith(config_hash({"value": 1}))
     assert builds(log) == ["demo"]
     assert (partial.parent / config_hash({"value": 1}) / "product.txt").read_text() == "made"
+
+
+def test_the_training_stage_is_keyed_by_its_training_settings(monkeypatch, tmp_path):
+    # a training setting left out of the key would silently reuse stale weights
+    keys = []
+    monkeypatch.setattr(
+        stages, "cached", lambda stage, preset, key, *a, **k: keys.append(config_hash(*key)) or tmp_path
+    )
+    experiment = PRESETS["smoke"].experiments[0]
+    for changed in (experiment, replace(experiment, train=replace(experiment.train, lr=0.5))):
+        stages.train_stage(PRESETS["smoke"], changed, progress=False)
+    stages.train_stage(PRESETS["smoke"], replace(experiment, model=replace(experiment.model, width=3)), progress=False)
+    assert len(set(keys)) == 3

@@ -234,3 +234,34 @@ def test_every_model_takes_the_channels_last_layout_of_its_convolutions(name):
     for p in model.parameters():
         if p.dim() in (4, 5):
             assert p.is_contiguous(memory_format=torch.channels_last if p.dim() == 4 else torch.channels_last_3d)
+
+
+def test_every_update_sees_gradients_clipped_to_the_configured_norm(tmp_path, monkeypatch):
+    norms, update = [], torch.optim.AdamW.step
+
+    def recording(self, *args, **kwargs):
+        grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+        norms.append(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])).item())
+        return update(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", recording)
+    cfg = TrainConfig(steps=6, batch_size=4, eval_every=6, val_windows=8, grad_clip=1e-3)
+    train(TINY_MODEL, cfg, latents(), latents(2, seed=1), IDENTITY, tmp_path, progress=False)
+    assert len(norms) == 6 and max(norms) <= 1e-3 * 1.001
+
+
+class Tribonacci(nn.Module):
+    """Predicts the sum of the last three frames: any frame missing from the window changes the dream."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = nn.Parameter(torch.zeros(()))
+
+    def forward(self, context):
+        return context[:, -1] + context[:, -2] + context[:, -3]
+
+
+def test_the_dream_window_slides_by_one_frame_keeping_the_newest():
+    context = torch.tensor([0.0, 0.0, 1.0])[None, :, None, None, None].expand(1, 3, 16, 1, 1)
+    out = dream(Tribonacci(), context, horizon=5, bf16=False)
+    assert out[0, :, 0, 0, 0].tolist() == [1.0, 2.0, 4.0, 7.0, 13.0]
