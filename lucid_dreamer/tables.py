@@ -64,20 +64,28 @@ class Table:
     """A result table: a DataFrame of formatted cells whose header names each column's unit."""
 
     frame: pd.DataFrame
+    row_classes: list[str] | None = None
+    """A CSS class per row, added to each of its cells (the audit colours rows by verdict)."""
+    stacked: bool = False
+    """On a phone, each row is shown as a block of labelled lines instead of a row of columns
+    (`_static/tables.css`, `lucid-stacked`): for wide tables of words."""
 
     def _repr_html_(self) -> str:
         # numbers right-aligned, words left-aligned and wrapped between words (_static/tables.css); an
         # interval may wrap only before its bracket, so "188.9 [171.3, 210.8]" takes two short lines
         kinds = self.frame.map(lambda cell: "num" if NUMERIC.fullmatch(str(cell)) else "text")
+        if self.row_classes is not None:
+            kinds = kinds.apply(lambda column: column + [f" {c}" for c in self.row_classes])
         cells = self.frame.map(lambda cell: INTERVAL.sub(lambda m: m.group().replace(" ", "\u00a0"), str(cell)))
         styler = Styler(cells, uuid="lucid", cell_ids=False).hide(axis="index").format(escape="html")
-        html = styler.set_td_classes(kinds).set_table_attributes('class="lucid-table"').to_html()
+        css = "lucid-table lucid-stacked" if self.stacked else "lucid-table"
+        html = styler.set_td_classes(kinds).set_table_attributes(f'class="{css}"').to_html()
         return f'<div class="lucid-table-wrap">{html}</div>'
 
 
-def table(header: list[str], rows: list[list]) -> Table:
-    """A `Table` with these column headers and rows of cells."""
-    return Table(pd.DataFrame(rows, columns=header))
+def table(header: list[str], rows: list[list], row_classes: list[str] | None = None, stacked: bool = False) -> Table:
+    """A `Table` with these column headers and rows of cells (see `Table` for the rest)."""
+    return Table(pd.DataFrame(rows, columns=header), row_classes, stacked)
 
 
 def dream_results(reports: dict[str, dict]) -> Table:

@@ -39,7 +39,15 @@ from myst_nb import glue
 
 from lucid_dreamer import book, comparison, conditions, grid
 from lucid_dreamer.analyze import MISS_CHARGES
-from lucid_dreamer.audit import PENDING, Evidence, audit, verdict_counts, with_other_charges
+from lucid_dreamer.audit import (
+    PENDING,
+    Evidence,
+    audit,
+    small_against_large,
+    tally_sentence,
+    verdict_counts,
+    with_other_charges,
+)
 from lucid_dreamer.audit import audit_table as audit_table_of
 from lucid_dreamer.paper import PAPER_STEPS
 from lucid_dreamer.plots import interval_bars, inverted_u, learning_curve
@@ -272,6 +280,8 @@ glue("precision_difference", comparison.precision_difference(records), display=F
 # weakest part. A difference between two rows is resampled on the same test episodes (paired).
 # Each verdict is computed again with a lost cube charged where the dream last showed it and at
 # the arena's centre instead of the frame's diagonal; the table names any verdict that changes.
+# Rows are grouped by verdict and coloured by it; every row was measured in this preset's world
+# ({glue:text}`main_world`) unless its last column names another place or adds what the map found.
 
 # %%
 main_world = grid.main_conditions(records)
@@ -279,23 +289,25 @@ world = conditions.describe_short(main_world) if main_world else "not run yet"
 conditions_map = saved("conditions_map")
 
 
-def audit_charging(charge):
-    """The audit with a lost cube charged as `charge` says (analyze.MISS_CHARGES)."""
+def evidence_charging(charge):
+    """The audit's evidence with a lost cube charged as `charge` says (analyze.MISS_CHARGES)."""
     table = episodes if charge == "diagonal" else grid.episode_table(P, records, charge)
-    return audit(
-        Evidence(
-            grid=grid.summarize(records, table),
-            context=saved("posterior_collapse"),
-            world=world,
-            conditions=conditions_map and conditions_map["findings"],
-            episodes=table,
-        )
+    return Evidence(
+        grid=grid.summarize(records, table),
+        context=saved("posterior_collapse"),
+        world=world,
+        conditions=conditions_map and conditions_map["findings"],
+        episodes=table,
     )
 
 
-claims = with_other_charges(audit_charging("diagonal"), {c: audit_charging(c) for c in MISS_CHARGES if c != "diagonal"})
+evidence = evidence_charging("diagonal")
+others = {c: audit(evidence_charging(c)) for c in MISS_CHARGES if c != "diagonal"}
+claims = with_other_charges(audit(evidence), others)
 glue("audit_flips", sum(bool(c["flips"]) for c in claims), display=False)
-audit_table = audit_table_of(claims)
+glue("audit_tally", tally_sentence(claims), display=False)  # the intro's first screen
+glue("small_against_large", small_against_large(evidence), display=False)
+audit_table = audit_table_of(claims, world)
 glue("audit_table", audit_table, display=False)
 glue("audit_total", len(claims), display=False)
 for verdict, count in verdict_counts(claims).items():

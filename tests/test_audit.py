@@ -360,8 +360,18 @@ def test_each_verdict_names_its_world_and_the_recipe_claims_what_the_map_found()
     assert speed["world"] == "chapter 6's benchmark machine"  # measured on a machine, not in a world
     unmapped = audit.audit(audit.Evidence({}, world="w", conditions={"recipe_keeps_h16": "not run yet"}))
     assert {r["world"] for r in unmapped} == {"w", "chapter 6's benchmark machine"}  # no "in not run yet worlds"
-    chapters = audit.audit_table(rows).frame["chapters"].tolist()
-    assert chapters[:2] == ["ch. 8", "ch. 8"] and chapters[-1] == "ch. 6"
+    shown = audit.audit_table(rows, "cube 4.8 latent cells, 0.48 cells/frame")
+    where = dict(zip(shown.frame["the paper's claim (source)"], shown.frame["measured in"]))
+    assert where[f"{detection['claim']} ({detection['source']})"] == (
+        "ch. 8; the map: the recipe keeps the cube to horizon 16 in 1 of 6 worlds (cube5_speed0.25), "
+        "trained one step ahead in 0 of 6 worlds"
+    )  # the main world is said once on the page; what the map adds stays
+    assert where[f"{speed['claim']} ({speed['source']})"] == "ch. 6; chapter 6's benchmark machine"
+    # grouped by verdict in the rule's order, each row coloured by its verdict
+    order = [audit.VERDICTS.index(r["verdict"]) for r in rows]
+    assert [audit.VERDICTS.index(c.split("-", 1)[1].replace("-", " ")) for c in shown.row_classes] == sorted(order)
+    html = shown._repr_html_()
+    assert 'class="lucid-table lucid-stacked"' in html and "verdict-not-testable-here" in html
 
 
 def test_the_report_s_stability_claims_are_judged_on_jitter_flicker_and_the_first_frames():
@@ -413,3 +423,32 @@ def test_a_claimed_difference_of_exactly_zero_is_no_difference():
     assert Part(tie, 0.0, above=False, strict=True).judge() == CONTRADICTED
     assert Part(tie, 0.0, above=True).judge() == HOLDS  # a bound the claim reaches, such as "at least 99%"
     assert Part(Estimate(0.5, 0.0, 1.0), 0.0, above=True, strict=True).judge() == INCONCLUSIVE
+
+
+def test_small_against_large_judges_each_larger_rival_by_the_rule():
+    cells = {
+        "rivals/resnet_rollout/parameters": row(100.0, 0),
+        "rivals/resnet_rollout/strict_512": row(50.0, 1.0),
+        "rivals/hero/parameters": row(1000.0, 0),
+        "rivals/hero/strict_512": row(80.0, 1.0),  # wholly worse than ResNet-Rollout
+        "rivals/probabilistic_plus/parameters": row(300.0, 0),
+        "rivals/probabilistic_plus/strict_512": row(50.5, 5.0),  # overlapping
+        "rivals/unet_single/parameters": row(400.0, 0),
+        "rivals/unet_single/strict_512": row(20.0, 1.0),  # wholly better
+        "rivals/baseline_resnet/parameters": row(90.0, 0),  # smaller: not asked
+        "rivals/baseline_resnet/strict_512": row(500.0, 1.0),
+    }
+    sentence = audit.small_against_large(audit.Evidence(grid_of(cells)))
+    assert sentence.startswith("against the 3 rivals larger than it here (3.0x to 10x its 100 parameters)")
+    assert sentence.endswith(
+        "is lower than 1 (hero); indistinguishable from 1 (probabilistic_plus); higher than 1 (unet_single)"
+    )
+    assert audit.small_against_large(audit.Evidence({})).startswith("not measured yet")
+
+
+def test_the_tally_sentence_counts_every_outcome():
+    verdicts = [HOLDS, HOLDS, INCONCLUSIVE, CONTRADICTED, audit.UNTESTABLE, audit.PENDING]
+    assert audit.tally_sentence([{"verdict": v} for v in verdicts]) == (
+        "of the paper's 6 claims we audit, 2 hold, 1 is inconclusive and 1 is contradicted; "
+        "1 cannot be tested here and 1 is not measured yet"
+    )
