@@ -687,7 +687,7 @@ def verdict_text(row: dict) -> str:
 
 
 def tally_sentence(rows: list[dict]) -> str:
-    """How many claims got each verdict, in words: "of the paper's 22 claims, 4 hold, ..."."""
+    """How many claims got each verdict, in words: "Of the paper's 22 claims we audit, 4 hold, ..."."""
     n = verdict_counts(rows)
 
     def are(count: int, what: str) -> str:
@@ -697,7 +697,7 @@ def tally_sentence(rows: list[dict]) -> str:
     judged = f"{holds}, {are(n[INCONCLUSIVE], 'inconclusive')} and {are(n[CONTRADICTED], 'contradicted')}"
     unjudged = [f"{n[UNTESTABLE]} cannot be tested here"] if n[UNTESTABLE] else []
     unjudged += [are(n[PENDING], "not measured yet")] if n[PENDING] else []
-    return f"of the paper's {len(rows)} claims we audit, {judged}" + (f"; {' and '.join(unjudged)}" if unjudged else "")
+    return f"Of the paper's {len(rows)} claims we audit, {judged}" + (f"; {' and '.join(unjudged)}" if unjudged else "")
 
 
 def small_against_large(ev: Evidence) -> str:

@@ -449,6 +449,6 @@ def test_small_against_large_judges_each_larger_rival_by_the_rule():
 def test_the_tally_sentence_counts_every_outcome():
     verdicts = [HOLDS, HOLDS, INCONCLUSIVE, CONTRADICTED, audit.UNTESTABLE, audit.PENDING]
     assert audit.tally_sentence([{"verdict": v} for v in verdicts]) == (
-        "of the paper's 6 claims we audit, 2 hold, 1 is inconclusive and 1 is contradicted; "
+        "Of the paper's 6 claims we audit, 2 hold, 1 is inconclusive and 1 is contradicted; "
         "1 cannot be tested here and 1 is not measured yet"
     )
