@@ -269,17 +269,27 @@ def speedups(result: dict, source: str = "") -> plt.Figure:
     return fig
 
 
+def reference_lines(ax, references: dict[str, dict[str, float]], metric: str, line) -> None:
+    """The reference predictors' `metric` as grey lines of their own dash, labelled for the legend;
+    `line` is `ax.axhline` or `ax.axvline`."""
+    for j, (label, values) in enumerate(references.items()):
+        if metric in values:
+            line(values[metric], color="0.3", lw=1, ls=("--", ":", "-.", (0, (5, 1)))[j % 4], label=label)
+
+
 def interval_bars(
     rows: dict[str, dict[str, dict]],
     panels: list[tuple[str, str]],
     paper: dict[str, dict[str, float]] | None = None,
     source: str = "",
+    references: dict[str, dict[str, float]] | None = None,
 ) -> plt.Figure:
     """One panel per metric, stacked: a bar per row at the mean over seeds, its 95% interval, and each
     seed as a dot.
 
     `rows` maps a label to {metric: {"mean", "low", "high", "values"}}; `panels` lists (metric, axis label);
-    `paper` maps a label to {metric: the paper's value}, drawn as a star.
+    `paper` maps a label to {metric: the paper's value}, drawn as a star; `references` maps a
+    reference predictor's label (copy-last, ...) to {metric: value}, drawn as a line across the rows.
     """
     labels = list(rows)
     n = len(labels)
@@ -298,6 +308,7 @@ def interval_bars(
             ax.plot(c["values"], np.full(len(c["values"]), i), "o", ms=3, color="C3", clip_on=False)
             if paper and metric in paper.get(labels[i], {}):
                 ax.plot(paper[labels[i]][metric], i, "k*", ms=10, clip_on=False)  # a star at 0 stays whole
+        reference_lines(ax, references or {}, metric, ax.axvline)
         ax.set_yticks(y, labels, fontsize=SMALL)
         ax.set_ylim(n - 0.5, -0.5)
         ax.set_xlim(left=0)
@@ -502,9 +513,7 @@ def learning_curve(
             ax.fill_between(steps, [c["low"] for c in cells], [c["high"] for c in cells], color=f"C{i}", alpha=0.2)
             for s, c in zip(steps, cells):
                 ax.plot([s] * len(c["values"]), c["values"], ".", ms=3, color=f"C{i}")
-        for j, (label, values) in enumerate(references.items()):
-            if metric in values:
-                ax.axhline(values[metric], color="0.3", lw=1, ls=("--", ":", "-.", (0, (5, 1)))[j % 4], label=label)
+        reference_lines(ax, references, metric, ax.axhline)
         ax.set_xscale("log")
         plain_log_ticks(ax.xaxis, sorted({s for by_steps in curves.values() for s in by_steps}))
         ax.set_title(title, fontsize=9)

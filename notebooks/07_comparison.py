@@ -209,6 +209,11 @@ for name, text in shifts.items():
 
 # %% [markdown]
 # ## Figure 3, with intervals
+#
+# The paper's results chart with what it lacks: each rival's mean over seeds (bar), its 95%
+# interval (black line) and each seed (dots), the paper's own values as stars, and the reference
+# predictors on the same test episodes as grey lines: a bar to the right of copy-last's line in
+# the error panels has not learned to beat copying the last frame.
 
 # %%
 rivals, paper = comparison.figure3_data(summary, labels)
@@ -217,7 +222,7 @@ panels = [
     ("strict_512", "strict RMSE (px at 512)"),
     ("detection", "share of frames with a detected cube"),
 ]
-fig = interval_bars(rivals, panels, paper, source=nb.source)
+fig = interval_bars(rivals, panels, paper, source=nb.source, references=comparison.references(records))
 nb.save_figure(fig, "figure3_intervals")
 glue("figure3_intervals_fig", fig, display=False)
 plt.show()

@@ -41,3 +41,14 @@ def test_comparison_figures_draw_missing_rows_as_not_run_yet():
     assert inverted_u({}, "error").axes[0].texts[0].get_text() == "not run yet"
     fig = inverted_u({"family": [(10, cell), (100, cell)]}, "error")
     assert fig.axes[0].get_xscale() == "log" and len(fig.axes[0].lines) == 1
+
+
+def test_interval_bars_draw_each_reference_as_a_labelled_line_across_the_rows():
+    from lucid_dreamer.plots import interval_bars
+
+    cell = {"mean": 2.0, "low": 1.0, "high": 3.0, "values": [1.5, 2.0, 2.5]}
+    references = {"copy-last": {"m": 4.0}, "oracle": {"m": 0.5}, "prior": {"other": 9.0}}
+    fig = interval_bars({"a": {"m": cell}}, [("m", "metric")], references=references)
+    lines = {line.get_label(): line for line in fig.axes[0].lines}
+    assert list(lines["copy-last"].get_xdata()) == [4.0, 4.0] and list(lines["oracle"].get_xdata()) == [0.5, 0.5]
+    assert "prior" not in lines  # a reference without the panel's metric draws nothing
