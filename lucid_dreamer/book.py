@@ -54,6 +54,17 @@ class Notebook:
             fig.savefig(tmp, format="png", dpi=110)
         return fig
 
+    def video_html(self, path: Path, width: int) -> str:
+        """A player for a saved video that loads it only when played, rather than embedding it in the
+        page: from the built book's root (where `_config.yml`'s `html_extra_path` copies
+        `figures/<name>.mp4`) or, in Jupyter, from the repository beside the notebooks folder; the
+        browser takes the first source it finds."""
+        local = path.resolve().relative_to(repo_root()).as_posix()
+        return (
+            f'<video controls loop muted preload="none" width="{width}" style="max-width: 100%; height: auto">'
+            f'<source src="../{path.name}" type="video/mp4"><source src="../{local}" type="video/mp4"></video>'
+        )
+
     def save_data(self, name: str, data) -> None:
         """Write `data` with its provenance to `figures/data/<name>.json` (silently: a notebook cell that
         ends with it prints nothing)."""

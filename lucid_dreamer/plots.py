@@ -385,13 +385,17 @@ def animation_html(panels: dict[str, np.ndarray], fps: int = 10) -> str:
     """
     from matplotlib.animation import FuncAnimation
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.2 * len(panels), 2.5), dpi=72)
+    # at most three panels a row, drawn at the size the book's column shows them, so titles stay legible
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.5 * rows + 0.3), dpi=96, squeeze=False)
     images = []
-    for ax, (label, frames) in zip(np.atleast_1d(axes), panels.items()):
-        images.append(ax.imshow(frames[0]))
-        ax.set_title(label, fontsize=8)
+    for ax in axes.flat:
         ax.axis("off")
-    title = fig.suptitle("horizon 1", fontsize=9)
+    for ax, (label, frames) in zip(axes.flat, panels.items()):
+        images.append(ax.imshow(frames[0]))
+        ax.set_title(label, fontsize=10, wrap=True)
+    title = fig.suptitle("horizon 1", fontsize=11)
     fig.tight_layout()
 
     def update(t):

@@ -32,7 +32,7 @@ preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import HTML, Video, display
+from IPython.display import HTML, display
 from myst_nb import glue
 
 from lucid_dreamer import book, grid, stages
@@ -70,7 +70,7 @@ def show(episode=0, model=next(iter(dreams)), horizon=1):
     plt.show()
 
 
-widgets.interact(
+explorer = widgets.interact(  # kept in a name, so the cell shows the sliders and not the function
     show,
     episode=widgets.IntSlider(0, 0, len(test) - 1, description="episode"),
     model=widgets.Dropdown(options=list(dreams), description="model"),
@@ -100,8 +100,7 @@ print(
     f"{video_path.relative_to(book.repo_root())}: {len(video_frames)} frames, {video_path.stat().st_size / 1e3:.0f} kB"
 )
 # the book's column is about 690 px wide: the video fits it, and shrinks with a narrower window
-style = 'controls loop muted style="max-width: 100%; height: auto"'
-display(Video(str(video_path), embed=True, width=min(680, video_frames.shape[2]), html_attributes=style))
+display(HTML(nb.video_html(video_path, width=min(680, video_frames.shape[2]))))
 glue("video_frames", len(video_frames), display=False)
 
 # %% [markdown]

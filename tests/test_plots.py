@@ -52,3 +52,28 @@ def test_interval_bars_draw_each_reference_as_a_labelled_line_across_the_rows():
     lines = {line.get_label(): line for line in fig.axes[0].lines}
     assert list(lines["copy-last"].get_xdata()) == [4.0, 4.0] and list(lines["oracle"].get_xdata()) == [0.5, 0.5]
     assert "prior" not in lines  # a reference without the panel's metric draws nothing
+
+
+def test_the_animation_puts_at_most_three_panels_a_row(monkeypatch):
+    from matplotlib import pyplot
+
+    from lucid_dreamer.plots import animation_html
+
+    shapes = []
+    subplots = pyplot.subplots
+    monkeypatch.setattr(pyplot, "subplots", lambda *a, **k: shapes.append(a[:2]) or subplots(*a, **k))
+    frames = np.zeros((2, 8, 8, 3), dtype=np.uint8)
+    html = animation_html({f"panel {i}": frames for i in range(5)})
+    assert shapes == [(2, 3)] and "<script" in html
+
+
+def test_the_video_player_links_the_video_instead_of_embedding_it(tmp_path, monkeypatch):
+    from lucid_dreamer import book
+
+    monkeypatch.setattr(book, "repo_root", lambda: tmp_path)
+    monkeypatch.chdir(tmp_path)
+    nb = book.Notebook("04_dreaming", book.get_preset("smoke"))
+    html = nb.video_html(nb.figures / "demo.mp4", 640)
+    assert 'preload="none"' in html and "base64" not in html
+    # the built book's copy first, then the file beside the notebooks folder (Jupyter)
+    assert html.index('src="../demo.mp4"') < html.index('src="../artifacts/smoke/figures/demo.mp4"')
