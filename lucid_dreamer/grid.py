@@ -492,7 +492,9 @@ def write_reference_tracks(preset: Preset, progress: bool = True) -> list[str]:
             mine = np.round(tracks["truth"][tracker], 1)
             theirs = np.asarray(committed[tracker], dtype=float)
             if mine.shape != theirs.shape or not np.allclose(mine, theirs, atol=0.11, equal_nan=True):
-                raise UserError(f"the references stage's true tracks differ from the committed {truth}.json ({tracker})")
+                raise UserError(
+                    f"the references stage's true tracks differ from the committed {truth}.json ({tracker})"
+                )
         flat = {f"{name}/{tracker}": xy for name in REFERENCES for tracker, xy in tracks[name].items()}
         _write_tracks(
             tracks_path(preset, references_name(truth)), flat, truth=truth, references_version=REFERENCES_VERSION

@@ -306,7 +306,9 @@ def references_stage(preset: Preset, context_frames: int, progress: bool = True,
     return cached("references", preset, key, build, force)
 
 
-def load_reference_tracks(preset: Preset, context_frames: int, progress: bool = True) -> dict[str, dict[str, np.ndarray]]:
+def load_reference_tracks(
+    preset: Preset, context_frames: int, progress: bool = True
+) -> dict[str, dict[str, np.ndarray]]:
     """Per reference point (and "truth"), its centroids of the test episodes after K context frames by
     each tracker ([E, T - K, 2])."""
     tracks = load_numpy(references_stage(preset, context_frames, progress) / "tracks.safetensors")

@@ -112,14 +112,17 @@ class Camera:
         `height` (default: the camera's `height`). NaN pixels give NaN."""
         pixels = np.asarray(pixels, dtype=float)
         half = 0.5 * self.resolution
-        ray = np.stack(
-            [
-                (pixels[..., 0] + 0.5 - half) / self.focal,
-                -(pixels[..., 1] + 0.5 - half) / self.focal,
-                -np.ones(pixels.shape[:-1]),
-            ],
-            axis=-1,
-        ) @ self.rotation.T  # to world directions
+        ray = (
+            np.stack(
+                [
+                    (pixels[..., 0] + 0.5 - half) / self.focal,
+                    -(pixels[..., 1] + 0.5 - half) / self.focal,
+                    -np.ones(pixels.shape[:-1]),
+                ],
+                axis=-1,
+            )
+            @ self.rotation.T
+        )  # to world directions
         z = self.height if height is None else height
         t = (z - self.position[2]) / ray[..., 2]
         return self.position[:2] + t[..., None] * ray[..., :2]
@@ -160,7 +163,8 @@ def _scene_xml(cfg: WorldConfig) -> str:
     <light pos="0.4 -0.6 3.0" dir="-0.1 0.2 -1" diffuse="0.7 0.7 0.7" castshadow="true"/>
     <geom type="plane" size="{a} {a} 0.1" material="floor"/>
     {walls}
-    <camera name="overview" pos="{cam[0]} {cam[1]} {cam[2]}" xyaxes="1 0 0 {ya[0]} {ya[1]} {ya[2]}" fovy="{CAMERA_FOVY}"/>
+    <camera name="overview" pos="{cam[0]} {cam[1]} {cam[2]}"
+            xyaxes="1 0 0 {ya[0]} {ya[1]} {ya[2]}" fovy="{CAMERA_FOVY}"/>
     <body name="cube" pos="0 0 {c}">
       <freejoint/>
       <geom type="box" size="{c} {c} {c}" rgba="0.85 0.08 0.06 1" mass="0.2"/>

@@ -285,7 +285,9 @@ def test_the_horizon_table_scores_a_record_and_the_references_on_the_same_frames
     monkeypatch.setattr(grid, "results_dir", lambda p: tmp_path)
     truth = np.full((2, 6, 2), 10.0)
     grid._write_tracks(grid.tracks_path(preset, "truth__x__k4"), {"cube": truth, "paper": truth})
-    grid._write_tracks(grid.tracks_path(preset, "r__a__seed0"), {"cube": truth + [3, 4], "paper": truth}, truth="truth__x__k4")
+    grid._write_tracks(
+        grid.tracks_path(preset, "r__a__seed0"), {"cube": truth + [3, 4], "paper": truth}, truth="truth__x__k4"
+    )
     refs = {f"{n}/{t}": truth + [6, 8] for n in REFERENCES for t in ("cube", "paper")}
     grid._write_tracks(grid.tracks_path(preset, "references__x__k4"), refs, truth="truth__x__k4")
     record = {"id": "r__a__seed0", "group": "r", "variant": "a", "metrics": {"resolution": 128}}
