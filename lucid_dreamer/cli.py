@@ -422,9 +422,8 @@ def cmd_grid(args) -> int:
     runs = grid.grid_runs(preset)
     if args.references:
         written = grid.write_reference_tracks(preset, progress=not args.quiet)
-        print(
-            f"wrote the reference tracks of {len(written)} worlds and contexts under {grid.results_dir(preset) / 'tracks'}"
-        )
+        where = grid.results_dir(preset) / "tracks"
+        print(f"wrote the reference tracks of {len(written)} worlds and contexts under {where}")
         return 0
     if args.list:
         states = executors.run_states(preset, runs)
