@@ -41,3 +41,18 @@ def test_comparison_figures_draw_missing_rows_as_not_run_yet():
     assert inverted_u({}, "error").axes[0].texts[0].get_text() == "not run yet"
     fig = inverted_u({"family": [(10, cell), (100, cell)]}, "error")
     assert fig.axes[0].get_xscale() == "log" and len(fig.axes[0].lines) == 1
+
+
+def test_relative_to_trivial_draws_each_models_ratio_with_its_band_and_the_line_at_one():
+    from lucid_dreamer.plots import relative_to_trivial
+
+    h = np.arange(1, 61)
+    ratios = {
+        "a": {"ratio": 1 + 1 / h, "low": 0.9 + 1 / h, "high": 1.1 + 1 / h},
+        "b": {"ratio": h / 60, "low": h / 70, "high": h / 50},
+    }
+    fig = relative_to_trivial(ratios, source="test | commit abc")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and len(ax.collections) == 2  # one band per model
+    assert [line.get_label() for line in ax.lines] == ["a", "b", "the best trivial predictor"]
+    assert list(ax.lines[-1].get_ydata()) == [1, 1]
