@@ -10,12 +10,33 @@ frames are those where the ground truth has a detection. Two RMSEs:
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import ndimage
 
 from .track import TRACKER_VERSION
 
 HORIZONS = (1, 4, 16)
+
+REFERENCES = {
+    "copy_last": "copy last frame",
+    "bouncing_velocity": "constant velocity, bouncing off the walls",
+    "position_prior": "position prior (training episodes' mean)",
+    "oracle": "oracle (tokenizer floor)",
+}
+"""The reference points every dream is scored beside (the references stage's, and the committed
+reference tracks'), as the tables name them: three trivial predictors (`TRIVIAL`) and the floor."""
+TRIVIAL = ("copy_last", "bouncing_velocity", "position_prior")
+"""The trivial predictors: copying the last context frame (through the tokenizer, as a latent model
+that copies would), constant velocity from the last two context frames' tracks bouncing off the
+arena's walls (`bouncing_velocity`), and the training episodes' mean cube position per dreamed frame
+(`position_prior`). The oracle (true latents through the tokenizer) is the floor, not a predictor."""
+RETIRED_REFERENCES = {"constant_velocity": "constant velocity, stopped at the frame's edge"}
+"""References that records made before `REFERENCES_VERSION` 2 carry, as the tables name them."""
+REFERENCES_VERSION = 2
+"""Raised whenever the reference set or a reference's rule changes (in the references stage's cache key,
+so its products are remade; 2: bouncing constant velocity and the position prior)."""
 
 
 def trajectory_metrics(dream_xy: np.ndarray, truth_xy: np.ndarray, resolution: int) -> dict:
@@ -251,6 +272,106 @@ def constant_velocity(context_xy: np.ndarray, horizon: int, resolution: int) -> 
     velocity = (context_xy[:, -1] - context_xy[:, 0]) / max(k - 1, 1)
     steps = np.arange(1, horizon + 1)[None, :, None]
     return np.clip(context_xy[:, -1:, :] + steps * velocity[:, None, :], 0, resolution - 1)
+
+
+def reflect(x: np.ndarray, bound: float) -> np.ndarray:
+    """Positions `x` of a point moving freely, folded into [-bound, bound] as if it bounced
+    elastically off walls at +-bound (any number of times)."""
+    period = 4 * bound
+    y = np.mod(np.asarray(x, dtype=float) + bound, period)
+    return bound - np.abs(y - 2 * bound)
+
+
+def bouncing_velocity(context_xy: np.ndarray, horizon: int, camera, bound: float) -> np.ndarray:
+    """Constant velocity that bounces off the arena's walls: tracked context centroids [E, K, 2]
+    (px) are unprojected by `camera` (`world.Camera`) onto the plane of the cube's centre, the cube
+    moves on at the velocity between the last two context frames, reflecting wherever its centre
+    reaches +-`bound` (the arena's half-size less the cube's), and each of the `horizon` frames is
+    projected back to pixels [E, horizon, 2].
+
+    One context frame (or a missed last-but-one) gives no velocity: the cube stays where it was last
+    seen. A context without any detection starts at the arena's centre."""
+    world = camera.unproject(context_xy)  # [E, K, 2] metres
+    last = world[:, -1]
+    velocity = world[:, -1] - world[:, -2] if world.shape[1] > 1 else np.zeros_like(last)
+    velocity = np.where(np.isnan(velocity), 0.0, velocity)
+    # where the last context frame has no detection, start from the latest one that has
+    for k in range(world.shape[1] - 2, -1, -1):
+        last = np.where(np.isnan(last), world[:, k], last)
+    last = np.where(np.isnan(last), 0.0, last)
+    steps = np.arange(1, horizon + 1)[None, :, None]
+    path = reflect(last[:, None, :] + steps * velocity[:, None, :], bound)
+    return camera.project(path)
+
+
+def position_prior(tracks: np.ndarray, splits: dict[str, np.ndarray], first: int, horizon: int) -> np.ndarray:
+    """The position prior: for each test episode the same guess [E_test, horizon, 2], the mean tracked
+    cube position over the TRAINING episodes (`splits["train"]`) at each of the frames `first` ..
+    `first + horizon - 1`, from every episode's tracks [E, T, 2] (NaN where the tracker found none):
+    what the training data says about where the cube is that long after a dream starts, without
+    looking at the episode (nor at any test episode)."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a frame no training episode shows stays NaN
+        mean = np.nanmean(tracks[splits["train"], first : first + horizon], axis=0)
+    return np.repeat(mean[None], len(splits["test"]), axis=0)
+
+
+def horizon_sums(dream_xy: np.ndarray, truth_xy: np.ndarray, resolution: int, scale: float = 1.0) -> np.ndarray:
+    """`episode_sums` of dreams [E, T, 2] within their first h dreamed frames, for every h = 1..T at
+    once [E, T, 4] (index h - 1): cumulative sums over the frames, strict RMSE charging a missed frame
+    the frame's diagonal. For another charge fill the misses first (`fill_misses`); the RMSE and
+    detection parts then count the filled frames too, so read only the strict RMSE."""
+    has_truth = ~np.isnan(truth_xy).any(axis=-1)
+    both = has_truth & ~np.isnan(dream_xy).any(axis=-1)
+    with np.errstate(invalid="ignore"):
+        error2 = np.where(both, ((dream_xy - truth_xy) ** 2).sum(axis=-1), 0.0) * scale**2
+    diagonal2 = 2 * (resolution * scale) ** 2
+    strict2 = np.where(both, error2, np.where(has_truth, diagonal2, 0.0))
+    parts = np.stack([error2, strict2, both.astype(float), has_truth.astype(float)], axis=-1)
+    return np.cumsum(parts, axis=1)
+
+
+def horizon_ratios(
+    model: list[np.ndarray], trivial: dict[str, np.ndarray], confidence: float = 0.95
+) -> dict[str, np.ndarray]:
+    """A model's strict RMSE relative to the best trivial predictor at every horizon, with a paired
+    bootstrap band.
+
+    `model` is per seed `horizon_sums` [E, T, 4]; `trivial` maps each trivial predictor to its
+    `horizon_sums` on the same test episodes [E, T, 4] (deterministic: one "seed"). At horizon h the
+    ratio is the model's strict RMSE within h frames (mean over seeds) over the smallest of the
+    trivial predictors'. Each resample draws the seeds and one set of episode indices that numerator
+    and every denominator share (`contrast_interval`): an episode hard for all of them moves them
+    alike. Returns "ratio", "low", "high" [T] and, per horizon, which predictor is best ("best")."""
+    names = list(trivial)
+    frames = model[0].shape[1]
+    out = {key: np.full(frames, np.nan) for key in ("ratio", "low", "high")}
+    strict = _pooled_strict
+    best = []
+    for h in range(frames):
+        rows = [[m[:, h] for m in model]] + [[trivial[n][:, h]] for n in names]
+        ratio, low, high = contrast_interval(
+            rows,
+            [strict] * len(rows),
+            ["test"] * len(rows),
+            lambda means: means[0] / np.minimum.reduce(means[1:]),
+            confidence,
+        )
+        out["ratio"][h], out["low"][h], out["high"][h] = ratio, low, high
+        best.append(names[int(np.argmin([strict(trivial[n][:, h].sum(0)) for n in names]))])
+    out["best"] = np.array(best)
+    return out
+
+
+def _pooled_strict(sums: np.ndarray) -> np.ndarray:
+    return pool_sums(sums)["strict_rmse"]
+
+
+def beats_until(ratios: dict[str, np.ndarray]) -> int:
+    """The largest horizon N such that at every horizon 1..N the ratio's whole interval lies below 1
+    (the model beats the best trivial predictor there); 0 if it does not at horizon 1."""
+    below = ratios["high"] < 1
+    return int(np.argmin(below)) if not below.all() else len(below)
 
 
 PIXEL_KEYS = {"rmse", "strict_rmse", "mean_error", "max_error", "jitter_dream", "jitter_truth"}

@@ -318,6 +318,7 @@ def artifacts_summary(preset, results: dict) -> Path:
 
 def cmd_reproduce(args) -> None:
     from . import stages
+    from .analyze import REFERENCES
     from .paper import PAPER_RESULTS
     from .presets import get_preset
 
@@ -331,12 +332,7 @@ def cmd_reproduce(args) -> None:
         results[exp.label] = _report(stages.dream_stage(preset, exp, progress), "metrics.json")
     k = preset.experiments[0].model.context_frames
     refs = _report(stages.references_stage(preset, k, progress), "metrics.json")
-    labels = {
-        "copy_last": "copy last frame",
-        "constant_velocity": "constant velocity",
-        "oracle": "oracle (tokenizer floor)",
-    }
-    results |= {labels[k]: v for k, v in refs.items()}
+    results |= {REFERENCES[k]: v for k, v in refs.items()}
     res = preset.world.resolution
     print(f"\nheld-out test episodes, pixels of {res} px frames (x{512 // res} for 512 px)")
     print(f"{'':34} {'RMSE':>7} {'strict':>7} {'@512':>7} {'detect':>7} {'h1':>7} {'h4':>7} {'h16':>7}")
@@ -424,6 +420,11 @@ def cmd_grid(args) -> int:
     preset = get_preset(args.preset)
     cfg = _executor_config(args)
     runs = grid.grid_runs(preset)
+    if args.references:
+        written = grid.write_reference_tracks(preset, progress=not args.quiet)
+        where = grid.results_dir(preset) / "tracks"
+        print(f"wrote the reference tracks of {len(written)} worlds and contexts under {where}")
+        return 0
     if args.list:
         states = executors.run_states(preset, runs)
         for run in runs:
@@ -605,6 +606,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", help="only runs whose id contains this text (see --list)")
     p.add_argument("--limit", type=int, help="run at most this many of the unfinished runs")
     p.add_argument("--list", action="store_true", help="list the runs: done, running, queued, failed (why) or todo")
+    p.add_argument(
+        "--references",
+        action="store_true",
+        help="write the reference points' tracks (trivial predictors and the oracle) of every world and context "
+        "size that has committed true tracks, as tracks/references__<data hash>__k<K>.json; trains nothing",
+    )
     p.add_argument(
         "--executor",
         choices=EXECUTOR_NAMES,

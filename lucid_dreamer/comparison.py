@@ -10,7 +10,7 @@ from functools import partial
 
 import numpy as np
 
-from .analyze import mean_interval
+from .analyze import REFERENCES, RETIRED_REFERENCES, mean_interval
 from .grid import GridRun, chosen_budget, metric_values, record_precision, summarize
 from .models import build_model, count_parameters
 from .paper import PAPER_RESULTS
@@ -50,13 +50,6 @@ RIVALS = {
     ),
 }
 """Grid variant -> (the paper's name, the paper's words, our definition)."""
-
-REFERENCES = {
-    "copy_last": "copy last frame",
-    "constant_velocity": "constant velocity",
-    "oracle": "oracle (tokenizer floor)",
-}
-"""The reference points every record carries, as the tables name them."""
 
 
 def models_table(runs: list[GridRun], seed: int) -> Table:
@@ -143,7 +136,8 @@ def references(records: list[dict]) -> dict[str, dict]:
     for r in records:
         if (r["group"], r["variant"]) == ("rivals", "resnet_rollout"):
             to_512 = 512 / r["metrics"]["resolution"]
-            return {REFERENCES[k]: _at_512(v, to_512) for k, v in r["references"].items()}
+            labels = {**REFERENCES, **RETIRED_REFERENCES}  # older records carry retired ones
+            return {labels.get(k, k): _at_512(v, to_512) for k, v in r["references"].items()}
     return {}
 
 

@@ -24,9 +24,14 @@ from tqdm.auto import tqdm
 
 from .analyze import (
     HORIZONS,
+    REFERENCES,
+    REFERENCES_VERSION,
+    TRIVIAL,
     charged_episode_metrics,
     detection_toggles,
     episode_sums,
+    fill_misses,
+    horizon_sums,
     mean_interval,
     pool_sums,
     trajectory_metrics,
@@ -529,6 +534,83 @@ def episode_table(preset: Preset, records: list[dict], charge: str = "diagonal")
             row["spans"].setdefault(span, []).append(episode_sums(per_episode, 512 / resolution))
         row["spans"].setdefault("flicker", []).append(detection_toggles(dreamed))
     return table
+
+
+def world_contexts(preset: Preset) -> dict[str, tuple[Preset, int]]:
+    """Every world and context size the grid's runs dream in: truth-file name
+    (`truth__<data hash>__k<K>`) -> (the preset of that world, K)."""
+    from . import stages
+
+    out = {}
+    for run in grid_runs(preset):
+        world, k = stages.with_data(preset, run.experiment), run.experiment.model.context_frames
+        out.setdefault(f"truth__{stages.config_hash(*stages.data_key(world))}__k{k}", (world, k))
+    return out
+
+
+def references_name(truth: str) -> str:
+    """The reference tracks' name beside a truth file's: `references__<data hash>__k<K>`."""
+    return "references__" + truth.removeprefix("truth__")
+
+
+def write_reference_tracks(preset: Preset, progress: bool = True) -> list[str]:
+    """The reference points' tracks (`analyze.REFERENCES`, both trackers) of every world and context that
+    has committed true tracks, from the references stage, beside them as `references__<data hash>__k<K>.json`:
+    any record can then be scored against them at every horizon without running anything. Checks that the
+    stage's true tracks are the committed ones (the same episodes and tracker). Returns the names written."""
+    from . import stages
+
+    written = []
+    todo = [(truth, w) for truth, w in world_contexts(preset).items() if tracks_path(preset, truth).exists()]
+    for truth, (world, k) in tqdm(todo, desc="references", unit="world", disable=not progress):
+        tracks = stages.load_reference_tracks(world, k, progress=False)
+        committed = json.loads(tracks_path(preset, truth).read_text())
+        for tracker in ("cube", "paper"):
+            mine = np.round(tracks["truth"][tracker], 1)
+            theirs = np.asarray(committed[tracker], dtype=float)
+            if mine.shape != theirs.shape or not np.allclose(mine, theirs, atol=0.11, equal_nan=True):
+                raise UserError(
+                    f"the references stage's true tracks differ from the committed {truth}.json ({tracker})"
+                )
+        flat = {f"{name}/{tracker}": xy for name in REFERENCES for tracker, xy in tracks[name].items()}
+        _write_tracks(
+            tracks_path(preset, references_name(truth)), flat, truth=truth, references_version=REFERENCES_VERSION
+        )
+        written.append(references_name(truth))
+    return written
+
+
+def reference_tracks(preset: Preset, truth: str, tracker: str = "cube") -> dict[str, np.ndarray]:
+    """The committed reference tracks beside truth file `truth`, by `tracker`: reference -> [E, T, 2]."""
+    tracks = json.loads(tracks_path(preset, references_name(truth)).read_text())
+    return {name: np.asarray(tracks[f"{name}/{tracker}"], dtype=float) for name in REFERENCES}
+
+
+def horizon_table(preset: Preset, records: list[dict], charge: str = "diagonal") -> dict[tuple[str, str], dict]:
+    """Per (group, variant): each seed's `analyze.horizon_sums` [E, T, 4] (px at 512, strict RMSE
+    charging a missed frame as `charge` says) and, under "references", the reference points' on the
+    same episodes and dreamed frames, from the committed tracks: the strict RMSE within the first h
+    dreamed frames of every row and reference, for every h."""
+    table: dict[tuple[str, str], dict] = {}
+    for r in records:
+        dream = json.loads(tracks_path(preset, r["id"]).read_text())
+        truth_name = dream["truth"]
+        dreamed, true, _ = _run_tracks(preset, r)
+        resolution = r["metrics"]["resolution"]
+        scale = 512 / resolution
+        row = table.setdefault((r["group"], r["variant"]), {"truth": truth_name, "seeds": []})
+        row["seeds"].append(horizon_sums(fill_misses(dreamed, charge, resolution), true, resolution, scale))
+        if "references" not in row:
+            row["references"] = {
+                name: horizon_sums(fill_misses(xy, charge, resolution), true, resolution, scale)
+                for name, xy in reference_tracks(preset, truth_name).items()
+            }
+    return table
+
+
+def trivial_of(row: dict) -> dict[str, np.ndarray]:
+    """The trivial predictors' (`analyze.TRIVIAL`) `horizon_sums` of a `horizon_table` row."""
+    return {name: row["references"][name] for name in TRIVIAL}
 
 
 def _write_tracks(path: Path, tracks: dict, shared: bool = False, **extra) -> None:

@@ -567,3 +567,26 @@ def conditions_map(rows: list[dict], source: str = "") -> plt.Figure:
                 ax.set_title(title, fontsize=9)
     _layout(fig, source)
     return fig
+
+
+def relative_to_trivial(ratios: dict[str, dict], source: str = "") -> plt.Figure:
+    """Each model's strict RMSE within the first h dreamed frames over the best trivial predictor's
+    (`analyze.horizon_ratios`), against h on a log axis: a line through the ratio, its paired 95%
+    interval as a band, and a line at 1 (below it the model beats all the trivial predictors).
+
+    `ratios` maps a model's label to {"ratio", "low", "high"} arrays indexed by horizon - 1."""
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.6))
+    for i, (label, r) in enumerate(ratios.items()):
+        h = np.arange(1, len(r["ratio"]) + 1)
+        ax.plot(h, r["ratio"], color=f"C{i}", label=label)
+        ax.fill_between(h, r["low"], r["high"], color=f"C{i}", alpha=0.2)
+    ax.axhline(1, color="0.3", lw=1, ls="--", label="the best trivial predictor")
+    ax.set_xscale("log")
+    ax.set_xlim(1, max(len(r["ratio"]) for r in ratios.values()))
+    plain_log_ticks(ax.xaxis, [1, 2, 4, 8, 16, 32, 60])
+    ax.set_xlabel("horizon h: the first h dreamed frames", fontsize=SMALL)
+    ax.set_ylabel("strict RMSE / the best trivial predictor's", fontsize=SMALL)
+    ax.tick_params(labelsize=SMALL)
+    legend = _figure_legend(fig, *ax.get_legend_handles_labels(), ncol=2)
+    _layout(fig, source, legend)
+    return fig

@@ -28,7 +28,7 @@ from safetensors.torch import load_file as load_torch
 from safetensors.torch import save_file as save_torch
 
 from . import precision, weights
-from .analyze import constant_velocity, score, sharpness, trajectory_metrics
+from .analyze import REFERENCES_VERSION, bouncing_velocity, position_prior, score, sharpness, trajectory_metrics
 from .atomic import atomic_write
 from .conditions import measure
 from .data import Normalizer, split_episodes
@@ -38,7 +38,7 @@ from .presets import Experiment, Preset
 from .tokenizer import ConvTokenizer, decode_episodes, round_trip_report, train_tokenizer
 from .track import TRACKER_VERSION, expected_cube_area, track_all, track_cube, tracking_error
 from .train import load_model, train
-from .world import simulate
+from .world import Camera, simulate
 
 
 def artifacts_root() -> Path:
@@ -268,33 +268,56 @@ def _decoded_tracks(tokenizer, latents: torch.Tensor, cube_area: float) -> dict[
 
 
 def references_stage(preset: Preset, context_frames: int, progress: bool = True, force: bool = False) -> Path:
-    """Ground-truth tracks of the test episodes after K context frames, and three reference points:
-    copy-last-frame, constant velocity, and the oracle (true latents through the tokenizer, the
-    tokenizer's own floor), each by our tracker and the paper's."""
+    """Ground-truth tracks of the test episodes after K context frames, and the reference points
+    (`analyze.REFERENCES`): copy-last-frame, constant velocity bouncing off the arena's walls, the
+    position prior (the training episodes' mean cube position per frame), and the oracle (true latents
+    through the tokenizer, the tokenizer's own floor), each by our tracker and the paper's."""
 
     def build(out: Path) -> None:
         episodes = load_episodes(preset, progress)
         latents, _ = load_latents(preset, progress)
         tokenizer = load_tokenizer(preset, progress)
         area = load_conditions(preset, progress)["cube_area_px"]
-        test, k = split_episodes(len(latents), preset.data)["test"], context_frames
+        splits, k = split_episodes(len(latents), preset.data), context_frames
+        test, train = splits["test"], splits["train"]
         horizon, resolution = latents.shape[1] - k, preset.world.resolution
         truth = track_all(episodes["frames"][test, k:], area, decoded=False)
         context = track_all(episodes["frames"][test, :k], area, decoded=False)
+        everyone = track_all(episodes["frames"], area, decoded=False)  # the prior reads the training ones
         last = _decoded_tracks(tokenizer, latents[test, k - 1 : k], area)
+        camera, w = Camera.of(preset.world), preset.world
+        bound = w.arena_half_size - w.cube_half_size
         tracks = {
-            "oracle": _decoded_tracks(tokenizer, latents[test, k:], area),
             "copy_last": {name: np.repeat(xy, horizon, axis=1) for name, xy in last.items()},
-            "constant_velocity": {name: constant_velocity(xy, horizon, resolution) for name, xy in context.items()},
+            "bouncing_velocity": {
+                name: bouncing_velocity(xy[:, -2:], horizon, camera, bound) for name, xy in context.items()
+            },
+            "position_prior": {name: position_prior(xy, splits, k, horizon) for name, xy in everyone.items()},
+            "oracle": _decoded_tracks(tokenizer, latents[test, k:], area),
         }
         flat = {
             f"{name}/{tracker}": xy for name, by in {"truth": truth, **tracks}.items() for tracker, xy in by.items()
         }
-        save_numpy({**flat, "episodes": test}, out / "tracks.safetensors")
+        save_numpy({**flat, "episodes": test, "train_episodes": train}, out / "tracks.safetensors")
         _write_json(out / "metrics.json", {name: score(xy, truth, resolution) for name, xy in tracks.items()})
 
     key = (*data_key(preset), {"context_frames": context_frames, "tracker": TRACKER_VERSION})
+    key += ({"references": REFERENCES_VERSION},)
     return cached("references", preset, key, build, force)
+
+
+def load_reference_tracks(
+    preset: Preset, context_frames: int, progress: bool = True
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per reference point (and "truth"), its centroids of the test episodes after K context frames by
+    each tracker ([E, T - K, 2])."""
+    tracks = load_numpy(references_stage(preset, context_frames, progress) / "tracks.safetensors")
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for name, xy in tracks.items():
+        if "/" in name:
+            reference, tracker = name.split("/")
+            out.setdefault(reference, {})[tracker] = xy
+    return out
 
 
 def load_truth_tracks(preset: Preset, context_frames: int, progress: bool = True) -> dict[str, np.ndarray]:

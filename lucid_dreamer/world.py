@@ -51,9 +51,87 @@ class WorldConfig:
     """Sliding friction of the floor and walls: low, so the cube keeps moving."""
 
 
+CAMERA_FOVY = 42.0
+"""The overview camera's vertical field of view, in degrees."""
+CAMERA_Y_AXIS = (0.0, 0.960, 0.281)
+"""The overview camera's image-up axis in world coordinates (its x axis is the world's x): tilted
+back from straight down, so the camera looks at the arena from its near (-y) side."""
+
+
+def camera_position(cfg: WorldConfig) -> np.ndarray:
+    """Where the overview camera sits, in metres: behind the arena's near wall and above it."""
+    a = cfg.arena_half_size
+    return np.array([0.0, -0.85 * a, 2.9 * a])
+
+
+@dataclass(frozen=True)
+class Camera:
+    """The overview camera's pinhole model, from the world's geometry alone (no renderer): world
+    points to pixel-index coordinates (x right, y down, pixel i centred at i) and back.
+
+    The camera is tilted, so the map is a perspective one, not linear; `unproject` intersects a
+    pixel's ray with the horizontal plane at `height` (by default the cube's centre resting on the
+    floor: `WorldConfig.cube_half_size`)."""
+
+    position: np.ndarray
+    """The camera's centre in world coordinates [3]."""
+    rotation: np.ndarray
+    """Columns are the camera's x (right), y (up) and z (backwards) axes in world coordinates [3, 3]."""
+    focal: float
+    """Focal length in pixels."""
+    resolution: int
+    height: float
+    """Height of the plane `unproject` lands on, in metres."""
+
+    @classmethod
+    def of(cls, cfg: WorldConfig) -> Camera:
+        x = np.array([1.0, 0.0, 0.0])
+        y = np.array(CAMERA_Y_AXIS)
+        y = y - (y @ x) * x  # as MuJoCo does with `xyaxes`: orthogonalise, normalise, z = x cross y
+        y /= np.linalg.norm(y)
+        rotation = np.stack([x, y, np.cross(x, y)], axis=1)
+        focal = 0.5 * cfg.resolution / np.tan(np.deg2rad(CAMERA_FOVY) / 2)
+        return cls(camera_position(cfg), rotation, float(focal), cfg.resolution, cfg.cube_half_size)
+
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """World points [..., 3], or [..., 2] on the plane at `height`, to pixel coordinates [..., 2]."""
+        points = np.asarray(points, dtype=float)
+        if points.shape[-1] == 2:
+            points = np.concatenate([points, np.full((*points.shape[:-1], 1), self.height)], axis=-1)
+        local = (points - self.position) @ self.rotation  # camera frame: x right, y up, looking down -z
+        depth = -local[..., 2]
+        half = 0.5 * self.resolution
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # pixel i covers [i, i+1), so its centre sits at i + 0.5 in continuous coordinates
+            x = half + self.focal * local[..., 0] / depth - 0.5
+            y = half - self.focal * local[..., 1] / depth - 0.5
+        return np.stack([x, y], axis=-1)
+
+    def unproject(self, pixels: np.ndarray, height: float | None = None) -> np.ndarray:
+        """Pixel coordinates [..., 2] to the world x, y [..., 2] where their rays meet the plane at
+        `height` (default: the camera's `height`). NaN pixels give NaN."""
+        pixels = np.asarray(pixels, dtype=float)
+        half = 0.5 * self.resolution
+        ray = (
+            np.stack(
+                [
+                    (pixels[..., 0] + 0.5 - half) / self.focal,
+                    -(pixels[..., 1] + 0.5 - half) / self.focal,
+                    -np.ones(pixels.shape[:-1]),
+                ],
+                axis=-1,
+            )
+            @ self.rotation.T
+        )  # to world directions
+        z = self.height if height is None else height
+        t = (z - self.position[2]) / ray[..., 2]
+        return self.position[:2] + t[..., None] * ray[..., :2]
+
+
 def _scene_xml(cfg: WorldConfig) -> str:
     a, c = cfg.arena_half_size, cfg.cube_half_size
     wall_h, wall_t = 0.25, 0.05
+    cam, ya = camera_position(cfg), CAMERA_Y_AXIS
     walls = "".join(
         f'<geom type="box" pos="{x} {y} {wall_h}" size="{sx} {sy} {wall_h}" material="wall"/>'
         for x, y, sx, sy in [
@@ -85,7 +163,8 @@ def _scene_xml(cfg: WorldConfig) -> str:
     <light pos="0.4 -0.6 3.0" dir="-0.1 0.2 -1" diffuse="0.7 0.7 0.7" castshadow="true"/>
     <geom type="plane" size="{a} {a} 0.1" material="floor"/>
     {walls}
-    <camera name="overview" pos="0 {-0.85 * a} {2.9 * a}" xyaxes="1 0 0 0 0.960 0.281" fovy="42"/>
+    <camera name="overview" pos="{cam[0]} {cam[1]} {cam[2]}"
+            xyaxes="1 0 0 {ya[0]} {ya[1]} {ya[2]}" fovy="{CAMERA_FOVY}"/>
     <body name="cube" pos="0 0 {c}">
       <freejoint/>
       <geom type="box" size="{c} {c} {c}" rgba="0.85 0.08 0.06 1" mass="0.2"/>

@@ -241,3 +241,69 @@ def test_intervals_cover_95_percent_by_default():
         contrast_interval([[[v] for v in values]], [lambda sums: sums[..., 0]], [None], lambda m: m[0])[1:],
     ):
         assert 1.85 < (high - low) / 2 / standard_error < 2.07
+def test_reflect_folds_a_free_path_between_the_walls():
+    from lucid_dreamer.analyze import reflect
+
+    np.testing.assert_allclose(reflect(np.array([0.0, 0.5, 1.2, 2.5, -1.3, 4.0]), 1.0), [0, 0.5, 0.8, -0.5, -0.7, 0])
+
+
+def test_bouncing_velocity_reflects_off_the_arenas_wall():
+    from lucid_dreamer.analyze import bouncing_velocity
+    from lucid_dreamer.world import Camera, WorldConfig
+
+    cfg = WorldConfig()
+    camera, bound = Camera.of(cfg), cfg.arena_half_size - cfg.cube_half_size
+    start = np.array([[bound - 0.15, 0.2], [bound - 0.05, 0.2]])  # 0.1 m a frame towards the +x wall
+    path = bouncing_velocity(camera.project(start)[None], 3, camera, bound)
+    expected = np.array([[bound - 0.05, 0.2], [bound - 0.15, 0.2], [bound - 0.25, 0.2]])  # back off the wall
+    np.testing.assert_allclose(camera.unproject(path[0]), expected, atol=1e-9)
+    # one context frame has no velocity: the cube stays put
+    still = bouncing_velocity(camera.project(start[-1:])[None], 2, camera, bound)
+    np.testing.assert_allclose(still[0], camera.project(start[[-1, -1]]), atol=1e-9)
+
+
+def test_the_position_prior_averages_the_training_episodes_only():
+    from lucid_dreamer.analyze import position_prior
+
+    tracks = np.zeros((6, 10, 2))
+    tracks[[0, 1, 2]] = np.arange(10.0)[None, :, None]  # training: position = frame index
+    tracks[[3, 4]] = 100.0  # test episodes sit elsewhere
+    tracks[5] = 50.0  # validation
+    tracks[1, 5] = NAN  # a frame the tracker missed is left out of the mean
+    splits = {"train": np.array([0, 1, 2]), "val": np.array([5]), "test": np.array([3, 4])}
+    prior = position_prior(tracks, splits, first=4, horizon=3)
+    assert prior.shape == (2, 3, 2)
+    np.testing.assert_allclose(prior[1], [[4, 4], [5, 5], [6, 6]])
+
+
+def test_horizon_sums_are_the_episode_sums_within_each_horizon():
+    from lucid_dreamer.analyze import horizon_sums
+
+    dream, truth = random_tracks(np.random.default_rng(3), 4, 12, 128, miss=0.3)
+    sums = horizon_sums(dream, truth, 128, scale=4.0)
+    for h in (1, 5, 12):
+        expected = episode_sums(charged_episode_metrics(dream[:, :h], truth[:, :h], 128, "diagonal"), 4.0)
+        np.testing.assert_allclose(sums[:, h - 1], expected, rtol=1e-9)
+
+
+def test_the_ratio_to_the_best_trivial_predictor_is_paired_over_episodes():
+    from lucid_dreamer.analyze import beats_until, horizon_ratios, horizon_sums
+
+    rng = np.random.default_rng(0)
+    episodes, frames = 16, 5
+    truth = np.full((episodes, frames, 2), 60.0)
+    hardness = rng.uniform(2, 40, episodes)[:, None, None]  # some episodes are much harder for everyone
+    offset = np.array([1.0, 0.0])
+    trivial = {
+        "a": horizon_sums(truth + hardness * offset, truth, 128),
+        "b": horizon_sums(truth + 1.5 * hardness * offset, truth, 128),
+    }
+    seeds = [horizon_sums(truth + hardness * f * offset, truth, 128) for f in (0.88, 0.9, 0.92)]
+    r = horizon_ratios(seeds, trivial)
+    np.testing.assert_allclose(r["ratio"], 0.9, rtol=1e-9)
+    assert list(r["best"]) == ["a"] * frames
+    # paired: the episodes' spread cancels, so the interval is the seeds' spread, not the episodes'
+    assert (r["high"] < 0.95).all() and (r["low"] > 0.85).all()
+    assert beats_until(r) == frames
+    worse = horizon_ratios([s * np.array([1.0, 1.5, 1, 1]) for s in seeds], trivial)  # squared errors x1.5
+    assert beats_until(worse) == 0

@@ -126,6 +126,17 @@ FIGURES = {
         {"ResNet-Rollout": [(p, _cell(600.0 - p / 1e4)) for p in (2e4, 1e5, 3e5, 1.2e6)]}, "strict RMSE", SOURCE
     ),
     "conditions_map": _conditions,
+    "relative_to_trivial": lambda: plots.relative_to_trivial(
+        {
+            f"the recipe, {steps:,} steps (3 seeds)": {
+                "ratio": 1 + k / np.arange(1, 61),
+                "low": 0.8 + k / np.arange(1, 61),
+                "high": 1.3 + k / np.arange(1, 61),
+            }
+            for k, steps in ((1.0, 400), (0.5, 1500), (0.2, 6000))
+        },
+        SOURCE,
+    ),
 }
 
 

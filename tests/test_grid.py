@@ -321,3 +321,35 @@ def test_a_run_with_another_records_very_configs_takes_it_over_without_training(
     (grid.results_dir(cpu) / f"{claim.id}.json").unlink()
     with pytest.raises(pytest.fail.Exception, match="trained again"):
         grid.run_one(cpu, claim)
+def test_every_committed_truth_file_has_the_reference_tracks_beside_it():
+    from lucid_dreamer.analyze import REFERENCES, REFERENCES_VERSION
+
+    preset = PRESETS["cpu"]
+    folder = grid.results_dir(preset) / "tracks"
+    truths = sorted(p.stem for p in folder.glob("truth__*.json"))
+    assert truths and set(truths) <= set(grid.world_contexts(preset))
+    for truth in truths:
+        refs = json.loads(grid.tracks_path(preset, grid.references_name(truth)).read_text())
+        assert refs["truth"] == truth and refs["references_version"] == REFERENCES_VERSION
+        shape = np.shape(json.loads(grid.tracks_path(preset, truth).read_text())["cube"])
+        for name in REFERENCES:
+            assert np.shape(grid.reference_tracks(preset, truth)[name]) == shape
+
+
+def test_the_horizon_table_scores_a_record_and_the_references_on_the_same_frames(tmp_path, monkeypatch):
+    from lucid_dreamer.analyze import REFERENCES, TRIVIAL, pool_sums
+
+    preset = PRESETS["cpu"]
+    monkeypatch.setattr(grid, "results_dir", lambda p: tmp_path)
+    truth = np.full((2, 6, 2), 10.0)
+    grid._write_tracks(grid.tracks_path(preset, "truth__x__k4"), {"cube": truth, "paper": truth})
+    grid._write_tracks(
+        grid.tracks_path(preset, "r__a__seed0"), {"cube": truth + [3, 4], "paper": truth}, truth="truth__x__k4"
+    )
+    refs = {f"{n}/{t}": truth + [6, 8] for n in REFERENCES for t in ("cube", "paper")}
+    grid._write_tracks(grid.tracks_path(preset, "references__x__k4"), refs, truth="truth__x__k4")
+    record = {"id": "r__a__seed0", "group": "r", "variant": "a", "metrics": {"resolution": 128}}
+    row = grid.horizon_table(preset, [record])[("r", "a")]
+    assert set(grid.trivial_of(row)) == set(TRIVIAL)
+    assert pool_sums(row["seeds"][0].sum(0))["strict_rmse"][-1] == pytest.approx(5 * 4)  # px at 512
+    assert pool_sums(row["references"]["copy_last"].sum(0))["strict_rmse"][0] == pytest.approx(10 * 4)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lucid_dreamer import grid
-from lucid_dreamer.analyze import score
+from lucid_dreamer.analyze import REFERENCES, score
 from lucid_dreamer.presets import PRESETS
 
 SMOKE = PRESETS["smoke"]
@@ -35,11 +35,11 @@ def test_a_records_centroids_give_back_its_metrics_and_its_world(artifacts, tmp_
         assert tracker["pooled"]["detection_rate"] == mine["pooled"]["detection_rate"]
         assert tracker["pooled"]["strict_rmse"] == pytest.approx(mine["pooled"]["strict_rmse"], abs=0.1)
     # the record names its world's conditions and references, and counts as done
-    assert record["conditions"]["cube_cells"] > 0 and set(record["references"]) == {
-        "copy_last",
-        "constant_velocity",
-        "oracle",
-    }
+    assert record["conditions"]["cube_cells"] > 0 and set(record["references"]) == set(REFERENCES)
+    # the reference points' tracks go beside the world's true tracks, on the same frames
+    assert grid.write_reference_tracks(SMOKE, progress=False) == [grid.references_name(saved["truth"])]
+    refs = grid.reference_tracks(SMOKE, saved["truth"])
+    assert set(refs) == set(REFERENCES) and all(xy.shape == array(truth["cube"]).shape for xy in refs.values())
     assert record["metrics"]["tracker_version"] == grid.TRACKER_VERSION and grid.is_done(SMOKE, run)
     assert record["configs"]["tokenizer_world"] == record["configs"]["world"] | {
         "cube_half_size": SMOKE.world.cube_half_size,

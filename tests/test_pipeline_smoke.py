@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from lucid_dreamer import cli, stages
+from lucid_dreamer.analyze import REFERENCES
 from lucid_dreamer.data import Windows, split_episodes
 from lucid_dreamer.presets import PRESETS
 
@@ -88,7 +89,7 @@ def test_reproduce_stages_write_metrics_and_references():
     horizon = SMOKE.world.frames_per_episode - exp.model.context_frames
     assert metrics["pooled"]["total_frames"] == SMOKE.data.test_episodes * horizon
     assert len(metrics["by_horizon"]["rmse"]) == horizon and set(metrics["within"]) == {"1", "4", "16"}
-    assert set(refs) == {"oracle", "copy_last", "constant_velocity"}
+    assert set(refs) == set(REFERENCES)
     assert refs["oracle"]["pooled"]["detection_rate"] >= 0.99
     assert refs["oracle"]["pooled"]["rmse"] < 1.5 * SMOKE.world.resolution / 128
     # copying the last frame is exact at no horizon once the cube moves

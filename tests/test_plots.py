@@ -77,3 +77,16 @@ def test_the_video_player_links_the_video_instead_of_embedding_it(tmp_path, monk
     assert 'preload="none"' in html and "base64" not in html
     # the built book's copy first, then the file beside the notebooks folder (Jupyter)
     assert html.index('src="../demo.mp4"') < html.index('src="../artifacts/smoke/figures/demo.mp4"')
+def test_relative_to_trivial_draws_each_models_ratio_with_its_band_and_the_line_at_one():
+    from lucid_dreamer.plots import relative_to_trivial
+
+    h = np.arange(1, 61)
+    ratios = {
+        "a": {"ratio": 1 + 1 / h, "low": 0.9 + 1 / h, "high": 1.1 + 1 / h},
+        "b": {"ratio": h / 60, "low": h / 70, "high": h / 50},
+    }
+    fig = relative_to_trivial(ratios, source="test | commit abc")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and len(ax.collections) == 2  # one band per model
+    assert [line.get_label() for line in ax.lines] == ["a", "b", "the best trivial predictor"]
+    assert list(ax.lines[-1].get_ydata()) == [1, 1]

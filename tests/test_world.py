@@ -68,3 +68,28 @@ def test_a_cube_free_frame_shows_no_red_and_the_arena_is_unchanged(episodes):
     far = np.ones(empty.shape[:2], bool)
     far[max(0, y - 12) : y + 12, max(0, x - 12) : x + 12] = False
     assert np.abs(empty.astype(int) - episodes["frames"][0, 0].astype(int))[far].mean() < 2
+
+
+def test_the_camera_projects_as_the_renderer_does_and_lands_on_the_tracked_cube(episodes):
+    from lucid_dreamer.world import Camera
+
+    camera = Camera.of(TINY)
+    np.testing.assert_allclose(camera.project(episodes["position"]), episodes["pixel"], atol=1e-6)
+    found = track_cube(episodes["frames"], expected_cube_area(episodes["frames"]))
+    distance = np.linalg.norm(camera.project(episodes["position"]) - found, axis=-1)
+    assert np.sqrt(np.nanmean(distance**2)) < 1.0 and np.nanmax(distance) < 2.0  # px at 64 px
+
+
+def test_unproject_inverts_project_on_the_cubes_plane():
+    from lucid_dreamer.world import Camera
+
+    cfg = WorldConfig()
+    camera = Camera.of(cfg)
+    xy = np.random.default_rng(0).uniform(-cfg.arena_half_size, cfg.arena_half_size, (50, 2))
+    np.testing.assert_allclose(camera.unproject(camera.project(xy)), xy, atol=1e-9)
+    pixels = np.random.default_rng(1).uniform(0, cfg.resolution - 1, (50, 2))
+    np.testing.assert_allclose(camera.project(camera.unproject(pixels)), pixels, atol=1e-9)
+    # tilted, not top-down: the arena's far side looks narrower than its near side
+    a = cfg.arena_half_size
+    near, far = camera.project(np.array([[-a, -a], [a, -a]])), camera.project(np.array([[-a, a], [a, a]]))
+    assert far[1, 0] - far[0, 0] < near[1, 0] - near[0, 0]
