@@ -25,6 +25,7 @@ def test_one_version_everywhere():
     cff = (ROOT / "CITATION.cff").read_text()
     assert re.search(rf"^version: {re.escape(lucid_dreamer.__version__)}$", cff, re.M)
     assert f"## {lucid_dreamer.__version__}" in (ROOT / "CHANGELOG.md").read_text()
+    assert f"version={{{lucid_dreamer.__version__}}}" in (ROOT / "book" / "cite.md").read_text()  # the BibTeX
 
 
 def test_the_citation_is_complete():
