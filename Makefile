@@ -1,23 +1,54 @@
 # lucid-dreamer: one command to install and rebuild everything, one to test.
 #   make book PRESET=cpu   install, run the notebooks with papermill (outputs in place), build the book
 #                          (FROM_SCRATCH=1: retrain the models shipped in weights/ too)
-#   make test              install, run unit tests, nbval (smoke preset), pair sync and a -W book build
+#   make test              install, run ruff, unit tests, nbval (smoke preset), pair sync and a -W book build
+#   make lock              refresh requirements.lock (the exact versions; needs uv) after pyproject.toml changes
 PYTHON ?= python3
 PRESET ?= cpu
-# The CPU wheel is pinned first: an unpinned torch pulls several GB of CUDA packages.
-TORCH ?= torch==2.13.0
+# Outside a virtual (or conda) environment make creates one in .venv and uses it: Debian's and
+# Ubuntu's system Python refuse pip installs (PEP 668). VENV=.venv names another folder.
+VENV ?= .venv
+IN_ENV := $(shell $(PYTHON) -c "import os, sys; print(int(sys.prefix != sys.base_prefix or os.path.isdir(os.path.join(sys.prefix, 'conda-meta'))))" 2>/dev/null)
+ifneq ($(IN_ENV),1)
+BASE_PYTHON := $(PYTHON)
+override PYTHON := $(VENV)/bin/python
+ENV_DEP := $(VENV)/bin/python
+endif
+# torch's version comes from the lock. On Linux its CPU build is installed first, from PyTorch's CPU
+# index (PyPI's Linux wheel pulls several GB of CUDA packages); where that index cannot be reached
+# within a few seconds, PyPI's wheel is installed instead. TORCH=... chooses another build.
+TORCH ?= torch==$(shell sed -n 's/^torch==//p' requirements.lock)
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+ifneq ($(shell uname -s),Linux)
+TORCH_INDEX :=
+endif
 NOTEBOOKS := 01_tokenization 02_posterior_collapse 03_training 04_dreaming 05_analysis 06_performance 07_comparison 08_conditions
+# MuJoCo renders off-screen through EGL on Linux; elsewhere MuJoCo's own default (lucid_dreamer/world.py).
+ifeq ($(shell uname -s),Linux)
 export MUJOCO_GL ?= egl
+endif
 # FROM_SCRATCH=1 retrains everything, ignoring the trained weights shipped in weights/
 ifeq ($(FROM_SCRATCH),1)
 export LUCID_DREAMER_SHIPPED := 0
 endif
+JUPYTER_BOOK = $(PYTHON) -c "import sys; from jupyter_book.cli.main import main; sys.exit(main())"
+PIP = $(PYTHON) -m pip install -q
 
-.PHONY: install book notebooks html reproduce test test-fast clean weights
+.PHONY: install book notebooks html reproduce test lint test-fast lock clean weights
 
-install:
-	$(PYTHON) -m pip install -q $(TORCH)
-	$(PYTHON) -m pip install -q -e ".[test,book]"
+$(VENV)/bin/python:
+	$(BASE_PYTHON) -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+
+install: $(ENV_DEP)
+ifneq ($(TORCH_INDEX),)
+	$(PIP) --timeout 5 --retries 0 --index-url $(TORCH_INDEX) $(TORCH) \
+	  || { echo "$(TORCH_INDEX) not reachable: torch from the default index"; $(PIP) $(TORCH); }
+else
+	$(PIP) $(TORCH)
+endif
+	$(PIP) -r requirements.lock
+	$(PIP) --no-deps -e .
 
 book: install notebooks html
 
@@ -32,16 +63,19 @@ notebooks:
 	done
 
 html:
-	jupyter-book build --quiet .
+	$(JUPYTER_BOOK) build --quiet .
 	@echo "book: _build/html/index.html"
 
 reproduce: install
 	$(PYTHON) -m lucid_dreamer.cli reproduce --preset $(PRESET)
 
-test: install
+lint:
+	$(PYTHON) -m ruff check lucid_dreamer tests notebooks .ci
+
+test: install lint
 	$(PYTHON) -m pytest -q
 	LUCID_DREAMER_PRESET=smoke $(PYTHON) -m pytest -q -p no:cacheprovider --nbval-lax notebooks/
-	jupyter-book build --quiet --warningiserror --keep-going --path-output _build/test .
+	$(JUPYTER_BOOK) build --quiet --warningiserror --keep-going --path-output _build/test .
 	$(PYTHON) .ci/check_book.py _build/test/_build/html
 
 # Refresh the shipped weights (the cpu preset's main models, <= 10 MB) after their configs change.
@@ -50,6 +84,10 @@ weights:
 
 test-fast:
 	$(PYTHON) -m pytest -q -m "not slow"
+
+# The exact versions in requirements.lock; UPGRADE=1 moves every pin to the newest allowed.
+lock:
+	UPGRADE=$(UPGRADE) bash .ci/lock
 
 clean:
 	rm -rf artifacts/smoke _build

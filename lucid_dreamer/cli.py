@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+from . import __version__
 from .atomic import atomic_write
 from .errors import AtLeast, UserError
 
@@ -472,6 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Latent world models of a red cube: simulate, tokenize, train, dream, analyse.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name, func, help, description, force=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import subprocess
 from datetime import datetime, timezone
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 
@@ -38,6 +38,30 @@ def device_name() -> str:
     return f"CPU ({platform.processor() or platform.machine()}, {threads} thread{'s' if threads > 1 else ''})"
 
 
+def versions() -> dict:
+    """The versions of this package and of every library its numbers pass through (by distribution
+    name, so nothing heavy is imported); a library that is not installed is named as missing."""
+    from . import __version__
+
+    def of(*names):
+        for name in names:
+            try:
+                return version(name)
+            except PackageNotFoundError:
+                pass
+        return "missing"
+
+    return {
+        "lucid_dreamer": __version__,
+        "numpy": of("numpy"),
+        "scipy": of("scipy"),
+        "opencv": of("opencv-python-headless", "opencv-python", "opencv-contrib-python-headless"),
+        "matplotlib": of("matplotlib"),
+        "pandas": of("pandas"),
+        "safetensors": of("safetensors"),
+    }
+
+
 def provenance(notebook: str, preset: str) -> dict:
     """A record of how a result was made; `precision` is what the default setting (`auto`) computes
     in on this device, and the hardware it read (a run's own record names what it used)."""
@@ -54,6 +78,7 @@ def provenance(notebook: str, preset: str) -> dict:
         "torch": torch.__version__,
         "mujoco": version("mujoco"),
         "python": platform.python_version(),
+        **versions(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
 

@@ -8,6 +8,7 @@ velocity; after that the physics is deterministic, so the future follows from th
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,12 +16,37 @@ from tqdm.auto import tqdm
 
 from .errors import UserError
 
-# Software EGL works headless on any Linux box; respect an explicit choice.
-os.environ.setdefault("MUJOCO_GL", "egl")
-GL_HELP = (
-    "install an EGL or OSMesa library (e.g. apt-get install libegl1 or libosmesa6) "
-    "and set MUJOCO_GL=egl or MUJOCO_GL=osmesa"
-)
+
+def default_gl(platform: str | None = None) -> str | None:
+    """The MUJOCO_GL this package sets when none is set: EGL on Linux (software EGL renders on any
+    headless box), none elsewhere, where MuJoCo's own default renders (CGL on macOS, WGL through GLFW
+    on Windows) and `egl` and `osmesa` are refused."""
+    platform = sys.platform if platform is None else platform
+    return "egl" if platform.startswith("linux") else None
+
+
+def gl_help(platform: str | None = None) -> str:
+    """What to do when MuJoCo cannot render, in this platform's terms."""
+    platform = sys.platform if platform is None else platform
+    if platform.startswith("linux"):
+        return (
+            "install an EGL library (Debian/Ubuntu: apt-get install libegl1 libgl1; Fedora: dnf install "
+            "mesa-libEGL) and set MUJOCO_GL=egl (the default on Linux); with a display MUJOCO_GL=glfw also works"
+        )
+    name = {"darwin": "macOS", "win32": "Windows"}.get(platform, platform)
+    return f"on {name} leave MUJOCO_GL unset (MuJoCo's default) or set MUJOCO_GL=glfw; egl and osmesa are Linux's"
+
+
+def set_default_gl() -> None:
+    """Set MUJOCO_GL to this platform's default unless it is set: an explicit choice is respected."""
+    gl = default_gl()
+    if gl is not None:
+        os.environ.setdefault("MUJOCO_GL", gl)
+
+
+set_default_gl()
+GL_HELP = gl_help()
+
 try:
     import mujoco
 except RuntimeError as e:  # MuJoCo checks MUJOCO_GL when imported
@@ -202,7 +228,8 @@ class World:
             self.renderer = mujoco.Renderer(self.model, cfg.resolution, cfg.resolution)
         except Exception as e:  # MuJoCo raises plain Exceptions for GL failures
             raise UserError(
-                f"MuJoCo could not open an OpenGL context with MUJOCO_GL={os.environ['MUJOCO_GL']} ({e}); {GL_HELP}"
+                f"MuJoCo could not open an OpenGL context with MUJOCO_GL={os.environ.get('MUJOCO_GL', '(unset)')} "
+                f"({e}); {GL_HELP}"
             ) from e
         self.camera = self.model.camera("overview").id
         self.substeps = max(1, round(cfg.frame_dt / self.model.opt.timestep))

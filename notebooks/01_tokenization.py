@@ -35,7 +35,6 @@ import numpy as np
 from IPython.display import display
 from myst_nb import glue
 
-
 from lucid_dreamer import book, stages, tables
 from lucid_dreamer.data import split_episodes
 from lucid_dreamer.plots import frame_grid, latent_channels

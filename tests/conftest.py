@@ -1,8 +1,11 @@
 import os
+import sys
 
 import pytest
 
-os.environ.setdefault("MUJOCO_GL", "egl")
+# As lucid_dreamer.world does: EGL renders headless on Linux; elsewhere MuJoCo's own default.
+if sys.platform.startswith("linux"):
+    os.environ.setdefault("MUJOCO_GL", "egl")
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 import json
 import re
 
+import lucid_dreamer
 from lucid_dreamer import book
 from lucid_dreamer.provenance import caption, provenance
 
@@ -13,6 +14,9 @@ def test_a_record_names_commit_device_versions_and_seeds(tmp_path, monkeypatch):
     assert r["notebook"] == "99_test" and r["preset"] == "smoke"
     assert re.fullmatch(r"[0-9a-f]{7,}(\+dirty)?|unknown", r["commit"])
     assert r["torch"] and r["mujoco"] and r["python"] and r["device"]
+    assert r["lucid_dreamer"] == lucid_dreamer.__version__
+    for library in ("numpy", "scipy", "opencv", "matplotlib", "pandas", "safetensors"):
+        assert re.match(r"\d+\.\d+", r[library]), library
     assert r["seeds"]["world"] == 0 and r["seeds"]["grid"] == [0, 1]
     assert nb.save_data("x", {"a": 1}) is None  # a notebook cell ending with it prints nothing
     saved = json.loads((nb.figures / "data" / "x.json").read_text())
