@@ -185,6 +185,95 @@ def case_train_option(*option):
     return setup
 
 
+def rewrite_checkpoint(path: Path, nan: bool = False, meta=None) -> None:
+    """Rewrite a checkpoint in place: one weight NaN, or other settings (a JSON value)."""
+    import json
+
+    from safetensors import safe_open
+
+    with safe_open(path, "pt") as f:
+        tensors, metadata = {k: f.get_tensor(k) for k in f.keys()}, f.metadata()
+    if nan:
+        name = next(k for k in tensors if k.startswith("model.") and tensors[k].is_floating_point())
+        tensors[name].view(-1)[0] = float("nan")
+    if meta is not None:
+        metadata = {"json": json.dumps(meta(json.loads(metadata["json"])))}
+    save_file(tensors, path, metadata=metadata)
+
+
+def case_checkpoint(nan: bool = False, meta=None):
+    def setup(t):
+        ckpt = checkpoint(t / "run")
+        rewrite_checkpoint(ckpt, nan, meta)
+        latents_file(t / "z.safetensors")
+        return dream_args(t, ckpt)
+
+    return setup
+
+
+def misspelt(meta: dict) -> dict:
+    meta["model"]["widht"] = meta["model"].pop("width")
+    return meta
+
+
+def case_output_under(where: str):
+    def setup(t):
+        ckpt = checkpoint(t / "run")
+        latents_file(t / "z.safetensors")
+        (t / "file.txt").write_text("a file")
+        under = t / "file.txt" if where == "file" else Path("/proc")
+        args = dream_args(t, ckpt)
+        args[args.index("--output_path") + 1] = str(under / "d.safetensors")
+        return args
+
+    return setup
+
+
+def case_output_dir_is_a_file(t):
+    latents_file(t / "z.safetensors")
+    (t / "run").write_text("a file")
+    return train_args(t)
+
+
+def case_stats_channels(t):
+    import json
+
+    latents_file(t / "z.safetensors")
+    stats = {k: {"mean": [0.0] * 3, "std": [1.0] * 3} for k in ("channel", "scalar")}
+    (t / "z.stats.json").write_text(json.dumps(stats))
+    return train_args(t)
+
+
+def case_divergence(t):
+    """Statistics so far off that the very first loss overflows, long before a validation."""
+    import json
+
+    latents_file(t / "z.safetensors", frames=40)
+    stats = {k: {"mean": [3e38] * 16, "std": [1.0] * 16} for k in ("channel", "scalar")}
+    (t / "z.stats.json").write_text(json.dumps(stats))
+    return train_args(t, "--steps", "200")
+
+
+def case_dream_episodes(ids):
+    def setup(t):
+        save_file({"frames": torch.full((3, 2, 16, 16, 3), 120, dtype=torch.uint8)}, t / "truth.safetensors")
+        dream = {"frames": torch.full((1, 2, 16, 16, 3), 120, dtype=torch.uint8), "episodes": torch.tensor(ids)}
+        save_file(dream, t / "dream.safetensors")
+        return [
+            "analyze",
+            "--ground_truth",
+            str(t / "truth.safetensors"),
+            "--dreamed",
+            str(t / "dream.safetensors"),
+            "--output_figure",
+            str(t / "a.png"),
+            "--output_metrics",
+            str(t / "m.json"),
+        ]
+
+    return setup
+
+
 # (what the user did, how to make it, a fragment of the one-line error)
 CASES = [
     ("frame folder does not exist", lambda t: frames_setup(t, "missing"), "frame folder not found"),
@@ -221,6 +310,18 @@ CASES = [
     ("zero batch size", case_train_option("--batch_size", "0"), "--batch_size must be at least 1"),
     ("negative learning rate", case_train_option("--lr", "-1"), "--lr must be positive"),
     ("a figure format that does not exist", case_figure_format, "--output_figure: cannot draw a .xyz file"),
+    ("checkpoint weights hold NaN", case_checkpoint(nan=True), "NaN or Inf weights"),
+    ("checkpoint settings are empty", case_checkpoint(meta=lambda m: {}), "has damaged settings"),
+    ("checkpoint settings with a misspelt key", case_checkpoint(meta=misspelt), "unknown model setting 'widht'"),
+    ("dream written under a file", case_output_under("file"), "file.txt is a file"),
+    ("dream written under `/proc`", case_output_under("proc"), "cannot be written"),
+    ("dream horizon too long", case_horizon("100000000"), "--horizon must be at most"),
+    ("`--output_dir` is a file", case_output_dir_is_a_file, "is a file, not a folder"),
+    ("`--stats` of other channels", case_stats_channels, "statistics of 3 channels"),
+    ("huge batch size", case_train_option("--batch_size", "10000000000"), "--batch_size must be at most"),
+    ("training diverges before its first validation", case_divergence, "no checkpoint was kept"),
+    ("dream episode id negative", case_dream_episodes([-1]), "episode ids"),
+    ("dream episode id not a whole number", case_dream_episodes([0.5]), "episode ids"),
     ("preset that does not exist", lambda t: ["simulate", "--preset", "huge"], "unknown preset 'huge'"),
 ]
 
@@ -245,6 +346,30 @@ def test_bad_input_is_one_line_and_writes_nothing(what, setup, fragment, tmp_pat
     assert code == 2
     assert len(err) == 1 and err[0].startswith("error: ") and fragment in err[0], err
     assert not new, f"left behind: {sorted(map(str, new))}"
+
+
+def test_artifacts_root_that_is_a_file(tmp_path, monkeypatch, capsys):
+    """LUCID_DREAMER_ARTIFACTS naming a file: one line, before anything is simulated."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "artifacts").write_text("a file")
+    monkeypatch.setenv("LUCID_DREAMER_ARTIFACTS", str(tmp_path / "artifacts"))
+    before = files(tmp_path)
+    assert cli.main(["simulate", "--preset", "smoke", "--quiet"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "LUCID_DREAMER_ARTIFACTS" in err[0] and "is a file" in err[0], err
+    assert files(tmp_path) == before
+
+
+def test_tokenize_frames_wider_than_tall(tmp_path, monkeypatch, capsys):
+    """40x72 frames (not square) encode, and their conditions are measured, with no IndexError."""
+    from lucid_dreamer.tokenizer import ConvTokenizer, TokenizerConfig
+
+    monkeypatch.setattr(cli, "_tokenizer", lambda args, preset: ConvTokenizer(TokenizerConfig(widths=(4, 4, 4))))
+    for i in range(3):
+        png(tmp_path / "f" / f"frame_{i:04d}.png", size=(40, 72))
+    code = cli.main(["tokenize", "--frames", str(tmp_path / "f"), "--output", str(tmp_path / "z.safetensors")])
+    assert code == 0, capsys.readouterr().err
+    assert "latents [1, 3, 16, 5, 9]" in capsys.readouterr().out
 
 
 def test_the_docs_table_lists_every_case():
