@@ -304,7 +304,7 @@ def read_sequences(path: str | Path) -> dict:
         ids, count = data["episodes"], len(next(iter(out.values())))
         if ids.dtype.kind not in "iu" or ids.shape != (count,) or (ids < 0).any():
             raise UserError(
-                f"the episode ids in {path} must be {count} whole numbers from 0 up, one per episode; "
+                f"the episode ids in {path} must be whole numbers from 0 up, one per episode ({count}); "
                 f"got {ids.tolist()} ({ids.dtype})"
             )
         out["episodes"] = ids.astype(np.int64)

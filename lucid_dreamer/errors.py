@@ -39,13 +39,13 @@ class Within(AtLeast):
     high: float = math.inf
     """The largest value."""
     why: str = ""
-    """What the largest value is measured against, for the message (e.g. "; the paper's is 32")."""
+    """What the largest value is measured against, for the message (e.g. "; the paper uses 32")."""
 
     def check(self, name: str, value) -> None:
         """A one-line `UserError` naming `name` if `value` is out of bounds."""
         super().check(name, value)
         if value > self.high:
-            raise UserError(f"{name} must be at most {self.high:g}{self.why}, got {value}")
+            raise UserError(f"{name} must be at most {self.high:g}, got {value}{self.why}")
 
 
 def check_bounds(config) -> None:

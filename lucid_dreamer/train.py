@@ -79,7 +79,7 @@ class TrainConfig:
 
     BOUNDS: ClassVar[dict[str, AtLeast]] = {
         "steps": AtLeast(1),
-        "batch_size": Within(1, high=MAX_BATCH, why="; the paper's is 32"),
+        "batch_size": Within(1, high=MAX_BATCH, why="; the paper uses 32"),
         "lr": AtLeast(0, strict=True),
         "rollout_steps": AtLeast(1),
         "eval_every": AtLeast(1),
@@ -169,7 +169,8 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise UserError(
-            f"{path} holds NaN or Inf weights ({len(bad)} tensors, e.g. {bad[0]}); the run that wrote it diverged: "
+            f"{path} holds NaN or Inf weights (in {bad[0]}{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}); "
+            "the run that wrote it diverged: "
             "use another checkpoint or train again"
         )
     return tensors, meta
