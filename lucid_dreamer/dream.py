@@ -30,8 +30,10 @@ def dream(
     device computes it natively); the fed-back frames keep the context's dtype. `sample` draws each
     frame from a probabilistic model's distribution (its `sample` method) instead of taking its mean.
     """
-    if not 1 <= horizon <= MAX_HORIZON:
-        raise UserError(f"the dream horizon must be 1 to {MAX_HORIZON} frames, got {horizon}")
+    if horizon < 1:
+        raise UserError(f"the dream horizon must be at least 1 frame, got {horizon}")
+    if horizon > MAX_HORIZON:
+        raise UserError(f"the dream horizon must be at most {MAX_HORIZON} frames, got {horizon}")
     model.eval()
     step = model.sample if sample else model
     device = next(model.parameters()).device
