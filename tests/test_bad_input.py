@@ -372,6 +372,80 @@ def test_tokenize_frames_wider_than_tall(tmp_path, monkeypatch, capsys):
     assert "latents [1, 3, 16, 5, 9]" in capsys.readouterr().out
 
 
+# The same checks where the input is read, for code that calls the package without the CLI.
+
+
+def test_load_model_refuses_nan_weights_and_damaged_settings(tmp_path):
+    from lucid_dreamer.errors import UserError
+    from lucid_dreamer.train import load_model, read_checkpoint
+
+    ckpt = checkpoint(tmp_path / "run")
+    load_model(ckpt)  # a sound checkpoint loads
+    rewrite_checkpoint(ckpt, meta=lambda m: {**m, "normalizer": {"mean": [0.0] * 3, "std": [1.0] * 3}})
+    with pytest.raises(UserError, match="statistics of 3 channels"):
+        load_model(ckpt)
+    rewrite_checkpoint(ckpt, meta=lambda m: {k: v for k, v in m.items() if k != "train"})
+    with pytest.raises(UserError, match="damaged settings: no 'train'"):
+        load_model(ckpt)
+    rewrite_checkpoint(checkpoint(tmp_path / "other"), nan=True)
+    with pytest.raises(UserError, match="NaN or Inf weights"):
+        read_checkpoint(tmp_path / "other" / "best.safetensors")  # resuming reads it this way
+
+
+def test_train_leaves_nothing_when_it_diverges_before_validating(tmp_path):
+    from lucid_dreamer.errors import UserError
+
+    far = Normalizer(torch.full((16,), 3e38), torch.ones(16))
+    z = far.normalize(torch.randn(3, 12, 16, 4, 4))  # near -3e38: the first loss overflows
+    cfg = TrainConfig(steps=20, batch_size=2, eval_every=10, val_windows=2)
+    with pytest.raises(UserError, match="no checkpoint was kept"):
+        train(ModelConfig(width=8, blocks=1, groups=4), cfg, z, z, far, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+    (tmp_path / "file").write_text("a file")
+    with pytest.raises(UserError, match="is a file, not a folder"):
+        train(ModelConfig(width=8, blocks=1, groups=4), cfg, z, z, far, tmp_path / "file", progress=False)
+
+
+def test_check_writable(tmp_path):
+    from lucid_dreamer.atomic import check_writable
+    from lucid_dreamer.errors import UserError
+
+    (tmp_path / "f").write_text("a file")
+    check_writable(tmp_path / "new" / "deeper" / "x.json", "--out")  # folders to be made are fine
+    check_writable(tmp_path / "new", "--dir", folder=True)
+    for path, folder, fragment in [
+        (tmp_path / "f" / "x.json", False, "is a file"),
+        (tmp_path / "f", True, "is a file, not a folder"),
+        (tmp_path, False, "is a folder; name a file"),
+        (Path("/proc/x.json"), False, "cannot be written"),
+    ]:
+        with pytest.raises(UserError, match=fragment):
+            check_writable(path, "--out", folder=folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]  # the probe left nothing
+
+
+def test_read_sequences_checks_episode_ids(tmp_path):
+    from lucid_dreamer.data import read_sequences
+    from lucid_dreamer.errors import UserError
+
+    frames = torch.zeros(2, 2, 8, 8, 3, dtype=torch.uint8)
+    for ids in ([0], [0, -1], [0.0, 1.0], [[0, 1]]):
+        save_file({"frames": frames, "episodes": torch.tensor(ids)}, tmp_path / "d.safetensors")
+        with pytest.raises(UserError, match="episode ids"):
+            read_sequences(tmp_path / "d.safetensors")
+    save_file({"frames": frames, "episodes": torch.tensor([3, 0])}, tmp_path / "d.safetensors")
+    assert read_sequences(tmp_path / "d.safetensors")["episodes"].tolist() == [3, 0]
+
+
+def test_measure_on_frames_wider_than_tall():
+    from lucid_dreamer.conditions import measure
+
+    frames = np.zeros((1, 3, 40, 72, 3), np.uint8)
+    frames[:, :, 16:24, 30:38, 0] = 255  # a red square, moving nowhere
+    out = measure(frames, latents=torch.randn(1, 3, 16, 5, 9), cell_px=8)
+    assert out["cube_px"] == pytest.approx(8, abs=1) and "motion_mask" in out
+
+
 def test_the_docs_table_lists_every_case():
     rows = {
         m.group(1): m.group(2) for m in re.finditer(r"^\| (.+?) \| (error: .+) \|$", DOCS.read_text(), re.MULTILINE)
