@@ -365,11 +365,18 @@ def test_tokenize_frames_wider_than_tall(tmp_path, monkeypatch, capsys):
     from lucid_dreamer.tokenizer import ConvTokenizer, TokenizerConfig
 
     monkeypatch.setattr(cli, "_tokenizer", lambda args, preset: ConvTokenizer(TokenizerConfig(widths=(4, 4, 4))))
+    import imageio.v3 as iio
+
+    (tmp_path / "f").mkdir()
     for i in range(3):
-        png(tmp_path / "f" / f"frame_{i:04d}.png", size=(40, 72))
+        frame = np.full((40, 72, 3), 120, np.uint8)
+        frame[16:24, 30 + 8 * i : 38 + 8 * i] = (255, 0, 0)  # a red cube 8 px across, 8 px a frame
+        iio.imwrite(tmp_path / "f" / f"frame_{i:04d}.png", frame)
     code = cli.main(["tokenize", "--frames", str(tmp_path / "f"), "--output", str(tmp_path / "z.safetensors")])
-    assert code == 0, capsys.readouterr().err
-    assert "latents [1, 3, 16, 5, 9]" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "latents [1, 3, 16, 5, 9]" in out.out
+    assert "(1.00 latent cells)" in out.out, out.out  # cells of 8 px, from the height as from the width
 
 
 # The same checks where the input is read, for code that calls the package without the CLI.
