@@ -30,7 +30,8 @@ def _report(folder: Path, name: str = "report.json") -> dict:
 
 
 def _flag_bounds() -> dict[str, AtLeast]:
-    """The smallest value of each numeric flag: a config field's bound where the flag sets one."""
+    """The bounds of each numeric flag: a config field's where the flag sets one (a batch of at most
+    `train.MAX_BATCH`), and a dream of at most `dream.MAX_HORIZON` frames."""
     from .dream import MAX_HORIZON
     from .models import ModelConfig
     from .train import TrainConfig
