@@ -9,10 +9,36 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from .errors import UserError
+
+
+def check_writable(path: str | Path, what: str, folder: bool = False, probe: bool = True) -> None:
+    """A one-line `UserError` unless `path` (a file, or a `folder`) can be written: checked before
+    the work whose product it will hold, so a mistake costs nothing and leaves nothing.
+
+    The nearest existing folder at or above it must be a folder (not a file) and, with `probe`,
+    must take a file (one is made there and removed at once: permission bits do not tell root's
+    way with /proc or a read-only mount)."""
+    path = Path(path)
+    if path.exists() and folder != path.is_dir():
+        raise UserError(f"{what} {path} is a {'file, not a folder' if folder else 'folder; name a file'}")
+    ancestor = path if folder else path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UserError(f"{what} {path} cannot be written: {ancestor} is a file")
+    if probe:
+        try:
+            with tempfile.TemporaryFile(dir=ancestor):
+                pass
+        except OSError as e:
+            raise UserError(f"{what} {path} cannot be written: {ancestor} takes no files ({e.strerror})") from e
 
 
 def _remove(path: Path) -> None:

@@ -17,8 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
-from .atomic import atomic_write
-from .errors import AtLeast, UserError
+from .atomic import atomic_write, check_writable
+from .errors import AtLeast, UserError, Within
 
 PRESET_NAMES = ("smoke", "cpu", "paper")
 PRECISION_CHOICES = {"auto": "auto", "bf16": True, "float32": False}
@@ -31,13 +31,20 @@ def _report(folder: Path, name: str = "report.json") -> dict:
 
 
 def _flag_bounds() -> dict[str, AtLeast]:
-    """The smallest value of each numeric flag: a config field's bound where the flag sets one."""
+    """The bounds of each numeric flag: a config field's where the flag sets one (a batch of at most
+    `train.MAX_BATCH`), and a dream of at most `dream.MAX_HORIZON` frames."""
+    from .dream import MAX_HORIZON
     from .models import ModelConfig
     from .train import TrainConfig
 
     train = {flag: TrainConfig.BOUNDS[flag] for flag in ("steps", "batch_size", "lr", "rollout_steps")}
-    others = {flag: AtLeast(1) for flag in ("epochs", "horizon", "limit")}  # flags no config holds
-    return {**train, "context_window": ModelConfig.BOUNDS["context_frames"], **others}
+    others = {flag: AtLeast(1) for flag in ("epochs", "limit")}  # flags no config holds
+    horizon = Within(1, high=MAX_HORIZON)
+    return {**train, "context_window": ModelConfig.BOUNDS["context_frames"], "horizon": horizon, **others}
+
+
+OUTPUTS = {"dream": ("output_path",), "tokenize": ("output",), "analyze": ("output_figure", "output_metrics")}
+"""The file each command writes where its user says: checked writable before any work."""
 
 
 def check_flags(args: argparse.Namespace) -> None:
@@ -47,6 +54,11 @@ def check_flags(args: argparse.Namespace) -> None:
         value = getattr(args, flag, None)
         if value is not None:
             bound.check(f"--{flag}", value)
+    for flag in OUTPUTS.get(args.command, ()) + (("json",) if args.command == "bench" else ()):
+        if getattr(args, flag) is not None:
+            check_writable(getattr(args, flag), f"--{flag}")
+    if args.command == "train":
+        check_writable(args.output_dir, "--output_dir", folder=True)
     if args.command == "grid":
         _executor_config(args)  # the executor's own flags
     if args.command == "tokenize" and args.frames is None and args.cosmos is not None:
@@ -135,15 +147,15 @@ def _tokenize_frames(args, preset) -> None:
     if not torch.isfinite(latents).all():
         raise UserError("the tokenizer produced NaN or Inf latents for these frames")
     stats = {k: Normalizer.fit(latents, k).to_json() for k in ("channel", "scalar")}
+    frames = np.stack([e[:length] for e in episodes])  # [E, T, H, W, 3]; latents [E, T, 16, h, w]
+    conditions = measure(frames, latents=latents, cell_px=frames.shape[2] // latents.shape[-2])  # before writing
     stats_path = args.output.with_suffix(".stats.json")
     with atomic_write(stats_path) as tmp:
         tmp.write_text(json.dumps(stats, indent=1))
     with atomic_write(args.output) as tmp:
         save_file({"latents": latents.contiguous()}, tmp)
     print(f"latents {list(latents.shape)}: {args.output} (stats: {stats_path})")
-    frames = np.stack([e[:length] for e in episodes])
-    cell_px = frames.shape[2] // latents.shape[-1]
-    print(f"conditions (by our tracker): {describe(measure(frames, latents=latents, cell_px=cell_px))}")
+    print(f"conditions (by our tracker): {describe(conditions)}")
 
 
 def _user_latents(args, kind: str):
@@ -165,7 +177,8 @@ def _user_latents(args, kind: str):
             raise UserError(f"stats file not found: {args.stats}")
         return source["latents"], None
     try:
-        return source["latents"], Normalizer.from_json(json.loads(stats.read_text())[kind])
+        norm = Normalizer.from_json(json.loads(stats.read_text())[kind])
+        return source["latents"], norm.check(source["latents"].shape[2], str(stats))
     except (ValueError, KeyError, TypeError) as e:
         raise UserError(f"{stats} is not a statistics file written by `lucid-dreamer tokenize` ({e})") from e
 

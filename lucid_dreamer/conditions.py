@@ -210,12 +210,11 @@ def map_rows(records: list[dict], summary: dict) -> list[dict]:
     return rows
 
 
-def _near(centres: np.ndarray, radius: float, cells: int) -> np.ndarray:
-    """Boolean [..., cells, cells]: latent cells whose centre lies within `radius` cells of
+def _near(centres: np.ndarray, radius: float, rows: int, cols: int) -> np.ndarray:
+    """Boolean [..., rows, cols]: latent cells whose centre lies within `radius` cells of
     `centres` [..., 2] (x, y in cell units; NaN: no cell)."""
-    grid = np.arange(cells) + 0.5
-    dx = grid[None, :] - centres[..., 0, None, None]
-    dy = grid[:, None] - centres[..., 1, None, None]
+    dx = (np.arange(cols) + 0.5)[None, :] - centres[..., 0, None, None]
+    dy = (np.arange(rows) + 0.5)[:, None] - centres[..., 1, None, None]
     with np.errstate(invalid="ignore"):
         return np.hypot(dx, dy) <= radius
 
@@ -254,7 +253,7 @@ def measure(
     }
     if latents is not None:
         moved = ((latents[:, 1:] - latents[:, :-1]).abs() > motion_threshold).float().mean(dim=2).numpy()
-        near = _near(centres[:, 1:] / cell_px, side / cell_px, latents.shape[-1])
+        near = _near(centres[:, 1:] / cell_px, side / cell_px, *latents.shape[-2:])
         out["motion_mask"] = {
             "near_cube": float(moved[near].mean()) if near.any() else float("nan"),
             "elsewhere": float(moved[~near].mean()),

@@ -104,6 +104,20 @@ class Normalizer:
     def from_json(cls, d: dict) -> Normalizer:
         return cls(torch.tensor(d["mean"], dtype=torch.float32), torch.tensor(d["std"], dtype=torch.float32))
 
+    def check(self, channels: int, what: str) -> Normalizer:
+        """Itself, if it fits latents of `channels` channels (per channel or one scalar) and every
+        statistic is usable; else a one-line `UserError` naming `what`."""
+        size = self.mean.numel()
+        if self.mean.shape != self.std.shape or self.mean.ndim != 1 or size not in (1, channels):
+            shapes = f"mean {list(self.mean.shape)}, std {list(self.std.shape)}"
+            raise UserError(
+                f"{what} holds statistics of {size} channels ({shapes}); the latents have {channels}, "
+                "so give one value per channel or a single scalar"
+            )
+        if not (torch.isfinite(self.mean).all() and torch.isfinite(self.std).all()) or (self.std <= 0).any():
+            raise UserError(f"{what} has a non-finite mean or a std that is not positive")
+        return self
+
 
 class Windows:
     """Every window of K context and R target frames in some episodes, gathered on demand."""
@@ -286,6 +300,12 @@ def read_sequences(path: str | Path) -> dict:
         out = {"latents": latents}
     else:
         raise UserError(f"{path} holds neither 'frames' nor 'latents'")
-    if "episodes" in data:
-        out["episodes"] = data["episodes"]
+    if "episodes" in data:  # which episode of the ground truth each one dreams
+        ids, count = data["episodes"], len(next(iter(out.values())))
+        if ids.dtype.kind not in "iu" or ids.shape != (count,) or (ids < 0).any():
+            raise UserError(
+                f"the episode ids in {path} must be whole numbers from 0 up, one per episode ({count}); "
+                f"got {ids.tolist()} ({ids.dtype})"
+            )
+        out["episodes"] = ids.astype(np.int64)
     return out

@@ -9,6 +9,11 @@ from .errors import UserError
 from .precision import Setting, use_bf16
 
 
+MAX_HORIZON = 10_000
+"""The longest dream, in frames: far beyond where any dream keeps the cube; a longer one would run
+for hours and fill the memory, so it is refused before it starts."""
+
+
 @torch.no_grad()
 def dream(
     model: nn.Module,
@@ -27,6 +32,8 @@ def dream(
     """
     if horizon < 1:
         raise UserError(f"the dream horizon must be at least 1 frame, got {horizon}")
+    if horizon > MAX_HORIZON:
+        raise UserError(f"the dream horizon must be at most {MAX_HORIZON} frames, got {horizon}")
     model.eval()
     step = model.sample if sample else model
     device = next(model.parameters()).device

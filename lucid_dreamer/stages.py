@@ -29,7 +29,7 @@ from safetensors.torch import save_file as save_torch
 
 from . import precision, weights
 from .analyze import REFERENCES_VERSION, bouncing_velocity, position_prior, score, sharpness, trajectory_metrics
-from .atomic import atomic_write
+from .atomic import atomic_write, check_writable
 from .conditions import measure
 from .data import Normalizer, split_episodes
 from .dream import dream
@@ -42,8 +42,12 @@ from .world import Camera, simulate
 
 
 def artifacts_root() -> Path:
-    """Where products are cached: $LUCID_DREAMER_ARTIFACTS, else ./artifacts."""
-    return Path(os.environ.get("LUCID_DREAMER_ARTIFACTS", "artifacts"))
+    """Where products are cached: $LUCID_DREAMER_ARTIFACTS, else ./artifacts (a `UserError` if that
+    names a file, or a path under one)."""
+    root = Path(os.environ.get("LUCID_DREAMER_ARTIFACTS", "artifacts"))
+    what = "LUCID_DREAMER_ARTIFACTS" if "LUCID_DREAMER_ARTIFACTS" in os.environ else "the artifacts folder"
+    check_writable(root, what, folder=True, probe=False)
+    return root
 
 
 def _plain(config):

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -23,13 +24,17 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .atomic import atomic_write
-from .data import Normalizer, Windows
-from .errors import AtLeast, UserError, check_bounds
+from .data import LATENT_CHANNELS, Normalizer, Windows
+from .errors import AtLeast, UserError, Within, check_bounds
 from .losses import gaussian_nll, gradient_difference, motion_weighted_l1
 from .models import ModelConfig, build_model
 from .paper import PAPER_STEPS
 from .precision import Setting, use_bf16
 from .precision import record as precision_record
+
+
+MAX_BATCH = 4096
+"""The largest batch (128 times the paper's): a larger one would not fit in memory, or not usefully."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,7 @@ class TrainConfig:
 
     BOUNDS: ClassVar[dict[str, AtLeast]] = {
         "steps": AtLeast(1),
-        "batch_size": AtLeast(1),
+        "batch_size": Within(1, high=MAX_BATCH, why="; the paper uses 32"),
         "lr": AtLeast(0, strict=True),
         "rollout_steps": AtLeast(1),
         "eval_every": AtLeast(1),
@@ -156,15 +161,45 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
             metadata = f.metadata() or {}
             if "json" not in metadata:
                 raise UserError(f"{path} is a safetensors file but not a lucid-dreamer checkpoint (no settings in it)")
-            return {k: f.get_tensor(k) for k in f.keys()}, json.loads(metadata["json"])
+            tensors, meta = {k: f.get_tensor(k) for k in f.keys()}, json.loads(metadata["json"])
     except (SafetensorError, OSError, ValueError) as e:
         raise UserError(f"{path} is not a readable lucid-dreamer checkpoint ({e}); it may be truncated") from e
+    if not isinstance(meta, dict):
+        raise UserError(f"{path} has damaged settings: {type(meta).__name__}, not a dict of settings")
+    bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise UserError(
+            f"{path} holds NaN or Inf weights (in {bad[0]}{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}); "
+            "the run that wrote it diverged: "
+            "use another checkpoint or train again"
+        )
+    return tensors, meta
+
+
+SETTINGS = ("model", "train", "normalizer")
+"""The settings every checkpoint holds (as JSON metadata): what `load_model` and a dream need."""
+
+
+def _model_config(path: Path, meta: dict) -> ModelConfig:
+    """The checkpoint's `ModelConfig`, once its settings are checked: a `UserError` if any is missing,
+    misspelt or unreadable (hand-edited or foreign metadata)."""
+    missing = [k for k in SETTINGS if not isinstance(meta.get(k), dict)]
+    if missing:
+        raise UserError(f"{path} has damaged settings: no {', '.join(map(repr, missing))}; write it with `lucid-dreamer train`")
+    unknown = sorted(set(meta["model"]) - {f.name for f in fields(ModelConfig)})
+    if unknown:
+        raise UserError(f"{path} has damaged settings: unknown model setting {', '.join(map(repr, unknown))}")
+    try:
+        Normalizer.from_json(meta["normalizer"]).check(LATENT_CHANNELS, f"the normalizer of {path}")
+        return ModelConfig(**meta["model"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise UserError(f"{path} has damaged settings: {type(e).__name__} {e}") from e
 
 
 def load_model(path: str | Path, expected: ModelConfig | None = None) -> tuple[nn.Module, dict]:
     """The model stored in a checkpoint (in eval mode) and the checkpoint's metadata."""
     tensors, meta = read_checkpoint(path)
-    cfg = ModelConfig(**meta["model"])
+    cfg = _model_config(Path(path), meta)
     if expected is not None and cfg != expected:
         raise UserError(f"{path} holds a {cfg}, not the requested {expected}")
     model = build_model(cfg)
@@ -211,6 +246,9 @@ def train(
     windows = Windows(train_latents, model_cfg.context_frames, cfg.rollout_steps)
     val = Windows(val_latents, model_cfg.context_frames, cfg.rollout_steps)
     out = Path(out_dir)
+    fresh = not out.exists()  # a run that fails before its first checkpoint removes what it made
+    if not (fresh or out.is_dir()):
+        raise UserError(f"{out} is a file, not a folder; choose another --output_dir")
     out.mkdir(parents=True, exist_ok=True)
     norm = Normalizer(norm.mean.to(device), norm.std.to(device))
 
@@ -229,7 +267,7 @@ def train(
     last, log_path = out / "last.safetensors", out / "log.jsonl"
     if resume and last.is_file():
         tensors, meta = read_checkpoint(last)
-        if meta["model"] != meta_base["model"] or meta["train"] != meta_base["train"]:
+        if meta.get("model") != meta_base["model"] or meta.get("train") != meta_base["train"]:
             raise UserError(f"{last} was written with other settings; use a new --output_dir or the same settings")
         model.load_state_dict({k.removeprefix("model."): v for k, v in tensors.items() if k.startswith("model.")})
         _restore_optimizer(opt, tensors, meta["param_groups"])
@@ -263,9 +301,18 @@ def train(
             with _autocast(device, cfg):
                 loss = rollout_loss(model, context, targets, norm, cfg)
             if not torch.isfinite(loss):
+                if math.isfinite(best):
+                    raise UserError(
+                        f"the loss became {loss.item()} at step {step + 1}; stopped. The best checkpoint "
+                        f"(validation loss {best:.4g}) is kept; try a lower learning rate"
+                    )
+                if not last.is_file():  # nothing to resume from: leave nothing behind
+                    log_path.unlink(missing_ok=True)
+                    if fresh:
+                        shutil.rmtree(out, ignore_errors=True)
                 raise UserError(
-                    f"the loss became {loss.item()} at step {step + 1}; stopped. The best checkpoint "
-                    f"(validation loss {best:.4g}) is kept; try a lower learning rate"
+                    f"the loss became {loss.item()} at step {step + 1}, before the first validation; stopped, and "
+                    "no checkpoint was kept; try a lower learning rate, or check the latents and their statistics"
                 )
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -185,6 +185,8 @@ def test_dream_rolls_all_episodes_out_together():
     torch.testing.assert_close(out[:, 2], ((context[:, -1] * 2 + 1) * 2 + 1) * 2 + 1)
     with pytest.raises(UserError, match="at least 1"):
         dream(model, context, horizon=0)
+    with pytest.raises(UserError, match="at most 10000"):  # refused before any frame is dreamed
+        dream(model, context, horizon=100_000_000)
     assert torch.equal(copy_last(context, 2)[:, 1], context[:, -1])
 
 
