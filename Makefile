@@ -2,6 +2,8 @@
 #   make book PRESET=cpu   install, run the notebooks with papermill (outputs in place), build the book
 #                          (FROM_SCRATCH=1: retrain the models shipped in weights/ too)
 #   make test              install, run unit tests, nbval (smoke preset), pair sync and a -W book build
+#   make paper-scale OUT_DIR=DIR   the paper preset on one CUDA GPU in one command (records in DIR; wheels/ beside)
+#   make wheels            download the wheels paper-scale needs beside torch (Python 3.12, manylinux) into wheels/
 PYTHON ?= python3
 PRESET ?= cpu
 # The CPU wheel is pinned first: an unpinned torch pulls several GB of CUDA packages.
@@ -13,7 +15,7 @@ ifeq ($(FROM_SCRATCH),1)
 export LUCID_DREAMER_SHIPPED := 0
 endif
 
-.PHONY: install book notebooks html reproduce test test-fast clean weights
+.PHONY: install book notebooks html reproduce test test-fast clean weights wheels paper-scale paper-estimate
 
 install:
 	$(PYTHON) -m pip install -q $(TORCH)
@@ -47,6 +49,19 @@ test: install
 # Refresh the shipped weights (the cpu preset's main models, <= 10 MB) after their configs change.
 weights:
 	LUCID_DREAMER_PRESET=cpu $(PYTHON) -m lucid_dreamer.weights
+
+# The GPU run (no install: the GPU machine reaches no package index; missing packages come from wheels/).
+OUT_DIR ?= paper_scale_out
+BUDGET ?= 480
+paper-scale:
+	$(PYTHON) -m lucid_dreamer.cli paper-scale --out $(OUT_DIR) --budget $(BUDGET) --install-wheels wheels
+
+wheels:
+	PYTHON=$(PYTHON) scripts/gather_wheels.sh wheels
+
+# The estimate of paper-scale's GPU time (figures/data/paper_scale/estimate.json), on any CPU.
+paper-estimate:
+	$(PYTHON) -m lucid_dreamer.paper_estimate
 
 test-fast:
 	$(PYTHON) -m pytest -q -m "not slow"
