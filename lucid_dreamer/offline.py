@@ -58,12 +58,12 @@ def _distribution_present(name: str) -> bool:
         return False
 
 
-def missing(packages: tuple[Package, ...] = PACKAGES) -> list[Package]:
+def missing(packages: tuple[Package, ...] | None = None) -> list[Package]:
     """The packages neither importable nor installed (a module found without its distribution's record,
     mujoco-core's, counts as missing: mujoco 4 needs both)."""
     return [
         p
-        for p in packages
+        for p in (PACKAGES if packages is None else packages)
         if importlib.util.find_spec(p.module) is None or not _distribution_present(p.distribution)
     ]
 

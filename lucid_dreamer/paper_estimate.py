@@ -21,6 +21,7 @@ work; a stage's CPU and GPU work are not overlapped in the pipeline, so they add
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -128,6 +129,17 @@ def counted(sizes: Sizes) -> dict:
     }
 
 
+def _best(fn, repeats: int = 3) -> float:
+    """The least of `repeats` CPU-time readings of `fn()` in seconds: the process's own CPU seconds, which
+    other jobs sharing the cores do not inflate the way they inflate wall time."""
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        fn()
+        times.append(time.process_time() - start)
+    return min(times)
+
+
 def measured(sizes: Sizes, frames: int = 24) -> dict:
     """CPU seconds per 512 px frame of each tracker pass, and of a tokenizer step's crop sampling (the CPU
     work that stays on the CPU on the GPU machine), timed here on a few rendered frames."""
@@ -139,33 +151,33 @@ def measured(sizes: Sizes, frames: int = 24) -> dict:
     from .tokenizer import _sample_crops
     from .world import World
 
-    threads = torch.get_num_threads()
+    import cv2
+
+    threads, cv2_threads = torch.get_num_threads(), cv2.getNumThreads()
     torch.set_num_threads(1)  # one core's rate; `tracking_speedup` is the GPU machine's cores
+    cv2.setNumThreads(1)
     try:
         world = replace(PRESETS["paper"].world, resolution=sizes.resolution, frames_per_episode=frames)
         start = time.perf_counter()
         with World(world) as w:
             rendered = w.episode(0).frames
         render = (time.perf_counter() - start) / frames
-        start = time.perf_counter()
-        area = track.expected_cube_area(rendered)
-        area_s = (time.perf_counter() - start) / frames
-        start = time.perf_counter()
-        track.track_cube(rendered, area)
-        cube_s = (time.perf_counter() - start) / frames
-        start = time.perf_counter()
-        track.track_paper(rendered, dreamed=True)
-        paper_s = (time.perf_counter() - start) / frames
         tok = PRESETS["paper"].tokenizer
         centres = np.full((frames, 2), sizes.resolution / 2)
         data, rng = torch.from_numpy(rendered), np.random.default_rng(0)
-        start = time.perf_counter()
-        for _ in range(10):
-            crops = _sample_crops(data, centres, tok, rng)
-            track.red_mask(crops.numpy())
-        crop_s = (time.perf_counter() - start) / 10
+        area = track.expected_cube_area(rendered)
+
+        def crops():
+            for _ in range(10):
+                track.red_mask(_sample_crops(data, centres, tok, rng).numpy())
+
+        area_s = _best(lambda: track.expected_cube_area(rendered)) / frames
+        cube_s = _best(lambda: track.track_cube(rendered, area)) / frames
+        paper_s = _best(lambda: track.track_paper(rendered, dreamed=True)) / frames
+        crop_s = _best(crops) / 10
     finally:
         torch.set_num_threads(threads)
+        cv2.setNumThreads(cv2_threads)
     return {
         "cube_area_s_per_frame": area_s,
         "cube_tracker_s_per_frame": cube_s,
@@ -173,7 +185,10 @@ def measured(sizes: Sizes, frames: int = 24) -> dict:
         "tokenizer_crops_s_per_step": crop_s,
         "cpu_render_s_per_frame": render,
         "frames": frames,
-        "note": "one thread of this workplace's 2-core CPU, shared with other jobs (a slow reading)",
+        "load_average": os.getloadavg()[0],
+        "note": "CPU seconds of one thread on this workplace's 2-core CPU (AMD EPYC), shared with other jobs "
+        "(load_average: runnable processes then; CPU time, unlike wall time, is barely inflated by them); "
+        "each the least of 3 readings; the render time is wall time of MuJoCo's software EGL here, not used",
     }
 
 
@@ -259,6 +274,12 @@ def estimate(sizes_by_name: dict[str, Sizes] | None = None) -> dict:
             name: {gpu: stage_seconds(s, spec, c, m) for gpu, spec in GPUS.items()} for name, s in sizes_by_name.items()
         },
     }
+    # how far the total moves if the least certain assumptions are wrong (the command's sizes, on the H200)
+    worse = {"tracking_speedup": 1.0, "conv_share_of_peak": 0.05, "train_step_floor_s": 0.012}
+    result["sensitivity"] = {
+        f"{name} = {value}": stage_seconds(GPU, GPUS["H200"], c, m, {**ASSUMPTIONS, name: value})["total"]
+        for name, value in worse.items()
+    }
     from .provenance import provenance
 
     result["provenance"] = provenance("lucid-dreamer.paper_estimate", "paper")
@@ -273,6 +294,8 @@ def summary(result: dict) -> list[str]:
             stages = {k: v for k, v in s.items() if k not in ("total", "dreamed_frames")}
             top = ", ".join(f"{k} {v:.0f} s" for k, v in sorted(stages.items(), key=lambda kv: -kv[1])[:3])
             lines.append(f"{name} on {gpu}: {s['total'] / 60:.1f} min ({top})")
+    for what, seconds in result.get("sensitivity", {}).items():
+        lines.append(f"command on H200 if {what}: {seconds / 60:.1f} min")
     return lines
 
 

@@ -167,30 +167,56 @@ class Stage:
     name: str
     run: Callable[[], dict]
     """Does the stage's work; returns what its record holds."""
+    needs: tuple[str, ...] = ()
+    """Stages whose products it uses: it runs only after they are done (else it would build them itself)."""
 
 
-def run_stages(stages: list[Stage], budget: float, write: Callable[[dict], None], clock=time.monotonic) -> dict:
-    """Run `stages` in order while `budget` seconds last: a stage starts only if the budget is not spent
-    (one that started finishes). Every stage gets a record: `done` (with its seconds and results), `failed`
-    (its error; the stages after it are not run, since each builds on the one before) or `not run` (why).
-    `write(records)` is called after each stage, so what finished is on disk whatever happens next."""
-    start, records, stopped = clock(), {}, None
+def run_stages(
+    stages: list[Stage],
+    budget: float,
+    write: Callable[[dict], None],
+    clock=time.monotonic,
+    expected: dict[str, float] | None = None,
+) -> dict:
+    """Run `stages` in order within `budget` seconds; every stage gets a record, written by `write(records)`
+    after each stage, so what finished is on disk whatever happens next:
+
+    - `done`, with its seconds and results;
+    - `failed`, with its error (the stages that need it are then not run);
+    - `not run`, with why: the budget is spent; or, with `expected` seconds per stage, its expected time
+      (scaled by how the finished stages ran against theirs) would not fit in what is left; or a stage it
+      needs is not done. A stage that started always finishes: the budget stops between stages.
+    """
+    start, records = clock(), {}
+    spent, planned = 0.0, 0.0  # seconds of finished stages, and what `expected` gave them
     for stage in stages:
-        elapsed = clock() - start
-        if stopped is None and elapsed >= budget:
-            stopped = f"the time budget of {budget:.0f} s was spent ({elapsed:.0f} s elapsed before it)"
-        if stopped is not None:
-            records[stage.name] = {"status": "not run", "reason": stopped}
+        elapsed, reason = clock() - start, None
+        lacking = [need for need in stage.needs if records.get(need, {}).get("status") != "done"]
+        if lacking:
+            reason = f"it needs {', '.join(lacking)}, which did not finish"
+        elif elapsed >= budget:
+            reason = f"the time budget of {budget:.0f} s was spent ({elapsed:.0f} s elapsed before it)"
+        elif expected and stage.name in expected:
+            pace = max(0.25, spent / planned) if planned else 1.0
+            need = expected[stage.name] * pace
+            if elapsed + need > budget:
+                reason = (
+                    f"expected to take {need:.0f} s (the estimate x{pace:.2f}, the finished stages' pace), "
+                    f"and {budget - elapsed:.0f} s of the budget of {budget:.0f} s were left"
+                )
+        if reason is not None:
+            records[stage.name] = {"status": "not run", "reason": reason}
             continue
         began = clock()
         try:
             result = stage.run()
-        except Exception as e:  # a GPU slice is rare: keep what finished, say what broke, stop
+        except Exception as e:  # a GPU slice is rare: keep what finished, say what broke, go on where possible
             traceback.print_exc()
             records[stage.name] = {"status": "failed", "seconds": clock() - began, "error": f"{type(e).__name__}: {e}"}
-            stopped = f"stage {stage.name} failed"
         else:
             records[stage.name] = {"status": "done", "seconds": clock() - began, **result}
+            if expected and stage.name in expected:
+                spent, planned = spent + records[stage.name]["seconds"], planned + expected[stage.name]
         write(records)
     write(records)
     return records
@@ -304,8 +330,34 @@ class Run:
         return result
 
     def stages(self) -> list[Stage]:
-        names = ("world", "tokenizer", "paper_settings", "tuned", "one_trajectory", "figures", "bench")
-        return [Stage(name, getattr(self, name)) for name in names]
+        needs = {
+            "world": (),
+            "tokenizer": ("world",),
+            "paper_settings": ("tokenizer",),
+            "tuned": ("tokenizer",),
+            "one_trajectory": ("tokenizer",),
+            "figures": ("paper_settings", "tuned"),
+            "bench": ("tokenizer",),
+        }
+        return [Stage(name, getattr(self, name), deps) for name, deps in needs.items()]
+
+
+ESTIMATE = Path(__file__).resolve().parent.parent / "figures/data/paper_scale/estimate.json"
+"""`paper_estimate`'s committed output: the run paces its stages by it."""
+
+
+def expected_seconds(sizes: Sizes, gpu_name: str = "") -> dict[str, float] | None:
+    """Each stage's estimated seconds at `sizes` on the GPU of the estimate nearest `gpu_name` (H100 unless
+    the name says H200), from the committed estimate; None where there is none for these sizes."""
+    try:
+        estimate = json.loads(ESTIMATE.read_text())
+    except (OSError, ValueError):
+        return None
+    for name, recorded in estimate.get("sizes", {}).items():
+        if recorded == json.loads(json.dumps(asdict(sizes))):
+            by_gpu = estimate["seconds"][name]
+            return by_gpu["H200" if "H200" in gpu_name else "H100 SXM"]
+    return None
 
 
 def run(sizes: Sizes, out: Path, budget: float, progress: bool = True, dry_run: bool = False) -> dict:
@@ -340,7 +392,9 @@ def run(sizes: Sizes, out: Path, budget: float, progress: bool = True, dry_run: 
 
     began = time.monotonic()
     the_run = Run(sizes, out, progress, compile=device == "cuda")
-    run_stages(the_run.stages(), budget, write)
+    expected = expected_seconds(sizes, record["provenance"].get("gpu", "")) if device == "cuda" else None
+    record["expected_s"] = expected
+    run_stages(the_run.stages(), budget, write, expected=expected)
     return record
 
 
