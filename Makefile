@@ -15,7 +15,7 @@ ifeq ($(FROM_SCRATCH),1)
 export LUCID_DREAMER_SHIPPED := 0
 endif
 
-.PHONY: install book notebooks html reproduce test test-fast clean weights wheels paper-scale paper-estimate
+.PHONY: install book notebooks html reproduce test test-fast clean weights wheels paper-scale paper-estimate paper-page
 
 install:
 	$(PYTHON) -m pip install -q $(TORCH)
@@ -62,6 +62,10 @@ wheels:
 # The estimate of paper-scale's GPU time (figures/data/paper_scale/estimate.json), on any CPU.
 paper-estimate:
 	$(PYTHON) -m lucid_dreamer.paper_estimate
+
+# The book's paper-scale page from the records under figures/data/paper_scale/ (after a GPU run is committed there).
+paper-page:
+	$(PYTHON) -m lucid_dreamer.paper_scale_book
 
 test-fast:
 	$(PYTHON) -m pytest -q -m "not slow"
