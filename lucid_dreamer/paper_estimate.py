@@ -110,9 +110,11 @@ def counted(sizes: Sizes) -> dict:
         dream = _flops_bytes(lambda: model(torch.randn(1, 4, 16, sizes.resolution // 8, sizes.resolution // 8)))
     step = _flops_bytes(lambda: net.decoder(net.encoder(batch)).abs().mean().backward())
     bench = json.loads(Path("figures/data/bench.json").read_text())["data"]
-    cost = bench["train"][str(sizes.resolution // 8)]["cost_per_sample"] if str(sizes.resolution // 8) in bench[
-        "train"
-    ] else None
+    cost = (
+        bench["train"][str(sizes.resolution // 8)]["cost_per_sample"]
+        if str(sizes.resolution // 8) in bench["train"]
+        else None
+    )
     return {
         "train_sample": cost["conv2d"] if cost else None,
         "train_sample_conv3d": cost["conv3d"] if cost else None,
@@ -143,6 +145,7 @@ def _best(fn, repeats: int = 3) -> float:
 def measured(sizes: Sizes, frames: int = 24) -> dict:
     """CPU seconds per 512 px frame of each tracker pass, and of a tokenizer step's crop sampling (the CPU
     work that stays on the CPU on the GPU machine), timed here on a few rendered frames."""
+    import cv2
     import numpy as np
     import torch
 
@@ -150,8 +153,6 @@ def measured(sizes: Sizes, frames: int = 24) -> dict:
     from .presets import PRESETS
     from .tokenizer import _sample_crops
     from .world import World
-
-    import cv2
 
     threads, cv2_threads = torch.get_num_threads(), cv2.getNumThreads()
     torch.set_num_threads(1)  # one core's rate; `tracking_speedup` is the GPU machine's cores
@@ -225,13 +226,21 @@ def stage_seconds(sizes: Sizes, gpu: dict, c: dict, m: dict, a: dict = ASSUMPTIO
     references = 2 * test * track_both + gpu_s(c["decode_frame"], test, tf32)
     b = sizes.bench
     variants = 7  # reference, Conv2d, indexed, batched dreaming, bf16 autocast, channels_last, compiled
-    bench_train = variants * (1 + b["repeats"] * b["timed_steps"]) * gpu_s(
-        c["train_sample"], b["batch_size"][64] if 64 in b["batch_size"] else sizes.batch_size, bf16,
-        a["train_step_floor_s"],
+    bench_train = (
+        variants
+        * (1 + b["repeats"] * b["timed_steps"])
+        * gpu_s(
+            c["train_sample"],
+            b["batch_size"][64] if 64 in b["batch_size"] else sizes.batch_size,
+            bf16,
+            a["train_step_floor_s"],
+        )
     )
     # the reference's Conv3d does 3x the arithmetic, in pure bf16, and its DataLoader builds each window on the CPU
     bench_train += (1 + b["repeats"] * b["timed_steps"]) * 2 * gpu_s(c["train_sample"], 32, bf16)
-    bench_dream = variants * b["repeats"] * b["dream_horizon"] * a["dream_frame_floor_s"] * (1 + b["dream_episodes"] / 2)
+    bench_dream = (
+        variants * b["repeats"] * b["dream_horizon"] * a["dream_frame_floor_s"] * (1 + b["dream_episodes"] / 2)
+    )
     bench_quality = 2 * b["quality_steps"] * a["train_step_floor_s"]
     seconds = {
         "startup": a["startup_s"],
@@ -245,7 +254,10 @@ def stage_seconds(sizes: Sizes, gpu: dict, c: dict, m: dict, a: dict = ASSUMPTIO
         "paper_settings": training(sizes.train_steps) + dreaming(sizes.test_episodes, sizes.frames - k) + references,
         "tuned": training(sizes.train_steps) + dreaming(sizes.test_episodes, sizes.frames - k),
         # the paper's protocol fits its statistics on episode 0: its latents and conditions are a new entry
-        "one_trajectory": training(sizes.train_steps) + encode_all + conditions + dreaming(1, sizes.frames - k)
+        "one_trajectory": training(sizes.train_steps)
+        + encode_all
+        + conditions
+        + dreaming(1, sizes.frames - k)
         + 2 * sizes.frames * track_both,
         "figures": a["figures_s"],
         "bench": bench_train + bench_dream + bench_quality + a["compile_s"] + 5.0,

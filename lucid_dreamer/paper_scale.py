@@ -137,8 +137,12 @@ def preset(sizes: Sizes):
     train = {"steps": sizes.train_steps, "batch_size": sizes.batch_size, "eval_every": min(100, sizes.train_steps)}
     return replace(
         paper,
-        world=replace(paper.world, episodes=sizes.episodes, frames_per_episode=sizes.frames, resolution=sizes.resolution),
-        tokenizer=replace(paper.tokenizer, steps=sizes.tokenizer_steps, crop=min(paper.tokenizer.crop, sizes.resolution)),
+        world=replace(
+            paper.world, episodes=sizes.episodes, frames_per_episode=sizes.frames, resolution=sizes.resolution
+        ),
+        tokenizer=replace(
+            paper.tokenizer, steps=sizes.tokenizer_steps, crop=min(paper.tokenizer.crop, sizes.resolution)
+        ),
         data=replace(paper.data, val_episodes=sizes.val_episodes, test_episodes=sizes.test_episodes),
         experiments=tuple(replace(e, train=replace(e.train, **train)) for e in paper.experiments),
     )
@@ -256,7 +260,12 @@ class Run:
         report = _json(stages.tokenizer_stage(self.preset, self.progress), "report.json")
         latents, _ = stages.load_latents(self.preset, self.progress)
         conditions = stages.load_conditions(self.preset, self.progress)
-        return {"steps": self.preset.tokenizer.steps, "latent_shape": list(latents.shape), **report, "conditions": conditions}
+        return {
+            "steps": self.preset.tokenizer.steps,
+            "latent_shape": list(latents.shape),
+            **report,
+            "conditions": conditions,
+        }
 
     def _experiment(self, experiment) -> dict:
         from . import stages

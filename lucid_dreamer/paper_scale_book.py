@@ -21,7 +21,11 @@ NOT_RUN = "not run: no GPU was available"
 
 ROWS = (
     # (the run's stage and key, label, the cpu preset's report in figures/data/results.json)
-    (("paper_settings", None), "ResNet-Rollout, the paper's settings (1,500 steps, lr 1e-4)", "ResNet-Rollout (paper's settings)"),
+    (
+        ("paper_settings", None),
+        "ResNet-Rollout, the paper's settings (1,500 steps, lr 1e-4)",
+        "ResNet-Rollout (paper's settings)",
+    ),
     (("tuned", None), "ResNet-Rollout, ours (lr 1e-3)", "ResNet-Rollout (ours: lr 1e-3)"),
     (("one_trajectory", None), "one trajectory, dreamed back (the paper's protocol)", None),
     (("paper_settings", "oracle"), "oracle (tokenizer floor)", "oracle (tokenizer floor)"),
@@ -50,7 +54,9 @@ def _run_metrics(run: dict, stage: str, key: str | None) -> tuple[dict | None, s
     """A row's metrics in the run, or why there are none (the stage's status)."""
     record = run["stages"].get(stage, {})
     if record.get("status") != "done":
-        return None, f"{record.get('status', 'not run')}: {record.get('reason') or record.get('error') or ''}".strip(": ")
+        return None, f"{record.get('status', 'not run')}: {record.get('reason') or record.get('error') or ''}".strip(
+            ": "
+        )
     return (record["dream"] if key is None else record["references"][key]), None
 
 
@@ -103,15 +109,29 @@ def estimate_section(root: Path = Path(".")) -> list[str]:
     est = _read(root / DATA / "estimate.json")
     if est is None:
         return ["No estimate is committed; `make paper-estimate` writes one."]
-    lines = ["| sizes | GPU | " + " | ".join(s for s in next(iter(next(iter(est["seconds"].values())).values())) if s not in ("dreamed_frames",)) + " |"]
+    lines = [
+        "| sizes | GPU | "
+        + " | ".join(
+            s for s in next(iter(next(iter(est["seconds"].values())).values())) if s not in ("dreamed_frames",)
+        )
+        + " |"
+    ]
     lines.append("| --- | --- |" + " --- |" * (len(lines[0].split("|")) - 4))
     for name, by_gpu in est["seconds"].items():
         for gpu, s in by_gpu.items():
-            cells = [f"{v:.0f} s ({v / 60:.1f} min)" if k == "total" else f"{v:.0f}" for k, v in s.items() if k != "dreamed_frames"]
+            cells = [
+                f"{v:.0f} s ({v / 60:.1f} min)" if k == "total" else f"{v:.0f}"
+                for k, v in s.items()
+                if k != "dreamed_frames"
+            ]
             lines.append(f"| {name} | {gpu} | {' | '.join(cells)} |")
     lines += ["", "What it assumes (not measured here):", ""]
     lines += [f"- `{k}` = {a['value']}: {a['meaning']}." for k, a in est["assumptions"].items()]
-    lines += [f"- {gpu}: {g['bf16_tflops']:.0f} TFLOP/s dense bf16, {g['tf32_tflops']:.0f} TF32, {g['hbm_tb_per_s']} TB/s (data sheet)." for gpu, g in est["gpus"].items()]
+    lines += [
+        f"- {gpu}: {g['bf16_tflops']:.0f} TFLOP/s dense bf16, {g['tf32_tflops']:.0f} TF32, "
+        f"{g['hbm_tb_per_s']} TB/s (data sheet)."
+        for gpu, g in est["gpus"].items()
+    ]
     m = est["measured_on_cpu"]
     lines += [
         "",
@@ -133,7 +153,10 @@ def estimate_section(root: Path = Path(".")) -> list[str]:
 def render(root: Path = Path(".")) -> str:
     run = _read(root / RUN / RECORD)
     if run is None:
-        status = f"**{NOT_RUN}.** No paper-scale records are committed under `{RUN}/`; the columns for the paper scale say so and hold no number."
+        status = (
+            f"**{NOT_RUN}.** No paper-scale records are committed under `{RUN}/`; the columns for the paper "
+            "scale say so and hold no number."
+        )
     else:
         p = run["provenance"]
         status = (
@@ -152,10 +175,10 @@ def render(root: Path = Path(".")) -> str:
         "world and recipe on one CUDA GPU within 8 minutes and writes its records into one folder:",
         "",
         "```bash",
-        "make wheels                                   # once, where pip reaches an index: wheels/ (about 13 MiB, ignored by git)",
+        "make wheels                                   # once, where pip reaches an index: wheels/ (ignored by git)",
         "make paper-scale OUT_DIR=paper_scale_out      # on the GPU machine, wheels/ beside the checkout",
         "lucid-dreamer paper-scale --check             # what is missing there, one line each",
-        "lucid-dreamer paper-scale --dry-run --out DIR # every stage at a reduced size on the CPU (the slow tests run it)",
+        "lucid-dreamer paper-scale --dry-run --out DIR # every stage at a reduced size on the CPU (a slow test)",
         "```",
         "",
         "It renders 64 episodes of 101 frames at 512 px (MuJoCo through EGL), trains the tokenizer for 1,000 steps "
