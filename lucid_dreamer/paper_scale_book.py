@@ -177,6 +177,7 @@ def render(root: Path = Path(".")) -> str:
         "```bash",
         "make wheels                                   # once, where pip reaches an index: wheels/ (ignored by git)",
         "make paper-scale OUT_DIR=paper_scale_out      # on the GPU machine, wheels/ beside the checkout",
+        "scripts/gpu_run.sh OUT_DIR COMMIT             # the same where the machine lacks EGL loaders or git",
         "lucid-dreamer paper-scale --check             # what is missing there, one line each",
         "lucid-dreamer paper-scale --dry-run --out DIR # every stage at a reduced size on the CPU (a slow test)",
         "```",
