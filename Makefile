@@ -3,6 +3,8 @@
 #                          (FROM_SCRATCH=1: retrain the models shipped in weights/ too)
 #   make test              install, run ruff, unit tests, nbval (smoke preset), pair sync and a -W book build
 #   make lock              refresh requirements.lock (the exact versions; needs uv) after pyproject.toml changes
+#   make paper-scale OUT_DIR=DIR   the paper preset on one CUDA GPU in one command (records in DIR; wheels/ beside)
+#   make wheels            download the wheels paper-scale needs beside torch (Python 3.12, manylinux) into wheels/
 PYTHON ?= python3
 PRESET ?= cpu
 # Outside a virtual (or conda) environment make creates one in .venv and uses it: Debian's and
@@ -34,7 +36,7 @@ endif
 JUPYTER_BOOK = $(PYTHON) -c "import sys; from jupyter_book.cli.main import main; sys.exit(main())"
 PIP = $(PYTHON) -m pip install -q
 
-.PHONY: install book notebooks html reproduce test lint test-fast lock clean weights
+.PHONY: install book notebooks html reproduce test lint test-fast lock clean weights wheels paper-scale paper-estimate paper-page
 
 $(VENV)/bin/python:
 	$(BASE_PYTHON) -m venv $(VENV)
@@ -81,6 +83,23 @@ test: install lint
 # Refresh the shipped weights (the cpu preset's main models, <= 10 MB) after their configs change.
 weights:
 	LUCID_DREAMER_PRESET=cpu $(PYTHON) -m lucid_dreamer.weights
+
+# The GPU run (no install: the GPU machine reaches no package index; missing packages come from wheels/).
+OUT_DIR ?= paper_scale_out
+BUDGET ?= 480
+paper-scale:
+	$(PYTHON) -m lucid_dreamer.cli paper-scale --out $(OUT_DIR) --budget $(BUDGET) --install-wheels wheels
+
+wheels:
+	PYTHON=$(PYTHON) scripts/gather_wheels.sh wheels
+
+# The estimate of paper-scale's GPU time (figures/data/paper_scale/estimate.json), on any CPU.
+paper-estimate:
+	$(PYTHON) -m lucid_dreamer.paper_estimate
+
+# The book's paper-scale page from the records under figures/data/paper_scale/ (after a GPU run is committed there).
+paper-page:
+	$(PYTHON) -m lucid_dreamer.paper_scale_book
 
 test-fast:
 	$(PYTHON) -m pytest -q -m "not slow"

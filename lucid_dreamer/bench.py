@@ -58,6 +58,8 @@ class Variant:
     """channels_last memory format (CUDA)."""
     batched_dream: bool = False
     """Dream all episodes at once rather than one at a time."""
+    compiled: bool = False
+    """The model wrapped in `torch.compile` (CUDA; `with_compile` adds this step)."""
 
 
 def ladder(device: torch.device, hardware: Hardware | None = None) -> list[Variant]:
@@ -79,6 +81,14 @@ def ladder(device: torch.device, hardware: Hardware | None = None) -> list[Varia
         return [reference, conv2d, indexed, batched, replace(autocast, name="ours (+ bf16 autocast)")]
     ours = replace(autocast, name="ours (+ channels_last)", channels_last=True)
     return [reference, conv2d, indexed, batched, autocast, ours]
+
+
+def with_compile(variants: list[Variant], device: torch.device) -> list[Variant]:
+    """The ladder with a last step that compiles ours (`torch.compile`), on CUDA only: compiling
+    for the CPU was not measured faster, and its first call costs minutes on 2 cores."""
+    if device.type != "cuda":
+        return variants
+    return [*variants, replace(variants[-1], name="ours (+ torch.compile)", compiled=True)]
 
 
 @dataclass(frozen=True)
@@ -150,7 +160,7 @@ class Runner:
         model = model.to(self.dtype)
         if variant.channels_last:
             model = channels_last(model)
-        self.model = model.train()
+        self.model = (torch.compile(model) if variant.compiled else model).train()
         self.opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         z = self.norm.normalize(latents.to(device))
         generator = torch.Generator().manual_seed(cfg.seed)
@@ -277,8 +287,10 @@ def bench(
     device: torch.device | None = None,
     progress: bool = True,
     hardware: Hardware | None = None,
+    compile: bool = False,
 ) -> dict:
-    """Time every variant of `ladder(device, hardware)`; compare reference and ours on quality.
+    """Time every variant of `ladder(device, hardware)` (and, with `compile`, `with_compile`'s last
+    step); compare reference and ours on quality.
 
     `latents` and `val_latents` are raw latents [E, T, 16, h, w] of training and validation
     episodes (the equal-quality check learns from them); timings at other latent sizes use
@@ -287,6 +299,8 @@ def bench(
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     hardware = hardware or detect(device.type)
     variants = ladder(device, hardware)
+    if compile:
+        variants = with_compile(variants, device)
     model_cfg, train_cfg = ModelConfig(name="resnet_rollout_3d"), TrainConfig()
     result: dict = {
         "device": str(device),

@@ -388,6 +388,12 @@ def cmd_bench(args) -> None:
         print(f"results: {args.json}")
 
 
+def cmd_paper_scale(args) -> int:
+    from . import paper_scale
+
+    return paper_scale.main(args)
+
+
 def _executor_config(args):
     """The grid's executor settings from its flags; a flag of another executor is a mistake."""
     from .executors import ExecutorConfig
@@ -650,6 +656,28 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="slurm: any other sbatch option, repeatable (e.g. account=lab, cpus-per-task=8, mem=16G, exclusive)",
     )
+    p = sub.add_parser(
+        "paper-scale",
+        help="the paper preset on one CUDA GPU in one command that fits 8 minutes (records in --out)",
+        description="On one CUDA GPU: build the paper-scale world (512 px, MuJoCo through EGL) and its tokenizer, "
+        "train ResNet-Rollout at the paper's settings (1,500 steps, lr 1e-4, batch 32) and ours (lr 1e-3), dream "
+        "the held-out episodes and the paper's one trajectory, track with both trackers, bench the paper's "
+        "implementation against ours (bf16, channels-last, torch.compile), and write paper_scale.json (with "
+        "provenance: GPU, precision, commit) and a few figures into --out. Stops between stages once --budget "
+        "is spent; what finished is kept and recorded as such. The book's paper-scale page says what it does "
+        "and how long it is estimated to take.",
+    )
+    p.add_argument("--out", type=Path, help="folder for the records and figures (a few small files)")
+    p.add_argument("--budget", type=float, default=480.0, help="seconds after which no stage starts (default 480)")
+    p.add_argument("--check", action="store_true", help="only say what is missing (one line each); exit 1 if any")
+    p.add_argument("--dry-run", action="store_true", help="every stage at a reduced size, on the CPU")
+    p.add_argument(
+        "--install-wheels",
+        type=Path,
+        help="install missing packages from this folder of wheels first (`make wheels`; no package index)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_paper_scale)
     return parser
 
 

@@ -116,6 +116,10 @@ def _log_build(stage: str, folder: Path, resumed: bool) -> None:
             log.write(json.dumps(line) + "\n")
 
 
+def _device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def _write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, indent=1) + "\n")
 
@@ -336,6 +340,7 @@ def dream_stage(preset: Preset, experiment: Experiment, progress: bool = True, f
 
     def build(out: Path) -> None:
         model, _ = load_model(train_stage(preset, experiment, progress) / "best.safetensors", experiment.model)
+        model = model.to(_device())  # dreams on the GPU where training ran on one
         latents, norm = load_latents(preset, progress)
         k = experiment.model.context_frames
         test = split_episodes(len(latents), preset.data)["test"]
@@ -367,6 +372,7 @@ def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8
 
     def build(out: Path) -> None:
         model, _ = load_model(train_stage(preset, experiment, progress) / "best.safetensors", experiment.model)
+        model = model.to(_device())  # dreams on the GPU where training ran on one
         latents, norm = load_latents(preset, progress)
         tokenizer = load_tokenizer(preset, progress)
         k, test = experiment.model.context_frames, split_episodes(len(latents), preset.data)["test"]

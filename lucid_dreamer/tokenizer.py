@@ -81,6 +81,11 @@ class TokenizerConfig:
     """Seed of initialisation and crop sampling."""
 
 
+def _device() -> torch.device:
+    """Where the built-in tokenizer trains and runs: the GPU if there is one."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 class ConvAutoencoder(nn.Module):
     """Three stride-2 stages down to 16 channels at 1/8 size, mirrored up."""
 
@@ -116,30 +121,45 @@ class ConvTokenizer:
     """The built-in tokenizer: a `ConvAutoencoder` with batched, gradient-free encode/decode.
 
     It trains and runs in float32 on every machine (`precision` does not apply): it is small, and
-    the latents every model learns from stay the same whether or not the CPU has bf16."""
+    the latents every model learns from stay the same whether or not the CPU has bf16. It runs on
+    the GPU where there is one (the `paper` preset's 512 px frames), and hands latents and frames
+    back on the CPU."""
 
     def __init__(self, cfg: TokenizerConfig, net: ConvAutoencoder | None = None, batch: int = 64):
         self.cfg = cfg
         self.net = (net or ConvAutoencoder(cfg.widths)).eval()
         self.batch = batch
 
+    def _on_device(self) -> torch.device:
+        device = _device()
+        self.net.to(device)  # a no-op once there
+        return device
+
     @torch.no_grad()
     def encode(self, frames: np.ndarray) -> torch.Tensor:
         check_frames(frames)
+        device = self._on_device()
         return torch.cat(
-            [self.net.encoder(to_unit_range(frames[i : i + self.batch])) for i in range(0, len(frames), self.batch)]
+            [
+                self.net.encoder(to_unit_range(frames[i : i + self.batch]).to(device)).cpu()
+                for i in range(0, len(frames), self.batch)
+            ]
         )
 
     @torch.no_grad()
     def decode(self, latents: torch.Tensor) -> np.ndarray:
         latents = torch.as_tensor(latents, dtype=torch.float32)
+        device = self._on_device()
         return np.concatenate(
-            [to_uint8(self.net.decoder(latents[i : i + self.batch])) for i in range(0, len(latents), self.batch)]
+            [
+                to_uint8(self.net.decoder(latents[i : i + self.batch].to(device)))
+                for i in range(0, len(latents), self.batch)
+            ]
         )
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        save_file(self.net.state_dict(), directory / "tokenizer.safetensors")
+        save_file({k: v.cpu() for k, v in self.net.state_dict().items()}, directory / "tokenizer.safetensors")
         (directory / "tokenizer.json").write_text(json.dumps({"kind": "ConvTokenizer", **asdict(self.cfg)}, indent=1))
 
     @classmethod
@@ -186,7 +206,8 @@ def train_tokenizer(
     check_frames(frames)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    net = ConvAutoencoder(cfg.widths).to(memory_format=torch.channels_last)
+    device = _device()
+    net = ConvAutoencoder(cfg.widths).to(device, memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-5)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, cfg.lr, total_steps=cfg.steps, pct_start=0.05, final_div_factor=100
@@ -196,8 +217,8 @@ def train_tokenizer(
     net.train()
     for _ in bar:
         crops = _sample_crops(data, centres, cfg, rng)
-        target = to_unit_range(crops).contiguous(memory_format=torch.channels_last)
-        red = torch.from_numpy(red_mask(crops.numpy())).float()[:, None]
+        target = to_unit_range(crops).to(device).contiguous(memory_format=torch.channels_last)
+        red = torch.from_numpy(red_mask(crops.numpy())).float()[:, None].to(device)
         weight = 1 + cfg.red_weight * F.max_pool2d(red, 3, 1, 1)  # dilate to cover the edges
         recon = net.decoder(net.encoder(target))
         loss = ((recon - target).abs() * weight).mean()
@@ -206,7 +227,7 @@ def train_tokenizer(
         opt.step()
         sched.step()
         bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
-    return ConvTokenizer(cfg, net.to(memory_format=torch.contiguous_format))
+    return ConvTokenizer(cfg, net.to("cpu", memory_format=torch.contiguous_format))
 
 
 def decode_episodes(tokenizer: Tokenizer, latents: torch.Tensor) -> np.ndarray:

@@ -16,6 +16,7 @@ counts as the cube.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -46,12 +47,30 @@ class TrackerConfig:
 LENIENT = TrackerConfig(hue_low_max=15, hue_high_min=165, saturation_min=0, value_min=100)
 
 
+PARALLEL_FROM = 64
+"""Frames from which `_each_frame` spreads the work over torch's threads (OpenCV and NumPy release the
+GIL; each frame is tracked alone, so the result is the same as one frame after another)."""
+
+
+def _threads(frames: int) -> int:
+    if frames < PARALLEL_FROM:
+        return 1
+    import torch  # its thread count is the process's share of the cores (local grid workers set it)
+
+    return max(1, min(torch.get_num_threads(), frames // (PARALLEL_FROM // 2)))
+
+
 def _each_frame(frames: np.ndarray, find: Callable[[np.ndarray], tuple | None], size: int) -> np.ndarray:
     """`find` (one frame -> `size` numbers, or None) over uint8 frames [..., H, W, 3]; NaN where None."""
     flat = frames.reshape(-1, *frames.shape[-3:])
     out = np.full((len(flat), size), np.nan)
-    for i, frame in enumerate(flat):
-        found = find(frame)
+    threads = _threads(len(flat))
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            results = list(pool.map(find, flat))
+    else:
+        results = map(find, flat)
+    for i, found in enumerate(results):
         if found is not None:
             out[i] = found
     return out.reshape(*frames.shape[:-3], size)
