@@ -234,6 +234,18 @@ def sample_cost(model_cfg: ModelConfig, cfg: TrainConfig, latent_size: int, conv
     Bytes count every operator's inputs and outputs once: an upper bound on memory traffic
     that ignores caches, so the fraction of bandwidth it gives is a ceiling.
     """
+    init = ResNetRollout3d(replace(model_cfg, name="resnet_rollout_3d"))
+    model = init if conv3d else init.to_conv2d()
+    shape = (1, model_cfg.context_frames + cfg.rollout_steps, LATENT_CHANNELS, latent_size, latent_size)
+    span = torch.randn(shape)
+    norm = Normalizer(torch.zeros(1), torch.ones(1))
+    k = model_cfg.context_frames
+    flops, moved = flops_and_bytes(lambda: rollout_loss(model, span[:, :k], span[:, k:], norm, cfg).backward())
+    return {"flops": flops, "bytes": moved}
+
+
+def flops_and_bytes(fn) -> tuple[float, float]:
+    """FLOPs of `fn()` and the bytes of tensors its operators read and write (each operator once)."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
     class Bytes(TorchDispatchMode):
@@ -246,16 +258,10 @@ def sample_cost(model_cfg: ModelConfig, cfg: TrainConfig, latent_size: int, conv
                     Bytes.total += t.numel() * t.element_size()
             return out
 
-    init = ResNetRollout3d(replace(model_cfg, name="resnet_rollout_3d"))
-    model = init if conv3d else init.to_conv2d()
-    shape = (1, model_cfg.context_frames + cfg.rollout_steps, LATENT_CHANNELS, latent_size, latent_size)
-    span = torch.randn(shape)
-    norm = Normalizer(torch.zeros(1), torch.ones(1))
     counter = FlopCounterMode(display=False)
     with counter, Bytes():
-        k = model_cfg.context_frames
-        rollout_loss(model, span[:, :k], span[:, k:], norm, cfg).backward()
-    return {"flops": counter.get_total_flops(), "bytes": Bytes.total}
+        fn()
+    return float(counter.get_total_flops()), float(Bytes.total)
 
 
 def machine_limits(device: torch.device, repeats: int = 5, bf16: bool = True) -> dict:

@@ -8,7 +8,6 @@ from torch import nn
 from .errors import UserError
 from .precision import Setting, use_bf16
 
-
 MAX_HORIZON = 10_000
 """The longest dream, in frames: far beyond where any dream keeps the cube; a longer one would run
 for hours and fill the memory, so it is refused before it starts."""

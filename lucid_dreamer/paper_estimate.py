@@ -68,25 +68,10 @@ EXPLAINED = {
 
 
 def _flops_bytes(fn) -> tuple[float, float]:
-    """FLOPs and bytes of tensors read and written (every operator once) of `fn()`."""
-    import torch
-    from torch.utils._python_dispatch import TorchDispatchMode
-    from torch.utils.flop_counter import FlopCounterMode
+    """`bench.flops_and_bytes`, imported only when an estimate is made (torch is heavy)."""
+    from .bench import flops_and_bytes
 
-    class Bytes(TorchDispatchMode):
-        total = 0
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            out = func(*args, **(kwargs or {}))
-            for t in torch.utils._pytree.tree_leaves((args, kwargs, out)):
-                if isinstance(t, torch.Tensor):
-                    Bytes.total += t.numel() * t.element_size()
-            return out
-
-    counter = FlopCounterMode(display=False)
-    with counter, Bytes():
-        fn()
-    return float(counter.get_total_flops()), float(Bytes.total)
+    return flops_and_bytes(fn)
 
 
 def counted(sizes: Sizes) -> dict:

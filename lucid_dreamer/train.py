@@ -32,7 +32,6 @@ from .paper import PAPER_STEPS
 from .precision import Setting, use_bf16
 from .precision import record as precision_record
 
-
 MAX_BATCH = 4096
 """The largest batch (128 times the paper's): a larger one would not fit in memory, or not usefully."""
 
@@ -185,7 +184,9 @@ def _model_config(path: Path, meta: dict) -> ModelConfig:
     misspelt or unreadable (hand-edited or foreign metadata)."""
     missing = [k for k in SETTINGS if not isinstance(meta.get(k), dict)]
     if missing:
-        raise UserError(f"{path} has damaged settings: no {', '.join(map(repr, missing))}; write it with `lucid-dreamer train`")
+        raise UserError(
+            f"{path} has damaged settings: no {', '.join(map(repr, missing))}; write it with `lucid-dreamer train`"
+        )
     unknown = sorted(set(meta["model"]) - {f.name for f in fields(ModelConfig)})
     if unknown:
         raise UserError(f"{path} has damaged settings: unknown model setting {', '.join(map(repr, unknown))}")

@@ -241,6 +241,8 @@ def test_intervals_cover_95_percent_by_default():
         contrast_interval([[[v] for v in values]], [lambda sums: sums[..., 0]], [None], lambda m: m[0])[1:],
     ):
         assert 1.85 < (high - low) / 2 / standard_error < 2.07
+
+
 def test_reflect_folds_a_free_path_between_the_walls():
     from lucid_dreamer.analyze import reflect
 

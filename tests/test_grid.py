@@ -321,6 +321,8 @@ def test_a_run_with_another_records_very_configs_takes_it_over_without_training(
     (grid.results_dir(cpu) / f"{claim.id}.json").unlink()
     with pytest.raises(pytest.fail.Exception, match="trained again"):
         grid.run_one(cpu, claim)
+
+
 def test_every_committed_truth_file_has_the_reference_tracks_beside_it():
     from lucid_dreamer.analyze import REFERENCES, REFERENCES_VERSION
 

@@ -77,6 +77,8 @@ def test_the_video_player_links_the_video_instead_of_embedding_it(tmp_path, monk
     assert 'preload="none"' in html and "base64" not in html
     # the built book's copy first, then the file beside the notebooks folder (Jupyter)
     assert html.index('src="../demo.mp4"') < html.index('src="../artifacts/smoke/figures/demo.mp4"')
+
+
 def test_relative_to_trivial_draws_each_models_ratio_with_its_band_and_the_line_at_one():
     from lucid_dreamer.plots import relative_to_trivial
 
