@@ -58,8 +58,8 @@ from lucid_dreamer import book, comparison, grid, stages, tables
 from lucid_dreamer.analyze import REFERENCES, TRIVIAL, beats_until, horizon_ratios, pool_sums, scale_to
 from lucid_dreamer.paper import PAPER_RESULTS
 from lucid_dreamer.paper import book_values as paper_values
-from lucid_dreamer.presets import one_step_experiment
 from lucid_dreamer.plots import error_by_horizon, relative_to_trivial, results_bars, tracking_analysis
+from lucid_dreamer.presets import one_step_experiment
 
 nb = book.start("05_analysis", preset)
 P = nb.preset
