@@ -262,18 +262,6 @@ def score(dream: dict[str, np.ndarray], truth: dict[str, np.ndarray], resolution
     }
 
 
-def constant_velocity(context_xy: np.ndarray, horizon: int, resolution: int) -> np.ndarray:
-    """Extrapolate tracked context centroids [E, K, 2] at their mean velocity for `horizon` frames.
-
-    The cube cannot leave the arena, so the path stops at the frame's edge rather than
-    wandering off it (a stronger baseline than one that scores those frames as misses).
-    """
-    k = context_xy.shape[1]
-    velocity = (context_xy[:, -1] - context_xy[:, 0]) / max(k - 1, 1)
-    steps = np.arange(1, horizon + 1)[None, :, None]
-    return np.clip(context_xy[:, -1:, :] + steps * velocity[:, None, :], 0, resolution - 1)
-
-
 def reflect(x: np.ndarray, bound: float) -> np.ndarray:
     """Positions `x` of a point moving freely, folded into [-bound, bound] as if it bounced
     elastically off walls at +-bound (any number of times)."""

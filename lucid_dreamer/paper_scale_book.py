@@ -11,6 +11,7 @@ import json
 import math
 from pathlib import Path
 
+from .analyze import REFERENCES
 from .paper_scale import FIGURES, RECORD
 
 DATA = Path("figures/data/paper_scale")
@@ -28,10 +29,7 @@ ROWS = (
     ),
     (("tuned", None), "ResNet-Rollout, ours (lr 1e-3)", "ResNet-Rollout (ours: lr 1e-3)"),
     (("one_trajectory", None), "one trajectory, dreamed back (the paper's protocol)", None),
-    (("paper_settings", "oracle"), "oracle (tokenizer floor)", "oracle (tokenizer floor)"),
-    (("paper_settings", "copy_last"), "copy last frame", "copy last frame"),
-    (("paper_settings", "constant_velocity"), "constant velocity", "constant velocity"),
-)
+) + tuple((("paper_settings", key), label, label) for key, label in REFERENCES.items())
 
 
 def _read(path: Path) -> dict | None:

@@ -22,8 +22,8 @@
 # go on. This chapter makes size and speed the axes of a map. In every world of the map the same
 # tokenizer (the main world's) encodes the frames, and the same network is trained two ways with
 # three seeds: the paper's recipe (4 context frames, 4-step teacher-less rollout, motion-weighted
-# L1) and one step ahead (R = 1). Beside them, in each world, the references: copying the last
-# frame, constant velocity, and the tokenizer's own floor (true latents decoded and tracked).
+# L1) and one step ahead (R = 1). Beside them, in each world, two references: copying the last
+# frame, and the tokenizer's own floor (true latents decoded and tracked).
 #
 # A verdict measured in one world is a verdict about that world: the map says in which
 # conditions each of the paper's claims about its recipe can hold.

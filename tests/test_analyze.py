@@ -7,7 +7,6 @@ from hypothesis.extra.numpy import arrays
 from lucid_dreamer.analyze import (
     MISS_CHARGES,
     charged_episode_metrics,
-    constant_velocity,
     contrast_interval,
     detection_toggles,
     episode_sums,
@@ -72,13 +71,6 @@ def test_horizon_report_windows_and_curves():
     assert big["by_horizon"]["rmse"][4] == pytest.approx(12)
     assert big["pooled"]["detection_rate"] == r["pooled"]["detection_rate"]
     assert big["per_episode"][0]["max_error"] == pytest.approx(12)
-
-
-def test_constant_velocity_extrapolates_and_stops_at_the_frame_edge():
-    context = np.array([[[10, 10], [12, 10], [14, 10], [16, 10]]], float)
-    path = constant_velocity(context, horizon=50, resolution=100)
-    np.testing.assert_allclose(path[0, :3], [[18, 10], [20, 10], [22, 10]])
-    np.testing.assert_allclose(path[0, -1], [99, 10])  # 16 + 2 * 50 = 116 lies past the edge
 
 
 def test_sharpness_drops_with_blur_and_looks_around_the_cube():

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from lucid_dreamer import book, grid, stages
+from lucid_dreamer.analyze import REFERENCES
 from lucid_dreamer.presets import PRESETS, context_sweep_experiments
 
 pytestmark = pytest.mark.slow
@@ -45,7 +46,7 @@ def test_every_stage_runs_at_the_papers_shapes(dry_run):
     dreamed = json.loads((stages.dream_stage(P, exp, progress=False) / "metrics.json").read_text())
     assert dreamed["resolution"] == 512 and dreamed["pooled"]["total_frames"] <= 9 - exp.model.context_frames
     references = json.loads((stages.references_stage(P, 4, progress=False) / "metrics.json").read_text())
-    assert set(references) == {"oracle", "copy_last", "constant_velocity"}
+    assert set(references) == set(REFERENCES)
     one_step = context_sweep_experiments(P)[0]
     assert "sharpness_ratio" in json.loads(
         (stages.one_step_stage(P, one_step, progress=False) / "metrics.json").read_text()

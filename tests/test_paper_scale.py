@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lucid_dreamer import cli, offline, paper_scale, paper_scale_book
+from lucid_dreamer.analyze import REFERENCES
 
 
 def test_check_reports_a_missing_package_in_one_line(monkeypatch, capsys):
@@ -133,7 +134,7 @@ def test_dry_run_of_the_whole_command(tmp_path, monkeypatch):
     stages = record["stages"]
     assert stages["world"]["resolution"] == paper_scale.DRY_RUN.resolution
     assert stages["paper_settings"]["train"]["steps"] == paper_scale.DRY_RUN.train_steps
-    assert set(stages["paper_settings"]["references"]) == {"oracle", "copy_last", "constant_velocity"}
+    assert set(stages["paper_settings"]["references"]) == set(REFERENCES)
     assert "paper_tracker" in stages["tuned"]["dream"] and stages["one_trajectory"]["dream"]["pooled"]["total_frames"]
     assert stages["bench"]["variants"][0].startswith("reference")
     assert sorted(p.name for p in out.iterdir()) == sorted([paper_scale.RECORD, *paper_scale.FIGURES])
