@@ -25,12 +25,20 @@
 # Two runs: the paper's own hyper-parameters and budget (AdamW, lr 1e-4, 1,500 steps of
 # 32 windows), and a tuned run of ours with a higher learning rate, labelled as ours.
 
+# %% [markdown]
+# ```{admonition} At a glance
+# - **Shows**: the paper's network, checked against its Conv3d form, and its two training runs.
+# - **Needs**: chapter 1's latents.
+# - **Takes**: {glue:text}`chapter_runtime` in this build of the book (stages built before are
+#   loaded from cache); from scratch at the `cpu` preset on 2 CPU cores, about 16 min (two trainings of 1,500 steps).
+# ```
+
 # %% tags=["parameters"]
 import os
 
 preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")
 
-# %%
+# %% tags=["hide-input"]
 import json
 from dataclasses import asdict
 
@@ -44,7 +52,7 @@ from lucid_dreamer.plots import architecture, training_curves
 
 nb = book.start("03_training", preset)
 P = nb.preset
-print(nb.source)
+print(nb.header)
 
 # %% [markdown]
 # ## The model, as the paper wrote it and as we run it
@@ -66,15 +74,17 @@ card = {
     "max_abs_difference": max_diff,
     "main_model": asdict(P.experiments[0].model),
 }
-glue("params_3d", f"{card['parameters_conv3d']:,}", display=False)
-glue("params_2d", f"{card['parameters_conv2d']:,}", display=False)
-glue("equivalence_diff", max_diff, display=False)
 print(
     f"Conv3d form: {card['parameters_conv3d']:,} parameters; Conv2d form: {card['parameters_conv2d']:,}; "
     f"largest output difference {max_diff:.2e}"
 )
 
-# %%
+# %% tags=["remove-input"]
+glue("params_3d", f"{card['parameters_conv3d']:,}", display=False)
+glue("params_2d", f"{card['parameters_conv2d']:,}", display=False)
+glue("equivalence_diff", max_diff, display=False)
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 2, drawn from the model this book trains: each layer's output shape and parameter count.", "name": "fig-architecture"}}
 latent_size = P.world.resolution // 8
 fig = architecture(
     describe(ResNetRollout(ModelConfig()), latent_size),
@@ -108,17 +118,20 @@ for exp in P.experiments:
     logs[exp.label] = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
 for name, s in summaries.items():
     print(
-        f"{s['label']:40} {s['steps']} steps in {s['train_seconds'] / 60:.1f} min "
+        f"{s['label']}:\n  {s['steps']} steps in {s['train_seconds'] / 60:.1f} min "
         f"({s['samples_per_s']:.0f} rollout samples/s, {s['precision']['precision']}), "
         f"best validation loss {s['best_val_loss']:.4f}"
     )
+
+# %% tags=["remove-input"]
+for name, s in summaries.items():
     glue(f"{name}_minutes", s["train_seconds"] / 60, display=False)
     glue(f"{name}_val", s["best_val_loss"], display=False)
     glue(f"{name}_rate", s["samples_per_s"], display=False)
 glue("train_precision", " and ".join(sorted({s["precision"]["precision"] for s in summaries.values()})), display=False)
 nb.save_data("training", {"model_card": card, "runs": summaries})
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Training and validation loss of the two runs, step by step: the paper's settings (lr 1e-4) and ours (lr 1e-3). A validation curve still falling at the end has not converged.", "name": "fig-training"}}
 fig = training_curves(logs, source=nb.source)
 nb.save_figure(fig, "training_curves")
 glue("training_curves_fig", fig, display=False)
@@ -134,3 +147,7 @@ plt.show()
 # both in {glue:text}`train_precision`. The curves above show where each stops improving.
 # A validation loss says how well a model predicts four frames ahead from true context; whether
 # its dreams keep the cube is chapter 5's question.
+
+# %% tags=["remove-input"]
+glue("chapter_runtime", nb.runtime(), display=False)
+glue("chapter_package", nb.record["package"], display=False)  # tests: executed against the committed package

@@ -24,12 +24,20 @@
 # of the comparison grid, trained at the grid's shorter budget, and sampled from its Gaussian head
 # at every step, which is why its cube jitters.
 
+# %% [markdown]
+# ```{admonition} At a glance
+# - **Shows**: the dreams of held-out episodes: sliders to explore them, an animation and the demo video.
+# - **Needs**: chapter 3's models and the grid's first Probabilistic Plus run (`lucid-dreamer grid`).
+# - **Takes**: {glue:text}`chapter_runtime` in this build of the book (stages built before are
+#   loaded from cache); from scratch at the `cpu` preset on 2 CPU cores, about 6 min.
+# ```
+
 # %% tags=["parameters"]
 import os
 
 preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import HTML, display
@@ -46,8 +54,8 @@ test = split_episodes(P.world.episodes, P.data)["test"]
 truth = stages.load_episodes(P)["frames"][test, k:]
 rival = grid.find_run(P, "rivals__probabilistic_plus__seed0").experiment  # shares the grid's cached run
 dreams = {exp.label: stages.load_dream_frames(P, exp) for exp in (*P.experiments, rival)}
-print(nb.source)
-print(f"{len(test)} test episodes, {truth.shape[1]} dreamed frames each, models: {', '.join(dreams)}")
+print(nb.header)
+print(f"{len(test)} test episodes, {truth.shape[1]} dreamed frames each; models:", *dreams, sep="\n  ")
 
 # %% [markdown]
 # ## Explore the dreams
@@ -76,7 +84,7 @@ explorer = widgets.interact(  # kept in a name, so the cell shows the sliders an
     model=widgets.Dropdown(options=list(dreams), description="model"),
     horizon=widgets.IntSlider(1, 1, truth.shape[1], description="horizon"),
 )
-# %%
+# %% tags=["hide-input"]
 panels = {"ground truth": truth[0], **{label: frames[0] for label, frames in dreams.items()}}
 HTML(animation_html(panels))
 
@@ -87,7 +95,7 @@ HTML(animation_html(panels))
 # same on the first three held-out test episodes, with both of this book's ResNet-Rollout runs,
 # each panel labelled with what it is.
 
-# %%
+# %% tags=["hide-input"]
 video_frames = np.concatenate(
     [
         side_by_side({"truth": truth[e], **{label: frames[e] for label, frames in dreams.items()}})
@@ -108,3 +116,7 @@ glue("video_frames", len(video_frames), display=False)
 #
 # The dreams themselves, {glue:text}`video_frames` frames of them in the video: what each model
 # makes of the held-out episodes it never saw. Chapter 5 measures what the eye sees here.
+
+# %% tags=["remove-input"]
+glue("chapter_runtime", nb.runtime(), display=False)
+glue("chapter_package", nb.record["package"], display=False)  # tests: executed against the committed package

@@ -41,12 +41,20 @@
 # true and dreamed frames; a second table uses the paper's tracker (strict thresholds on true
 # frames, lenient ones and a fallback on dreams), as the paper's own numbers did (methods page).
 
+# %% [markdown]
+# ```{admonition} At a glance
+# - **Shows**: how far the dreamed cube is from the true one, frame by frame, beside three trivial predictors and the tokenizer's floor.
+# - **Needs**: chapter 4's dreams, and the committed grid records for the learning-curve section.
+# - **Takes**: {glue:text}`chapter_runtime` in this build of the book (stages built before are
+#   loaded from cache); from scratch at the `cpu` preset on 2 CPU cores, about 1 min.
+# ```
+
 # %% tags=["parameters"]
 import os
 
 preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")
 
-# %%
+# %% tags=["hide-input"]
 import json
 
 import matplotlib.pyplot as plt
@@ -64,7 +72,7 @@ from lucid_dreamer.presets import one_step_experiment
 nb = book.start("05_analysis", preset)
 P = nb.preset
 res = P.world.resolution
-print(nb.source)
+print(nb.header)
 for name, value in paper_values().items():  # the paper's numbers, for the book's pages
     glue(name, value, display=False)
 glue("resolution", res, display=False)
@@ -87,7 +95,7 @@ reports |= {REFERENCES[k]: v for k, v in refs.items()}
 # the paper's settings (top: trajectories, solid true and dashed dreamed; bottom: error per
 # frame after the context, mean over episodes with a band of one standard deviation).
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Top: the true (solid) and dreamed (dashed) cube paths of every held-out episode. Bottom: the error per dreamed frame (px at 512), mean over episodes with one standard deviation.", "name": "fig-tracking"}}
 main = P.experiments[0]
 dream_xy = load_file(stages.dream_stage(P, main) / "tracks.safetensors")["dream/cube"]
 truth_xy = stages.load_truth_tracks(P, main.model.context_frames)["cube"]
@@ -110,7 +118,7 @@ plt.show()
 # frames in which the dream shows the cube. Each model is one training run, dreamed from its
 # checkpoint with the lowest validation loss: [{glue:text}`model_runs:s`]{.prose}.
 
-# %%
+# %% tags=["remove-input"]
 glue(
     "model_runs",
     "; ".join(f"{e.label}: {e.budget}, seed {e.train.seed}" for e in [*P.experiments, one_step]),
@@ -125,12 +133,12 @@ display(table)
 # The same dreams measured the paper's way (the truth with strict thresholds, the dream with
 # lenient ones and a fallback), beside the paper's own numbers, on its training video:
 
-# %%
+# %% tags=["hide-input"]
 paper_table = tables.paper_tracker_results(scaled)
 glue("paper_tracker_table", paper_table, display=False)
 display(paper_table)
 
-# %%
+# %% tags=["hide-input"]
 main_r, copy_r = reports[main.label], reports[REFERENCES["copy_last"]]
 cv_r, prior_r = reports[REFERENCES["bouncing_velocity"]], reports[REFERENCES["position_prior"]]
 
@@ -157,8 +165,9 @@ for h in ("4", "16"):
         }
         v = verdicts[h]
         print(
-            f"within {h} frames, strict RMSE at 512 px: {best_label} {v['model']:.1f} px, copy last frame "
-            f"{v['copy_last']:.1f}, bouncing constant velocity {v['bouncing_velocity']:.1f}, prior {v['prior']:.1f}"
+            f"within {h} frames, strict RMSE at 512 px: {best_label} {v['model']:.1f} px;\n"
+            f"  copy last frame {v['copy_last']:.1f}, bouncing constant velocity {v['bouncing_velocity']:.1f}, "
+            f"prior {v['prior']:.1f}"
         )
         references = {
             "copying the last frame": v["copy_last"],
@@ -236,7 +245,7 @@ nb.save_data("results", {"reports": reports, "verdicts": verdicts, "paper": PAPE
 # cube moved out of the scene (any detection is false), and in the main model's dreams after
 # horizon 16, where a paper detection whose blob is not cube-sized is a smear, not the cube.
 
-# %%
+# %% tags=["hide-input"]
 from lucid_dreamer.track import detection_shares
 from lucid_dreamer.world import World
 
@@ -272,7 +281,7 @@ display(false_table)
 #
 # Error and detection against the number of frames dreamed.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Strict RMSE within the first h dreamed frames (px at 512) for each model and reference. Where a model's line lies above a trivial predictor's, that predictor forecasts better at that horizon.", "name": "fig-horizon"}}
 fig = error_by_horizon({label: scale_to(r) for label, r in reports.items()}, 512, source=nb.source)
 nb.save_figure(fig, "error_by_horizon")
 glue("horizon_fig", fig, display=False)
@@ -290,7 +299,7 @@ plt.show()
 # episodes). Bands are paired 95% bootstrap intervals: seeds and episodes resampled, the same
 # episode draws for the model and the predictors. Below 1 the recipe beats all three.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The recipe's strict RMSE divided by the best trivial predictor's at each horizon and budget, with 95% intervals. Below the line at 1 the model beats all three trivial predictors.", "name": "fig-relative"}}
 records = grid.load_records(P)
 recipe_rows = {("rivals", "resnet_rollout"): P.grid.steps, **{("curve", f"recipe_s{s}"): s for s in P.grid.curve_steps}}
 horizons = grid.horizon_table(P, [r for r in records if (r["group"], r["variant"]) in recipe_rows])
@@ -356,7 +365,7 @@ plt.show()
 # the U-Nets, Sharp-Shooter, Probabilistic Plus and Hero are compared with seeds in chapter 7
 # (Figure 3 with intervals); here they are absent rather than filled in.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 3, computed: our runs and the references (bars, px at 512 and % detected) and the paper's reported values (stars) where a model of the same name exists here.", "name": "fig-figure3"}}
 fig = results_bars(
     {label: scale_to(r)["pooled"] for label, r in reports.items()},
     paper={main.label: PAPER_RESULTS["ResNet-Rollout"]},
@@ -380,3 +389,7 @@ plt.show()
 # the camera is fixed, so every cube-free frame is this one) the paper's dream tracker
 # {glue:text}`empty_paper_finds:s` and ours {glue:text}`empty_ours_finds:s`. Chapter 7 repeats these comparisons with seeds and intervals; chapter 8 says in which
 # worlds they hold.
+
+# %% tags=["remove-input"]
+glue("chapter_runtime", nb.runtime(), display=False)
+glue("chapter_package", nb.record["package"], display=False)  # tests: executed against the committed package

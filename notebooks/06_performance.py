@@ -29,12 +29,20 @@
 # repeat the variants take turns, so a slow spell of the machine hits all of them; the table
 # shows medians. The same run from the command line: `lucid-dreamer bench --json bench.json`.
 
+# %% [markdown]
+# ```{admonition} At a glance
+# - **Shows**: how fast the paper's implementation and ours train and dream on this machine, one change at a time, at equal quality.
+# - **Needs**: chapter 1's latents.
+# - **Takes**: {glue:text}`chapter_runtime` in this build of the book (stages built before are
+#   loaded from cache); from scratch at the `cpu` preset on 2 CPU cores, about 5 min (a live benchmark).
+# ```
+
 # %% tags=["parameters"]
 import os
 
 preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 from IPython.display import display
 from myst_nb import glue
@@ -45,13 +53,16 @@ from lucid_dreamer.plots import speedups
 
 nb = book.start("06_performance", preset)
 P = nb.preset
+print(nb.header)
+
+# %%
 latents, _ = stages.load_latents(P)
 splits = split_episodes(len(latents), P.data)
 cfg = bench.QUICK if P.name == "smoke" else bench.BenchConfig()
 result = bench.bench(latents[splits["train"]], latents[splits["val"]], cfg)
+
+# %% tags=["remove-input"]
 nb.save_data("bench", result)
-print(nb.source)
-print(bench.format_table(result))
 
 # %% [markdown]
 # ## Speed, one change at a time
@@ -63,16 +74,18 @@ print(bench.format_table(result))
 # number (batch-1 steps are dominated by thread synchronisation): its repeats can differ by 2x,
 # and so can the dreaming ratio between runs of this chapter.
 
-# %%
+# %% tags=["hide-input"]
 table = tables.benchmark(result)
 glue("bench_table", table, display=False)
 display(table)
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Speed-up over the paper's implementation, one change at a time, for training and dreaming (medians of the repeats). Each bar adds one change to the one before.", "name": "fig-speedups"}}
 fig = speedups(result, source=nb.source)
 nb.save_figure(fig, "bench_speedups")
 glue("bench_fig", fig, display=False)
 plt.show()
 
-# %%
+# %% tags=["hide-input"]
 main_size = str(cfg.latent_sizes[0])
 train_main = result["train"][main_size]
 ours, ref = result["variants"][-1], result["variants"][0]
@@ -98,7 +111,7 @@ print(
 # So on such a CPU the last float32 step of the ladder is ours, and the speed-ups a reader gets
 # are the float32 ones below (measured here in the same run, float32 against float32).
 
-# %%
+# %% tags=["hide-input"]
 hardware = result["hardware"]
 print(
     f"{result['device']}: {hardware['capability']}; native bf16: {hardware['native_bf16']}; "
@@ -158,7 +171,7 @@ tables.utilisation(result)
 # comes from bf16 where the hardware computes it natively, and for dreaming from batching
 # episodes.
 
-# %%
+# %% tags=["hide-input"]
 if f32 is not None:
     used = bench.utilisation(result)
     for size in result["train"]:
@@ -175,3 +188,7 @@ if f32 is not None:
 # same steps; in float32 against float32 the training speed-up is
 # {glue:text}`f32_train_speedup_16:.1f`x at 16x16 latents and {glue:text}`f32_train_speedup_64:.1f`x
 # at the paper's 64x64.
+
+# %% tags=["remove-input"]
+glue("chapter_runtime", nb.runtime(), display=False)
+glue("chapter_package", nb.record["package"], display=False)  # tests: executed against the committed package

@@ -25,13 +25,22 @@
 # `lucid-dreamer grid --preset P`, that writes each finished run's metrics to
 # `figures/data/grid/<preset>/`; this notebook renders whatever is there and says what is not.
 
+# %% [markdown]
+# ```{admonition} At a glance
+# - **Shows**: the learning curve that sets the budget, the paper's rivals, ablations and seeds, and the claims audit.
+# - **Needs**: the grid's committed records (`lucid-dreamer grid --preset cpu`, hours of CPU, resumable).
+# - **Takes**: {glue:text}`chapter_runtime` in this build of the book (stages built before are
+#   loaded from cache); from scratch at the `cpu` preset on 2 CPU cores, under a minute: it renders committed records.
+# ```
+
 # %% tags=["parameters"]
 import os
 
 preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")
 
-# %%
+# %% tags=["hide-input"]
 import json
+import textwrap
 
 import matplotlib.pyplot as plt
 from IPython.display import display
@@ -65,12 +74,12 @@ own_episodes = grid.episode_table(P, own)  # per test episode, from the committe
 episodes = own_episodes if claims_steps == P.grid.steps else grid.episode_table(P, records)
 summary = grid.summarize(records, episodes)
 labels = {r.variant: r.experiment.label for r in runs if r.group == "rivals"}
-print(nb.source)
+print(nb.header)
 budget = next(r for r in runs if r.group == "rivals").experiment.budget
 print(
     f"{len(every_record)} of {len(every_run)} grid runs done at preset {P.name} "
-    f"({grid.distinct_trainings(every_record)} distinct trainings); the comparison's at {budget}, "
-    f"seeds {', '.join(map(str, P.grid.seeds))}"
+    f"({grid.distinct_trainings(every_record)} distinct trainings);\n"
+    f"the comparison's at {budget}, seeds {', '.join(map(str, P.grid.seeds))}"
 )
 precisions = grid.precision_counts(records)
 print("precision of the runs: " + ", ".join(f"{name} {count}" for name, count in precisions.items()))
@@ -110,9 +119,9 @@ def saved(name):
 
 # %%
 curve = grid.learning_curve(every_record)
-print(comparison.budget_sentence(curve, PAPER_STEPS))
+print(textwrap.fill(comparison.budget_sentence(curve, PAPER_STEPS), 100))
 
-# %% tags=["remove-input"]
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The three trainings at each budget: validation loss (first panel, the only one the budget is chosen on) and test strict RMSE (px at 512) within 1, 4, 16 frames and over the whole dream, with the references as grey lines.", "name": "fig-learning-curve"}}
 glue("budget_choice", comparison.budget_sentence(curve, PAPER_STEPS), display=False)
 panels = [
     ("val_loss", "best validation loss"),
@@ -140,7 +149,7 @@ plt.show()
 # {glue:text}`grid_steps` steps (a row shares its run with a point of the learning curve where the
 # configs are the same):
 
-# %%
+# %% tags=["hide-input"]
 again = [r for r in every_record if r.get("claim_steps") is not None]
 claim_runs = [r for r in every_run if r.claim_steps is not None]
 glue("claim_rows_done", f"{len(again)} of {len(claim_runs)} runs", display=False)
@@ -161,7 +170,7 @@ if again:
 # The `cpu` preset keeps the large rivals small enough for a 2-core CPU, so the paper's size
 # ratios (10x, 84x, 394x) shrink; the `paper` preset keeps them as large as one GPU allows.
 
-# %%
+# %% tags=["hide-input"]
 models_table = comparison.models_table(runs, P.grid.seeds[0])
 glue("models_table", models_table, display=False)
 display(models_table)
@@ -178,7 +187,7 @@ display(models_table)
 # The paper's columns are its README's table and its results chart, Figure 3 (the numbers its
 # code release types into that chart's plotting script; `lucid_dreamer.paper`).
 
-# %%
+# %% tags=["hide-input"]
 readme, by_paper_tracker, report = comparison.rivals_tables(summary, labels)
 glue("readme_table", readme, display=False)
 glue("paper_tracker_table", by_paper_tracker, display=False)
@@ -195,14 +204,17 @@ display(readme, by_paper_tracker, report)
 # {glue:text}`common_span_shift`. The horizon columns of the ablation table (h4, h16) compare the
 # same horizons for every model.
 
-# %%
+# %% tags=["hide-input"]
 span = grid.common_span(P, comparison_runs)
 aligned = grid.strict_within_rows(P, comparison_records, span)
 glue("common_span", span, display=False)
 shifts = comparison.same_horizon_shifts(summary, aligned, span)
 print(
-    f"scored within the first {span} dreamed frames, the largest move of a rival's mean strict RMSE: "
-    f"{shifts['common_span_rivals_shift']} px; of any row: {shifts['common_span_shift']}"
+    textwrap.fill(
+        f"scored within the first {span} dreamed frames, the largest move of a rival's mean strict RMSE: "
+        f"{shifts['common_span_rivals_shift']} px; of any row: {shifts['common_span_shift']}",
+        100,
+    )
 )
 for name, text in shifts.items():
     glue(name, text, display=False)
@@ -215,7 +227,7 @@ for name, text in shifts.items():
 # predictors on the same test episodes as grey lines: a bar to the right of copy-last's line in
 # the error panels has not learned to beat copying the last frame.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Figure 3 with intervals: each model's mean over seeds (bar), its 95% interval (black line), each seed (dots), the paper's values (stars) and the references on the same test episodes (grey lines).", "name": "fig-figure3-intervals"}}
 rivals, paper = comparison.figure3_data(summary, labels)
 panels = [
     ("rmse_512", "RMSE, detected frames (px at 512)"),
@@ -233,7 +245,7 @@ plt.show()
 # The paper says over-parameterisation hurts: error should fall and then rise with size. Two
 # families, the ResNet-Rollout and the Rollout U-Net, over widths, with 95% intervals.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Strict RMSE (px at 512) against the number of parameters, for two families, with 95% intervals. The paper's inverted U would show as an error that falls and then rises again with size.", "name": "fig-inverted-u"}}
 fig = inverted_u(comparison.width_series(summary), "strict RMSE (px at 512)", source=nb.source)
 nb.save_figure(fig, "inverted_u")
 glue("inverted_u_fig", fig, display=False)
@@ -249,7 +261,7 @@ plt.show()
 # Below the ablations, the reference points of chapter 5 on the same test episodes: a model
 # that cannot beat copying the last frame has learned nothing about motion.
 
-# %%
+# %% tags=["hide-input"]
 refs = comparison.references(records)
 ablations = comparison.ablation_table(summary, runs, P.grid.seeds[0], refs)
 glue("ablation_table", ablations, display=False)
@@ -269,7 +281,7 @@ nb.save_data(
 # from the same commands. The same network and budget trained both ways, with the same seeds:
 # the rivals' ResNet-Rollout (in its records' precision) and the same row forced to float32.
 
-# %%
+# %% tags=["hide-input"]
 precision_table = comparison.precision_table(summary, records, grid.record_precision)
 glue("precision_table", precision_table, display=False)
 display(precision_table)
@@ -288,7 +300,7 @@ glue("precision_difference", comparison.precision_difference(records), display=F
 # Rows are grouped by verdict and coloured by it; every row was measured in this preset's world
 # ({glue:text}`main_world`) unless its last column names another place or adds what the map found.
 
-# %%
+# %% tags=["hide-input"]
 main_world = grid.main_conditions(records)
 world = conditions.describe_short(main_world) if main_world else "not run yet"
 conditions_map = saved("conditions_map")
@@ -339,3 +351,9 @@ display(audit_table)
 # testable here {glue:text}`audit_not_testable_here`, not measured yet (its runs have not been
 # made) {glue:text}`audit_not_measured_yet`; every verdict names the world it was measured in, and
 # {glue:text}`audit_flips` change where a lost cube is charged otherwise.
+
+# %% tags=["remove-input"]
+glue("chapter_runtime", nb.runtime(), display=False)
+glue("chapter_package", nb.record["package"], display=False)  # tests: executed against the committed package
+glue("book_commit", nb.record["commit"], display=False)  # the intro names the build's commit and preset
+glue("book_preset", P.name, display=False)

@@ -1,8 +1,13 @@
 """The notebooks' py:percent sources and their executed .ipynb pairs must agree."""
 
+import ast
+import json
+import re
 from pathlib import Path
 
 import pytest
+
+from lucid_dreamer.provenance import package_hash
 
 jupytext = pytest.importorskip("jupytext", reason="the book extras are not installed")
 
@@ -16,21 +21,17 @@ def cells(path):
     ]
 
 
-def test_the_book_and_the_makefile_run_every_notebook():
-    names = [p.stem for p in NOTEBOOKS]
-    assert names[:7] == [
-        "01_tokenization",
-        "02_posterior_collapse",
-        "03_training",
-        "04_dreaming",
-        "05_analysis",
-        "06_performance",
-        "07_comparison",
-    ]
-    root = NOTEBOOKS[0].parent.parent
-    toc, makefile = (root / "_toc.yml").read_text(), (root / "Makefile").read_text()
-    for name in names:
-        assert f"notebooks/{name}" in toc and name in makefile
+ROOT = NOTEBOOKS[0].parent.parent
+NUMBERS = "one two three four five six seven eight nine ten eleven twelve".split()
+
+
+def test_the_book_the_makefile_and_the_readme_name_every_notebook():
+    toc, makefile = (ROOT / "_toc.yml").read_text(), (ROOT / "Makefile").read_text()
+    in_toc = re.findall(r"file: notebooks/(\w+)", toc)
+    assert in_toc == [p.stem for p in NOTEBOOKS]
+    assert all(name in makefile for name in in_toc)
+    readme = (ROOT / "README.md").read_text()
+    assert f"{NUMBERS[len(in_toc) - 1].capitalize()} notebooks" in readme, "the README miscounts the notebooks"
 
 
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
@@ -66,8 +67,6 @@ def visible_text(output: dict) -> str:
 
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
 def test_no_committed_output_is_longer_than_a_screen(source):
-    import json
-
     nb = json.loads(source.with_suffix(".ipynb").read_text())
     for number, cell in enumerate(nb["cells"]):
         for output in cell.get("outputs", []):
@@ -76,3 +75,48 @@ def test_no_committed_output_is_longer_than_a_screen(source):
                 f"cell {number} of {source.stem} prints {len(text)} characters, {text.count(chr(10))} lines: "
                 "save data without printing it, and print only what a reader needs"
             )
+
+
+OUTPUT_WIDTH = 110
+"""The widest printed line that fits the book's text column at its font."""
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_committed_output_line_is_wider_than_the_column(source):
+    nb = json.loads(source.with_suffix(".ipynb").read_text())
+    for number, cell in enumerate(nb["cells"]):
+        for output in cell.get("outputs", []):
+            for line in visible_text(output).splitlines():
+                assert len(line) <= OUTPUT_WIDTH, f"cell {number} of {source.stem} prints a {len(line)}-character line"
+
+
+def test_the_cells_that_glue_and_save_are_hidden():
+    """Plumbing (glue, saving) is hidden from the reader: removed, or collapsed where the code may interest."""
+    cells = [c for p in NOTEBOOKS for c in jupytext.read(p).cells if c.cell_type == "code" and "glue(" in c.source]
+    hidden = [c for c in cells if {"remove-input", "hide-input"} & set(c.metadata.get("tags", []))]
+    assert len(hidden) >= 0.9 * len(cells), f"{len(cells) - len(hidden)} of {len(cells)} glue cells are shown"
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_chapter_says_what_it_shows_needs_and_takes_and_what_it_found(source):
+    text = "\n".join(c.source for c in jupytext.read(source).cells if c.cell_type == "markdown")
+    for part in ("At a glance", "**Shows**", "**Needs**", "**Takes**", "## What this chapter"):
+        assert part in text, f"{source.stem} lacks {part!r}"
+
+
+def glued(nb: dict, name: str):
+    """The value a notebook glued under `name` (its text/plain repr, evaluated), or None."""
+    for cell in nb["cells"]:
+        for output in cell.get("outputs", []):
+            if output.get("metadata", {}).get("scrapbook", {}).get("name") == name:
+                return ast.literal_eval("".join(output["data"]["text/plain"]))
+    return None
+
+
+def test_every_committed_chapter_was_executed_against_the_committed_package():
+    """`make book` executes every chapter at one commit; a chapter left from an older package fails here."""
+    package = package_hash()
+    stale = [
+        p.stem for p in NOTEBOOKS if glued(json.loads(p.with_suffix(".ipynb").read_text()), "chapter_package") != package
+    ]
+    assert not stale, f"executed against another version of lucid_dreamer: {', '.join(stale)} (run `make book`)"
