@@ -17,8 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import __version__
-from .atomic import atomic_write, check_writable
-from .errors import AtLeast, UserError, Within
+from .method.atomic import atomic_write, check_writable
+from .method.errors import AtLeast, UserError, Within
 
 PRESET_NAMES = ("smoke", "cpu", "paper")
 PRECISION_CHOICES = {"auto": "auto", "bf16": True, "float32": False}
@@ -33,9 +33,9 @@ def _report(folder: Path, name: str = "report.json") -> dict:
 def _flag_bounds() -> dict[str, AtLeast]:
     """The bounds of each numeric flag: a config field's where the flag sets one (a batch of at most
     `train.MAX_BATCH`), and a dream of at most `dream.MAX_HORIZON` frames."""
-    from .dream import MAX_HORIZON
-    from .models import ModelConfig
-    from .train import TrainConfig
+    from .method.dream import MAX_HORIZON
+    from .method.models import ModelConfig
+    from .method.train import TrainConfig
 
     train = {flag: TrainConfig.BOUNDS[flag] for flag in ("steps", "batch_size", "lr", "rollout_steps")}
     others = {flag: AtLeast(1) for flag in ("epochs", "limit")}  # flags no config holds
@@ -77,9 +77,9 @@ def check_flags(args: argparse.Namespace) -> None:
 def cmd_simulate(args) -> None:
     import numpy as np
 
-    from . import stages
-    from .conditions import describe, measure
-    from .presets import get_preset
+    from .method.conditions import describe, measure
+    from .pipeline import stages
+    from .pipeline.presets import get_preset
 
     preset = get_preset(args.preset)
     folder = stages.simulate_stage(preset, progress=not args.quiet, force=args.force)
@@ -97,9 +97,9 @@ def cmd_simulate(args) -> None:
 
 
 def cmd_tokenize(args) -> None:
-    from . import stages
-    from .conditions import describe
-    from .presets import get_preset
+    from .method.conditions import describe
+    from .pipeline import stages
+    from .pipeline.presets import get_preset
 
     preset = get_preset(args.preset)
     if args.frames is not None:
@@ -118,8 +118,8 @@ def cmd_tokenize(args) -> None:
 
 
 def _tokenizer(args, preset):
-    from . import stages
-    from .tokenizer import CosmosTokenizer
+    from .method.tokenizer import CosmosTokenizer
+    from .pipeline import stages
 
     if getattr(args, "cosmos", None):
         return CosmosTokenizer(args.cosmos)
@@ -132,8 +132,8 @@ def _tokenize_frames(args, preset) -> None:
     import torch
     from safetensors.torch import save_file
 
-    from .conditions import describe, measure
-    from .data import Normalizer, read_episode
+    from .method.conditions import describe, measure
+    from .method.data import Normalizer, read_episode
 
     episodes = [read_episode(path) for path in args.frames]
     sizes = {e.shape[1:3] for e in episodes}
@@ -164,7 +164,7 @@ def _user_latents(args, kind: str):
     Statistics come from --stats (the paper's latent_stats.pt, or our .stats.json), else from the
     .stats.json beside the latents, else they are fitted on the training episodes by the caller (None).
     """
-    from .data import Normalizer, load_paper_latents, read_sequences
+    from .method.data import Normalizer, load_paper_latents, read_sequences
 
     if args.latents.suffix == ".pt":
         return load_paper_latents(args.latents, args.stats)
@@ -184,10 +184,10 @@ def _user_latents(args, kind: str):
 
 
 def cmd_train(args) -> None:
-    from . import stages
-    from .data import Normalizer, split_episodes, user_splits
-    from .presets import get_preset
-    from .train import train
+    from .method.data import Normalizer, split_episodes, user_splits
+    from .method.train import train
+    from .pipeline import stages
+    from .pipeline.presets import get_preset
 
     preset = get_preset(args.preset)
     main = preset.experiments[0]
@@ -236,11 +236,12 @@ def cmd_dream(args) -> None:
     import torch
     from safetensors.torch import save_file
 
-    from . import precision, stages
-    from .data import Normalizer, read_sequences, split_episodes, user_splits
-    from .dream import dream
-    from .presets import get_preset
-    from .train import load_model
+    from .method import precision
+    from .method.data import Normalizer, read_sequences, split_episodes, user_splits
+    from .method.dream import dream
+    from .method.train import load_model
+    from .pipeline import stages
+    from .pipeline.presets import get_preset
 
     preset = get_preset(args.preset)
     model, meta = load_model(args.checkpoint)
@@ -273,7 +274,7 @@ def cmd_dream(args) -> None:
 
 
 def _as_frames(source: dict, tokenizer_factory):
-    from .tokenizer import decode_episodes
+    from .method.tokenizer import decode_episodes
 
     return source["frames"] if "frames" in source else decode_episodes(tokenizer_factory(), source["latents"])
 
@@ -282,11 +283,11 @@ def cmd_analyze(args) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from .analyze import scale_to, score
-    from .data import read_sequences
-    from .plots import tracking_analysis
-    from .presets import get_preset
-    from .track import expected_cube_area, track_all
+    from .book.plots import tracking_analysis
+    from .method.analyze import scale_to, score
+    from .method.data import read_sequences
+    from .method.track import expected_cube_area, track_all
+    from .pipeline.presets import get_preset
 
     preset = get_preset(args.preset)
     truth_src, dream_src = read_sequences(args.ground_truth), read_sequences(args.dreamed)
@@ -322,7 +323,7 @@ def cmd_analyze(args) -> None:
 
 def artifacts_summary(preset, results: dict) -> Path:
     """Write the reproduce table's data to artifacts/<preset>/results.json."""
-    from .stages import artifacts_root
+    from .pipeline.paths import artifacts_root
 
     path = artifacts_root() / preset.name / "results.json"
     with atomic_write(path) as tmp:
@@ -331,10 +332,10 @@ def artifacts_summary(preset, results: dict) -> Path:
 
 
 def cmd_reproduce(args) -> None:
-    from . import stages
-    from .analyze import REFERENCES
-    from .paper import PAPER_RESULTS
-    from .presets import get_preset
+    from .book.paper import PAPER_RESULTS
+    from .method.references import REFERENCES
+    from .pipeline import stages
+    from .pipeline.presets import get_preset
 
     preset = get_preset(args.preset)
     progress = not args.quiet
@@ -370,10 +371,10 @@ def cmd_reproduce(args) -> None:
 
 
 def cmd_bench(args) -> None:
-    from . import bench, stages
-    from .data import split_episodes
-    from .presets import get_preset
-    from .provenance import provenance
+    from .method.data import split_episodes
+    from .pipeline import bench, stages
+    from .pipeline.presets import get_preset
+    from .pipeline.provenance import provenance
 
     preset = get_preset(args.preset or ("smoke" if args.quick else None))
     latents, _ = stages.load_latents(preset, not args.quiet)
@@ -389,14 +390,14 @@ def cmd_bench(args) -> None:
 
 
 def cmd_paper_scale(args) -> int:
-    from . import paper_scale
+    from .pipeline import paper_scale
 
     return paper_scale.main(args)
 
 
 def _executor_config(args):
     """The grid's executor settings from its flags; a flag of another executor is a mistake."""
-    from .executors import ExecutorConfig
+    from .pipeline.executors import ExecutorConfig
 
     given = {
         "--workers": args.workers,
@@ -434,15 +435,15 @@ def _executor_config(args):
 
 
 def cmd_grid(args) -> int:
-    from . import executors, grid
-    from .presets import get_preset
+    from .pipeline import executors, grid, paths
+    from .pipeline.presets import get_preset
 
     preset = get_preset(args.preset)
     cfg = _executor_config(args)
     runs = grid.grid_runs(preset)
     if args.references:
         written = grid.write_reference_tracks(preset, progress=not args.quiet)
-        where = grid.results_dir(preset) / "tracks"
+        where = paths.grid_records_dir(preset) / "tracks"
         print(f"wrote the reference tracks of {len(written)} worlds and contexts under {where}")
         return 0
     if args.list:
@@ -456,7 +457,9 @@ def cmd_grid(args) -> int:
     if cfg.kind == "inline":
         done = grid.run_grid(preset, args.only, args.limit, progress=not args.quiet)
         left = sum(not grid.is_done(preset, r) for r in runs)
-        print(f"ran {len(done)} runs; {len(runs) - left} of {len(runs)} done; results in {grid.results_dir(preset)}")
+        print(
+            f"ran {len(done)} runs; {len(runs) - left} of {len(runs)} done; results in {paths.grid_records_dir(preset)}"
+        )
         return 0
     unfinished = grid.select_runs(preset, args.only)
     todo = executors.runs_to_submit(preset, unfinished)[: args.limit]
@@ -466,7 +469,7 @@ def cmd_grid(args) -> int:
         print("nothing to submit; `lucid-dreamer grid --list` shows where each run stands")
         return 0
     jobs = executors.submit(preset, todo, cfg)
-    logs = grid.jobs_dir(preset)
+    logs = paths.jobs_dir(preset)
     if cfg.kind == "slurm":
         print(
             f"submitted {len(todo)} runs as {len(jobs)} Slurm jobs (array {jobs[0].job_id.split('_')[0]}); "
@@ -481,7 +484,7 @@ def cmd_grid(args) -> int:
     left = sum(not grid.is_done(preset, r) for r in runs)
     print(
         f"ran {len(todo) - len(failed)} runs with {len(jobs)} local workers ({len(failed)} failed); "
-        f"{len(runs) - left} of {len(runs)} done; results in {grid.results_dir(preset)}; logs under {logs}"
+        f"{len(runs) - left} of {len(runs)} done; results in {paths.grid_records_dir(preset)}; logs under {logs}"
     )
     return 1 if failed else 0
 

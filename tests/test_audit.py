@@ -3,9 +3,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lucid_dreamer import audit, grid
-from lucid_dreamer.audit import CONTRADICTED, HOLDS, INCONCLUSIVE, Estimate, Part
-from lucid_dreamer.presets import PRESETS
+from lucid_dreamer.book import audit
+from lucid_dreamer.book.audit import CONTRADICTED, HOLDS, INCONCLUSIVE, Estimate, Part
+from lucid_dreamer.pipeline import grid
+from lucid_dreamer.pipeline.presets import PRESETS
 
 METHODS = Path(__file__).parent.parent / "book" / "methods.md"
 

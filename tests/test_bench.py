@@ -2,11 +2,11 @@ from dataclasses import replace
 
 import torch
 
-from lucid_dreamer import bench
-from lucid_dreamer.data import Windows
-from lucid_dreamer.models import ModelConfig, ResNetRollout3d
-from lucid_dreamer.precision import Hardware
-from lucid_dreamer.train import TrainConfig
+from lucid_dreamer.method.data import Windows
+from lucid_dreamer.method.models import ModelConfig, ResNetRollout3d
+from lucid_dreamer.method.precision import Hardware
+from lucid_dreamer.method.train import TrainConfig
+from lucid_dreamer.pipeline import bench
 
 MODEL = ModelConfig(name="resnet_rollout_3d", width=16, blocks=1)
 TRAIN = TrainConfig(batch_size=4)

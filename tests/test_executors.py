@@ -20,10 +20,11 @@ import torch
 from filelock import FileLock
 from safetensors.torch import load_file
 
-from lucid_dreamer import cli, executors, grid, stages
-from lucid_dreamer.executors import ExecutorConfig
-from lucid_dreamer.presets import PRESETS
-from lucid_dreamer.stages import BUILD_LOG
+from lucid_dreamer import cli
+from lucid_dreamer.pipeline import executors, grid, paths, stages
+from lucid_dreamer.pipeline.cache import BUILD_LOG
+from lucid_dreamer.pipeline.executors import ExecutorConfig
+from lucid_dreamer.pipeline.presets import PRESETS
 
 SMOKE = PRESETS["smoke"]
 # The smoke preset with a short tokenizer training and runs long enough to be stopped part way
@@ -64,7 +65,7 @@ def runs_named(preset, ids):
 
 def fake_run_one(preset, run, progress=False):
     """A run's record, without training: enough for `is_done`."""
-    path = grid.results_dir(preset) / f"{run.id}.json"
+    path = paths.grid_records_dir(preset) / f"{run.id}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "id": run.id,
@@ -123,13 +124,13 @@ def test_each_run_is_done_running_queued_failed_or_todo(home):
     def entry(job_id):
         return {"job": str(job_id), "cluster": "local", "log": str(log), "result": str(home / "no_result.pkl")}
 
-    jobs = grid.jobs_dir(SMOKE)
+    jobs = paths.jobs_dir(SMOKE)
     (jobs / "runs").mkdir(parents=True)
     (jobs / "runs.json").write_text(
         json.dumps({queued.id: entry(os.getpid()), failed.id: entry(os.getpid()), killed.id: entry(gone)})
     )
     (jobs / "runs" / f"{failed.id}.error.json").write_text(json.dumps({"error": "ValueError: boom"}))
-    with FileLock(grid.run_lock_path(SMOKE, running.id)):  # as a worker holds it while it runs the run
+    with FileLock(paths.run_lock_path(SMOKE, running.id)):  # as a worker holds it while it runs the run
         states = executors.run_states(SMOKE, [done, running, queued, failed, killed, todo])
     assert {run_id: state.state for run_id, state in states.items()} == {
         done.id: "done",
@@ -168,7 +169,7 @@ def test_slurm_settings_run_through_submitits_debug_executor_one_job_per_trainin
     assert len(jobs) == 4  # the two rows that share a configuration share a job
     executors.wait(SMOKE, runs, jobs, progress=False)
     assert {state.state for state in executors.run_states(SMOKE, runs).values()} == {"done"}
-    entries = json.loads((grid.jobs_dir(SMOKE) / "runs.json").read_text())
+    entries = json.loads((paths.jobs_dir(SMOKE) / "runs.json").read_text())
     assert entries[SHARED[0]]["job"] == entries[SHARED[1]]["job"]
     assert len({entries[run_id]["job"] for run_id in SHARED + OTHERS}) == 4
 
@@ -195,7 +196,7 @@ def test_the_slurm_command_line_submits_one_array_with_the_settings_asked_for(ho
 
     assert cli.main([*submit, *settings]) == 0
     assert "submitted 14 runs as 14 Slurm jobs (array 4242)" in capsys.readouterr().out
-    (script,) = grid.jobs_dir(SMOKE).glob("*/4242_submission.sh")
+    (script,) = paths.jobs_dir(SMOKE).glob("*/4242_submission.sh")
     lines = set(script.read_text().splitlines())
     for line in (
         "--partition=gpu",
@@ -236,7 +237,7 @@ def test_a_failing_run_is_reported_with_its_log_and_the_jobs_other_runs_go_on(ho
     jobs = executors.submit(SMOKE, ghosts, ExecutorConfig("local", workers=1))
     executors.wait(SMOKE, ghosts, jobs, progress=False)
     states = executors.run_states(SMOKE, ghosts)
-    log = Path(json.loads((grid.jobs_dir(SMOKE) / "runs.json").read_text())[ghosts[1].id]["log"])
+    log = Path(json.loads((paths.jobs_dir(SMOKE) / "runs.json").read_text())[ghosts[1].id]["log"])
     for run in ghosts:
         assert states[run.id].state == "failed"
         assert states[run.id].detail == (

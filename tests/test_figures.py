@@ -11,8 +11,8 @@ import pytest  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
-from lucid_dreamer import plots  # noqa: E402
-from lucid_dreamer.analyze import trajectory_metrics  # noqa: E402
+from lucid_dreamer.book import plots  # noqa: E402
+from lucid_dreamer.method.analyze import trajectory_metrics  # noqa: E402
 
 DPI = 110  # what the book saves at
 MOST_PX = 760  # the book's column is about 690 px: a wider figure is shown shrunk

@@ -4,10 +4,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from lucid_dreamer import book, grid
-from lucid_dreamer.errors import UserError
-from lucid_dreamer.presets import PRESETS
-from lucid_dreamer.stages import config_hash
+from lucid_dreamer.method.errors import UserError
+from lucid_dreamer.pipeline import grid, paths
+from lucid_dreamer.pipeline.cache import config_hash
+from lucid_dreamer.pipeline.presets import PRESETS
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -103,11 +103,11 @@ CLEAN = {"provenance": {"commit": "abc1234"}, "metrics": {"tracker_version": gri
 
 
 def test_a_run_counts_as_done_only_with_the_same_configs(tmp_path, monkeypatch):
-    monkeypatch.setattr(book, "repo_root", lambda: tmp_path)
+    monkeypatch.setattr(paths, "repo_root", lambda: tmp_path)
     preset = PRESETS["cpu"]
     run = grid.grid_runs(preset)[0]
     assert not grid.is_done(preset, run)
-    path = grid.results_dir(preset) / f"{run.id}.json"
+    path = paths.grid_records_dir(preset) / f"{run.id}.json"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"configs": grid._configs(preset, run), **CLEAN}))
     assert grid.is_done(preset, run)
@@ -118,12 +118,12 @@ def test_a_run_counts_as_done_only_with_the_same_configs(tmp_path, monkeypatch):
 
 
 def test_a_record_forced_to_bf16_counts_as_done_under_auto_but_not_a_float32_one(tmp_path, monkeypatch):
-    monkeypatch.setattr(book, "repo_root", lambda: tmp_path)
+    monkeypatch.setattr(paths, "repo_root", lambda: tmp_path)
     preset = PRESETS["cpu"]
     run = grid.grid_runs(preset)[0]
     configs = grid._configs(preset, run)
     assert configs["train"]["bf16"] == "auto"
-    path = grid.results_dir(preset) / f"{run.id}.json"
+    path = paths.grid_records_dir(preset) / f"{run.id}.json"
     path.parent.mkdir(parents=True)
     # a record from before the "auto" setting, made with bf16 forced on
     path.write_text(json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": True}}, **CLEAN}))
@@ -227,7 +227,7 @@ def test_an_experiment_names_its_budget_with_steps_and_learning_rate():
 
 
 def test_strict_within_scores_only_the_first_frames_of_a_dream(tmp_path, monkeypatch):
-    monkeypatch.setattr(grid, "tracks_path", lambda preset, name: tmp_path / f"{name}.json")
+    monkeypatch.setattr(paths, "tracks_path", lambda preset, name: tmp_path / f"{name}.json")
     truth = np.full((2, 5, 2), 64.0)
     dream = truth.copy()
     dream[:, 3:] = np.nan  # the cube lost after 3 frames: the diagonal is charged from then on
@@ -299,57 +299,58 @@ def test_the_claims_are_judged_at_the_chosen_budget_only_once_every_claim_row_la
 
 
 def test_a_run_with_another_records_very_configs_takes_it_over_without_training(tmp_path, monkeypatch):
-    from lucid_dreamer import stages
+    from lucid_dreamer.pipeline import stages
 
-    monkeypatch.setattr(book, "repo_root", lambda: tmp_path)
+    monkeypatch.setattr(paths, "repo_root", lambda: tmp_path)
     monkeypatch.setattr(stages, "train_stage", lambda *a, **k: pytest.fail("trained again"))
     cpu = PRESETS["cpu"]
     runs = {r.id: r for r in grid.grid_runs(cpu)}
     curve, claim = runs["curve__recipe_s1500__seed1"], runs["rivals__resnet_rollout__s1500__seed1"]
     twin = {"id": curve.id, "group": "curve", "variant": curve.variant, "seed": 1, "configs": grid._configs(cpu, curve)}
-    grid.results_dir(cpu).mkdir(parents=True)
-    (grid.results_dir(cpu) / f"{curve.id}.json").write_text(json.dumps({**twin, **CLEAN}))
-    grid.tracks_path(cpu, curve.id).parent.mkdir()
-    grid.tracks_path(cpu, curve.id).write_text(json.dumps({"truth": "truth__x__k4", "cube": [[[1.0, 2.0]]]}))
+    paths.grid_records_dir(cpu).mkdir(parents=True)
+    (paths.grid_records_dir(cpu) / f"{curve.id}.json").write_text(json.dumps({**twin, **CLEAN}))
+    paths.tracks_path(cpu, curve.id).parent.mkdir()
+    paths.tracks_path(cpu, curve.id).write_text(json.dumps({"truth": "truth__x__k4", "cube": [[[1.0, 2.0]]]}))
     record = grid.run_one(cpu, claim)
     assert record["twin_of"] == curve.id and record["id"] == claim.id and record["claim_steps"] == 1500
     assert grid.is_done(cpu, claim)
-    assert json.loads(grid.tracks_path(cpu, claim.id).read_text())["cube"] == [[[1.0, 2.0]]]
+    assert json.loads(paths.tracks_path(cpu, claim.id).read_text())["cube"] == [[[1.0, 2.0]]]
     # a twin from a dirty tree is no twin: the run trains
     dirty = {**twin, **CLEAN, "provenance": {"commit": "abc1234+dirty"}}
-    (grid.results_dir(cpu) / f"{curve.id}.json").write_text(json.dumps(dirty))
-    (grid.results_dir(cpu) / f"{claim.id}.json").unlink()
+    (paths.grid_records_dir(cpu) / f"{curve.id}.json").write_text(json.dumps(dirty))
+    (paths.grid_records_dir(cpu) / f"{claim.id}.json").unlink()
     with pytest.raises(pytest.fail.Exception, match="trained again"):
         grid.run_one(cpu, claim)
 
 
 def test_every_committed_truth_file_has_the_reference_tracks_beside_it():
-    from lucid_dreamer.analyze import REFERENCES, REFERENCES_VERSION
+    from lucid_dreamer.method.references import REFERENCES, REFERENCES_VERSION
 
     preset = PRESETS["cpu"]
-    folder = grid.results_dir(preset) / "tracks"
+    folder = paths.grid_records_dir(preset) / "tracks"
     truths = sorted(p.stem for p in folder.glob("truth__*.json"))
     assert truths and set(truths) <= set(grid.world_contexts(preset))
     for truth in truths:
-        refs = json.loads(grid.tracks_path(preset, grid.references_name(truth)).read_text())
+        refs = json.loads(paths.tracks_path(preset, grid.references_name(truth)).read_text())
         assert refs["truth"] == truth and refs["references_version"] == REFERENCES_VERSION
-        shape = np.shape(json.loads(grid.tracks_path(preset, truth).read_text())["cube"])
+        shape = np.shape(json.loads(paths.tracks_path(preset, truth).read_text())["cube"])
         for name in REFERENCES:
             assert np.shape(grid.reference_tracks(preset, truth)[name]) == shape
 
 
 def test_the_horizon_table_scores_a_record_and_the_references_on_the_same_frames(tmp_path, monkeypatch):
-    from lucid_dreamer.analyze import REFERENCES, TRIVIAL, pool_sums
+    from lucid_dreamer.method.analyze import pool_sums
+    from lucid_dreamer.method.references import REFERENCES, TRIVIAL
 
     preset = PRESETS["cpu"]
-    monkeypatch.setattr(grid, "results_dir", lambda p: tmp_path)
+    monkeypatch.setattr(paths, "grid_records_dir", lambda p: tmp_path)
     truth = np.full((2, 6, 2), 10.0)
-    grid._write_tracks(grid.tracks_path(preset, "truth__x__k4"), {"cube": truth, "paper": truth})
+    grid._write_tracks(paths.tracks_path(preset, "truth__x__k4"), {"cube": truth, "paper": truth})
     grid._write_tracks(
-        grid.tracks_path(preset, "r__a__seed0"), {"cube": truth + [3, 4], "paper": truth}, truth="truth__x__k4"
+        paths.tracks_path(preset, "r__a__seed0"), {"cube": truth + [3, 4], "paper": truth}, truth="truth__x__k4"
     )
     refs = {f"{n}/{t}": truth + [6, 8] for n in REFERENCES for t in ("cube", "paper")}
-    grid._write_tracks(grid.tracks_path(preset, "references__x__k4"), refs, truth="truth__x__k4")
+    grid._write_tracks(paths.tracks_path(preset, "references__x__k4"), refs, truth="truth__x__k4")
     record = {"id": "r__a__seed0", "group": "r", "variant": "a", "metrics": {"resolution": 128}}
     row = grid.horizon_table(preset, [record])[("r", "a")]
     assert set(grid.trivial_of(row)) == set(TRIVIAL)

@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from lucid_dreamer import grid
-from lucid_dreamer.analyze import REFERENCES, score
-from lucid_dreamer.presets import PRESETS
+from lucid_dreamer.method.analyze import score
+from lucid_dreamer.method.references import REFERENCES
+from lucid_dreamer.pipeline import grid
+from lucid_dreamer.pipeline.presets import PRESETS
 
 SMOKE = PRESETS["smoke"]
 

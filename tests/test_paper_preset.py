@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from lucid_dreamer import book, grid, stages
-from lucid_dreamer.analyze import REFERENCES
-from lucid_dreamer.presets import PRESETS, context_sweep_experiments
+from lucid_dreamer.method.references import REFERENCES
+from lucid_dreamer.pipeline import grid, paths, stages
+from lucid_dreamer.pipeline.presets import PRESETS, context_sweep_experiments
 
 pytestmark = pytest.mark.slow
 PAPER = PRESETS["paper"]
@@ -33,7 +33,7 @@ def tiny(preset):
 @pytest.fixture
 def dry_run(tmp_path, monkeypatch):
     monkeypatch.setenv("LUCID_DREAMER_ARTIFACTS", str(tmp_path / "artifacts"))
-    monkeypatch.setattr(book, "repo_root", lambda: tmp_path)  # grid records go under tmp_path/figures
+    monkeypatch.setattr(paths, "repo_root", lambda: tmp_path)  # grid records go under tmp_path/figures
     return tiny(PAPER)
 
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from lucid_dreamer import cli, offline, paper_scale, paper_scale_book
-from lucid_dreamer.analyze import REFERENCES
+from lucid_dreamer import cli
+from lucid_dreamer.book import paper_scale_book
+from lucid_dreamer.method.references import REFERENCES
+from lucid_dreamer.pipeline import offline, paper_scale
 
 
 def test_check_reports_a_missing_package_in_one_line(monkeypatch, capsys):

@@ -3,7 +3,8 @@
 Nothing here is computed by this project: these values are transcribed from the paper's README
 and technical report (`shared/seeds/`) so tables can show them beside our measurements. They
 were measured by the paper on its single training video at 512x512, with the detected-frames-
-only RMSE; none of our code uses them as a result.
+only RMSE; none of our code uses them as a result. The paper's recipe (its video's frames, context, rollout,
+epochs, batch and steps), which the method and the presets follow, is `method.recipe`.
 """
 
 PAPER_RESULTS = {
@@ -40,19 +41,6 @@ PAPER_CLAIMED = {
 """The sizes the paper claims for its comparisons: fractions, and size ratios (x times smaller)."""
 PAPER_UNET_WITHOUT_CONTEXT = 107
 """The report's "U-Net without context: 107 px" (its Sharp-Shooter, 107.97 px in its tables)."""
-
-PAPER_FRAMES = 101
-"""Frames of the paper's one training video: 97 dreamed (its 96/97 detections) after 4 context frames."""
-PAPER_CONTEXT = 4
-"""Context frames (K) of ResNet-Rollout."""
-PAPER_ROLLOUT = 4
-"""Frames predicted per training window (R)."""
-PAPER_EPOCHS = 500
-PAPER_BATCH = 32
-PAPER_WINDOWS = PAPER_FRAMES - PAPER_CONTEXT - PAPER_ROLLOUT + 1
-"""Training windows of K + R frames in the video: 94."""
-PAPER_STEPS = PAPER_EPOCHS * -(-PAPER_WINDOWS // PAPER_BATCH)
-"""Optimizer steps of the paper's budget: 500 epochs of 3 batches (94 windows in batches of 32), 1,500."""
 
 
 def book_values() -> dict[str, str]:

@@ -22,11 +22,8 @@ from filelock import FileLock
 from safetensors.numpy import load_file as load_numpy
 from tqdm.auto import tqdm
 
-from .analyze import (
+from ..method.analyze import (
     HORIZONS,
-    REFERENCES,
-    REFERENCES_VERSION,
-    TRIVIAL,
     charged_episode_metrics,
     detection_toggles,
     episode_sums,
@@ -36,18 +33,19 @@ from .analyze import (
     pool_sums,
     trajectory_metrics,
 )
-from .atomic import atomic_write
-from .book import figures_root
-from .conditions import condition
-from .errors import UserError
-from .models import ModelConfig, build_model, count_parameters
-from .paper import PAPER_FRAMES
-from .precision import name as precision_name
+from ..method.atomic import atomic_write
+from ..method.conditions import condition
+from ..method.errors import UserError
+from ..method.models import ModelConfig, build_model, count_parameters
+from ..method.precision import name as precision_name
+from ..method.recipe import PAPER_FRAMES
+from ..method.references import REFERENCES, REFERENCES_VERSION, TRIVIAL
+from ..method.track import TRACKER_VERSION
+from ..method.train import TrainConfig
+from ..method.world import WorldConfig
+from . import cache, paths, stages
 from .presets import Experiment, GridConfig, Preset
 from .provenance import provenance
-from .track import TRACKER_VERSION
-from .train import TrainConfig
-from .world import WorldConfig
 
 
 @dataclass(frozen=True)
@@ -310,10 +308,6 @@ def find_run(preset: Preset, run_id: str) -> GridRun:
     raise UserError(f"no grid run is called {run_id!r}; `lucid-dreamer grid --list` shows them")
 
 
-def results_dir(preset: Preset) -> Path:
-    return figures_root(preset) / "data" / "grid" / preset.name
-
-
 def _configs(preset: Preset, run: GridRun) -> dict:
     exp = run.experiment
     configs = {
@@ -363,7 +357,7 @@ def precision_counts(records: list[dict]) -> dict[str, int]:
 
 
 def is_done(preset: Preset, run: GridRun) -> bool:
-    path = results_dir(preset) / f"{run.id}.json"
+    path = paths.grid_records_dir(preset) / f"{run.id}.json"
     try:
         return _matches(json.loads(path.read_text()), preset, run)
     except (OSError, ValueError, KeyError):
@@ -373,7 +367,7 @@ def is_done(preset: Preset, run: GridRun) -> bool:
 def _twin(preset: Preset, run: GridRun) -> dict | None:
     """A committed record of another run with `run`'s very configs (a claim row at the budget of a
     learning-curve point, say), made by today's trackers at a clean commit; None if there is none."""
-    for path in sorted(results_dir(preset).glob("*.json")):
+    for path in sorted(paths.grid_records_dir(preset).glob("*.json")):
         record = json.loads(path.read_text())
         if record["id"] != run.id and _matches(record, preset, run):
             return record
@@ -384,8 +378,6 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
     """Train, dream and score one run; write and return its record. A run whose very configs another
     committed record holds is that run: its record and dreams are taken over, naming it (`twin_of`),
     without training again (the same configs, seed and data give the same run)."""
-    from . import stages
-
     twin = _twin(preset, run)
     if twin is not None:
         record = {
@@ -393,10 +385,10 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
             **{"id": run.id, "group": run.group, "variant": run.variant, "label": run.experiment.label},
             **{"claim_steps": run.claim_steps, "twin_of": twin["id"]},
         }
-        dream = json.loads(tracks_path(preset, twin["id"]).read_text())
-        with atomic_write(tracks_path(preset, run.id)) as tmp:
+        dream = json.loads(paths.tracks_path(preset, twin["id"]).read_text())
+        with atomic_write(paths.tracks_path(preset, run.id)) as tmp:
             tmp.write_text(json.dumps(dream, separators=(",", ":")))
-        with atomic_write(results_dir(preset) / f"{run.id}.json") as tmp:
+        with atomic_write(paths.grid_records_dir(preset) / f"{run.id}.json") as tmp:
             tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
         return record
     start, made_by = time.perf_counter(), provenance("lucid-dreamer grid", preset.name)
@@ -424,12 +416,14 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
         "provenance": _still(made_by),
     }
     dream_tracks = {name.split("/")[1]: xy for name, xy in load_numpy(dreamed / "tracks.safetensors").items()}
-    truth = f"truth__{stages.config_hash(*stages.data_key(world))}__k{exp.model.context_frames}"
+    truth = f"truth__{cache.config_hash(*stages.data_key(world))}__k{exp.model.context_frames}"
     # shared by every run of this world and context; rewritten by each, so it is always this tracker's
     # every run of a world writes its true tracks, and grid workers may do so at the same moment
-    _write_tracks(tracks_path(preset, truth), stages.load_truth_tracks(world, exp.model.context_frames), shared=True)
-    _write_tracks(tracks_path(preset, run.id), dream_tracks, truth=truth)
-    with atomic_write(results_dir(preset) / f"{run.id}.json") as tmp:
+    _write_tracks(
+        paths.tracks_path(preset, truth), stages.load_truth_tracks(world, exp.model.context_frames), shared=True
+    )
+    _write_tracks(paths.tracks_path(preset, run.id), dream_tracks, truth=truth)
+    with atomic_write(paths.grid_records_dir(preset) / f"{run.id}.json") as tmp:
         tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
     return record
 
@@ -452,13 +446,6 @@ def _still(made_by: dict) -> dict:
     numbers then belong to no one commit)."""
     now = provenance(made_by["notebook"], made_by["preset"])["commit"]
     return made_by if now == made_by["commit"] else {**made_by, "commit": made_by["commit"] + "+dirty"}
-
-
-def tracks_path(preset: Preset, name: str) -> Path:
-    """Per-frame centroids by both trackers (px of the rendered frames, to 0.1 px, NaN as null), so a
-    new metric never needs a run again: a run's dreams (`<run id>.json`, naming its truth file) and
-    the true tracks of its world's test episodes (`truth__<data hash>__k<K>.json`)."""
-    return results_dir(preset) / "tracks" / f"{name}.json"
 
 
 CHAPTER_8_GROUPS = ("map", "one_trajectory")
@@ -484,8 +471,8 @@ def _run_tracks(preset: Preset, record: dict, frames: int | None = None) -> tupl
     """A run's dreamed and true centroids by our tracker [E, T, 2] (the first `frames` dreamed
     frames; all by default) from its committed tracks, and the name of the episodes it was scored on
     (its truth file's, less the context)."""
-    dream = json.loads(tracks_path(preset, record["id"]).read_text())
-    truth = json.loads(tracks_path(preset, dream["truth"]).read_text())
+    dream = json.loads(paths.tracks_path(preset, record["id"]).read_text())
+    truth = json.loads(paths.tracks_path(preset, dream["truth"]).read_text())
     dreamed, true = (np.asarray(t["cube"], dtype=float)[:, :frames] for t in (dream, truth))
     return dreamed, true, dream["truth"].rsplit("__k", 1)[0]  # the same episodes whatever the context
 
@@ -539,12 +526,10 @@ def episode_table(preset: Preset, records: list[dict], charge: str = "diagonal")
 def world_contexts(preset: Preset) -> dict[str, tuple[Preset, int]]:
     """Every world and context size the grid's runs dream in: truth-file name
     (`truth__<data hash>__k<K>`) -> (the preset of that world, K)."""
-    from . import stages
-
     out = {}
     for run in grid_runs(preset):
         world, k = stages.with_data(preset, run.experiment), run.experiment.model.context_frames
-        out.setdefault(f"truth__{stages.config_hash(*stages.data_key(world))}__k{k}", (world, k))
+        out.setdefault(f"truth__{cache.config_hash(*stages.data_key(world))}__k{k}", (world, k))
     return out
 
 
@@ -554,17 +539,15 @@ def references_name(truth: str) -> str:
 
 
 def write_reference_tracks(preset: Preset, progress: bool = True) -> list[str]:
-    """The reference points' tracks (`analyze.REFERENCES`, both trackers) of every world and context that
+    """The reference points' tracks (`references.REFERENCES`, both trackers) of every world and context that
     has committed true tracks, from the references stage, beside them as `references__<data hash>__k<K>.json`:
     any record can then be scored against them at every horizon without running anything. Checks that the
     stage's true tracks are the committed ones (the same episodes and tracker). Returns the names written."""
-    from . import stages
-
     written = []
-    todo = [(truth, w) for truth, w in world_contexts(preset).items() if tracks_path(preset, truth).exists()]
+    todo = [(truth, w) for truth, w in world_contexts(preset).items() if paths.tracks_path(preset, truth).exists()]
     for truth, (world, k) in tqdm(todo, desc="references", unit="world", disable=not progress):
         tracks = stages.load_reference_tracks(world, k, progress=False)
-        committed = json.loads(tracks_path(preset, truth).read_text())
+        committed = json.loads(paths.tracks_path(preset, truth).read_text())
         for tracker in ("cube", "paper"):
             mine = np.round(tracks["truth"][tracker], 1)
             theirs = np.asarray(committed[tracker], dtype=float)
@@ -574,7 +557,7 @@ def write_reference_tracks(preset: Preset, progress: bool = True) -> list[str]:
                 )
         flat = {f"{name}/{tracker}": xy for name in REFERENCES for tracker, xy in tracks[name].items()}
         _write_tracks(
-            tracks_path(preset, references_name(truth)), flat, truth=truth, references_version=REFERENCES_VERSION
+            paths.tracks_path(preset, references_name(truth)), flat, truth=truth, references_version=REFERENCES_VERSION
         )
         written.append(references_name(truth))
     return written
@@ -582,7 +565,7 @@ def write_reference_tracks(preset: Preset, progress: bool = True) -> list[str]:
 
 def reference_tracks(preset: Preset, truth: str, tracker: str = "cube") -> dict[str, np.ndarray]:
     """The committed reference tracks beside truth file `truth`, by `tracker`: reference -> [E, T, 2]."""
-    tracks = json.loads(tracks_path(preset, references_name(truth)).read_text())
+    tracks = json.loads(paths.tracks_path(preset, references_name(truth)).read_text())
     return {name: np.asarray(tracks[f"{name}/{tracker}"], dtype=float) for name in REFERENCES}
 
 
@@ -593,7 +576,7 @@ def horizon_table(preset: Preset, records: list[dict], charge: str = "diagonal")
     dreamed frames of every row and reference, for every h."""
     table: dict[tuple[str, str], dict] = {}
     for r in records:
-        dream = json.loads(tracks_path(preset, r["id"]).read_text())
+        dream = json.loads(paths.tracks_path(preset, r["id"]).read_text())
         truth_name = dream["truth"]
         dreamed, true, _ = _run_tracks(preset, r)
         resolution = r["metrics"]["resolution"]
@@ -609,7 +592,7 @@ def horizon_table(preset: Preset, records: list[dict], charge: str = "diagonal")
 
 
 def trivial_of(row: dict) -> dict[str, np.ndarray]:
-    """The trivial predictors' (`analyze.TRIVIAL`) `horizon_sums` of a `horizon_table` row."""
+    """The trivial predictors' (`references.TRIVIAL`) `horizon_sums` of a `horizon_table` row."""
     return {name: row["references"][name] for name in TRIVIAL}
 
 
@@ -628,24 +611,12 @@ def _headline(report: dict) -> dict:
     return {**{k: report[k] for k in keep}, "paper": {k: report["paper"][k] for k in keep}}
 
 
-def jobs_dir(preset: Preset) -> Path:
-    """`artifacts/<preset>/jobs/`: the runs' locks, the executors' bookkeeping and the job folders."""
-    from .stages import artifacts_root
-
-    return artifacts_root() / preset.name / "jobs"
-
-
-def run_lock_path(preset: Preset, run_id: str) -> Path:
-    """The lock a process holds while it runs `run_id`."""
-    return jobs_dir(preset) / "runs" / f"{run_id}.lock"
-
-
 def run_pending(preset: Preset, run: GridRun, progress: bool = False) -> bool:
     """Run `run` unless it is done, holding its lock: one process at a time writes the run's
     checkpoints and record, and `grid --list` shows it running. Returns whether it ran."""
-    path = run_lock_path(preset, run.id)
+    path = paths.run_lock_path(preset, run.id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(path, fallback_to_soft=False):  # an OS lock, as in stages.cached: it dies with its holder
+    with FileLock(path, fallback_to_soft=False):  # an OS lock, as in cache.cached: it dies with its holder
         if is_done(preset, run):
             return False  # another process finished it while this one waited
         run_one(preset, run, progress)
@@ -672,7 +643,7 @@ def load_records(preset: Preset) -> list[dict]:
     """The finished runs' records (files written for other configurations, or not trusted, are left out)."""
     runs = {r.id: r for r in grid_runs(preset)}
     records = []
-    for path in sorted(results_dir(preset).glob("*.json")):
+    for path in sorted(paths.grid_records_dir(preset).glob("*.json")):
         record = json.loads(path.read_text())
         if record["id"] in runs and _matches(record, preset, runs[record["id"]]):
             records.append(record)

@@ -11,11 +11,11 @@ import json
 import math
 from pathlib import Path
 
-from .analyze import REFERENCES
-from .paper_scale import FIGURES, RECORD
+from ..method.references import REFERENCES
+from ..pipeline.paper_scale import FIGURES, RECORD
+from ..pipeline.paths import PAPER_SCALE_DATA
 
-DATA = Path("figures/data/paper_scale")
-RUN = DATA / "run"
+RUN = PAPER_SCALE_DATA / "run"
 """Where a GPU run's --out folder is committed (paper_scale.json and the figures)."""
 PAGE = Path("book/paper_scale.md")
 NOT_RUN = "not run: no GPU was available"
@@ -104,7 +104,7 @@ def bench_table(root: Path = Path(".")) -> list[str]:
 
 
 def estimate_section(root: Path = Path(".")) -> list[str]:
-    est = _read(root / DATA / "estimate.json")
+    est = _read(root / PAPER_SCALE_DATA / "estimate.json")
     if est is None:
         return ["No estimate is committed; `make paper-estimate` writes one."]
     lines = [

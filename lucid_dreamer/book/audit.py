@@ -13,18 +13,18 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .analyze import MISS_CHARGES, contrast_interval
-from .conditions import KEEPS
-from .grid import EPISODE_METRICS
+from ..method.analyze import MISS_CHARGES, contrast_interval
+from ..method.recipe import PAPER_EPOCHS
+from ..pipeline.grid import EPISODE_METRICS
+from .conditions_map import KEEPS
 from .paper import (
     PAPER_CLAIMED,
     PAPER_DETECTED,
-    PAPER_EPOCHS,
     PAPER_RESULTS,
     PAPER_TRAIN_MINUTES,
     PAPER_UNET_WITHOUT_CONTEXT,
 )
-from .tables import PROTOCOL_RATE_DIGITS
+from .tables import PROTOCOL_RATE_DIGITS, table
 
 HOLDS, INCONCLUSIVE, CONTRADICTED = "holds", "inconclusive", "contradicted"
 UNTESTABLE, PENDING = "not testable here", "not measured yet"
@@ -745,7 +745,6 @@ def audit_table(rows: list[dict], main_world: str | None = None):
     claims not judged), each row coloured by its verdict (`_static/tables.css`); "measured in" names
     the chapters, and the world only where it is not `main_world` (the page states that once) or
     adds to it."""
-    from .tables import table
 
     def measured_in(r: dict) -> str:
         world = r["world"]

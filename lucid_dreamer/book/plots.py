@@ -17,6 +17,8 @@ import numpy as np
 from matplotlib.colors import Normalize, TwoSlopeNorm
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
 
+from ..pipeline.bench import table_rows
+
 WIDTH = 6.3  # inches: 693 px at dpi 110, the book's column
 FOOT_PT = 8  # the provenance line's size
 SMALL = 8  # the smallest font a figure uses
@@ -243,8 +245,6 @@ def architecture(rows: list[tuple[str, str, str]], title: str = "", source: str 
 
 def speedups(result: dict, source: str = "") -> plt.Figure:
     """The benchmark ladder: each variant's training and dreaming rate over the reference's (log scale)."""
-    from .bench import table_rows
-
     header, rows = table_rows(result)
     ratio_columns = [i for i, h in enumerate(header) if h.startswith("x ref")]
     names = [r[0] for r in rows]

@@ -28,9 +28,9 @@ from .data import LATENT_CHANNELS, Normalizer, Windows
 from .errors import AtLeast, UserError, Within, check_bounds
 from .losses import gaussian_nll, gradient_difference, motion_weighted_l1
 from .models import ModelConfig, build_model
-from .paper import PAPER_STEPS
 from .precision import Setting, use_bf16
 from .precision import record as precision_record
+from .recipe import PAPER_STEPS
 
 MAX_BATCH = 4096
 """The largest batch (128 times the paper's): a larger one would not fit in memory, or not usefully."""

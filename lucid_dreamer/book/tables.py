@@ -13,6 +13,10 @@ from dataclasses import dataclass
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from ..pipeline.bench import table_rows
+from ..pipeline.bench import utilisation as shares
+from .paper import PAPER_DETECTED, PAPER_RESULTS
+
 NUMERIC = re.compile(r"[-+]?\d[\d,.]*(%|x)?( \[[^\]]*\])?|\d+/\d+( \(\d+%\))?|-|N/A|not run yet|no detections")
 """Cells shown as numbers: values, percentages, "mean [low, high]", counts "k/n", and the words that
 stand in for a number."""
@@ -105,8 +109,6 @@ def dream_results(reports: dict[str, dict]) -> Table:
 def paper_tracker_results(reports: dict[str, dict]) -> Table:
     """The same dreams measured by the paper's tracker (its asymmetric thresholds), and the paper's
     own ResNet-Rollout row (its report, its training video), labelled as the paper's."""
-    from .paper import PAPER_DETECTED, PAPER_RESULTS
-
     rows = [
         [label, number(r["paper"]["pooled"]["detection_rate"], 0, True), number(r["paper"]["pooled"]["rmse"])]
         for label, r in reports.items()
@@ -125,8 +127,6 @@ def paper_tracker_results(reports: dict[str, dict]) -> Table:
 def benchmark(result: dict) -> Table:
     """Chapter 6's speed table (a `bench.bench` result): per variant, the training and dreaming
     rates (medians of the repeats) and each as a multiple of the reference's."""
-    from .bench import table_rows
-
     header, rows = table_rows(result)
     rates = len(result["train"]) + 1  # training per latent size, then dreaming; then their ratios
     cells = [
@@ -145,8 +145,6 @@ def utilisation(result: dict) -> Table:
     sample (as run, and the useful part: the Conv2d form's), the useful memory traffic per sample,
     and what the useful work at the measured rate makes of the machine's FLOP/s and copy bandwidth
     (`bench.utilisation`)."""
-    from .bench import utilisation as shares
-
     rows = []
     for size, per_variant in shares(result).items():
         cost = result["train"][size]["cost_per_sample"]

@@ -1,119 +1,42 @@
-"""Cached pipeline stages: each is a function of a preset that returns its product's folder.
+"""The pipeline's stages: each is a function of a preset that returns its product's folder.
 
-A product lives in `artifacts/<preset>/<stage>/<hash of the configs that made it>/`. It is
-built in a hidden temporary folder and renamed into place only when complete, so a run that
-is killed half way leaves nothing a later run would trust; the next run rebuilds it.
+How a product is found or built (`cache.cached`): a stage hashes the configs that make its product and
+looks for `artifacts/<preset>/<stage>/<hash>/` (`paths.artifacts_root`); if it is there, that is the
+product. If not, and the repository ships weights for exactly that hash (`weights.find`: the tokenizer
+and the main trainings of the `cpu` preset), they are copied in. Otherwise the stage builds it, after
+the stages it needs (simulate -> tokenizer -> latents -> train -> dream, with the conditions and the
+references beside them), in a hidden folder renamed into place only when complete. `load_*` read a
+product, building it first if needed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
-import socket
 import time
-from collections.abc import Callable
-from dataclasses import asdict, is_dataclass, replace
-from functools import partial
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from filelock import FileLock
 from safetensors import SafetensorError
 from safetensors.numpy import load_file as load_numpy
 from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import load_file as load_torch
 from safetensors.torch import save_file as save_torch
 
-from . import precision, weights
-from .analyze import REFERENCES_VERSION, bouncing_velocity, position_prior, score, sharpness, trajectory_metrics
-from .atomic import atomic_write, check_writable
-from .conditions import measure
-from .data import Normalizer, split_episodes
-from .dream import dream
-from .errors import UserError
+from ..method import precision
+from ..method.analyze import score, sharpness, trajectory_metrics
+from ..method.conditions import measure
+from ..method.data import Normalizer, split_episodes
+from ..method.dream import dream
+from ..method.errors import UserError
+from ..method.references import REFERENCES_VERSION, bouncing_velocity, position_prior
+from ..method.tokenizer import ConvTokenizer, decode_episodes, round_trip_report, train_tokenizer
+from ..method.track import TRACKER_VERSION, expected_cube_area, track_all, track_cube, tracking_error
+from ..method.train import load_model, train
+from ..method.world import Camera, simulate
+from . import cache
 from .presets import Experiment, Preset
-from .tokenizer import ConvTokenizer, decode_episodes, round_trip_report, train_tokenizer
-from .track import TRACKER_VERSION, expected_cube_area, track_all, track_cube, tracking_error
-from .train import load_model, train
-from .world import Camera, simulate
-
-
-def artifacts_root() -> Path:
-    """Where products are cached: $LUCID_DREAMER_ARTIFACTS, else ./artifacts (a `UserError` if that
-    names a file, or a path under one)."""
-    root = Path(os.environ.get("LUCID_DREAMER_ARTIFACTS", "artifacts"))
-    what = "LUCID_DREAMER_ARTIFACTS" if "LUCID_DREAMER_ARTIFACTS" in os.environ else "the artifacts folder"
-    check_writable(root, what, folder=True, probe=False)
-    return root
-
-
-def _plain(config):
-    return [type(config).__name__, asdict(config)] if is_dataclass(config) else config
-
-
-def config_hash(*configs) -> str:
-    """A short stable hash of configs (dataclasses or JSON values)."""
-    text = json.dumps([_plain(c) for c in configs], sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-BUILD_LOG = "LUCID_DREAMER_BUILD_LOG"
-"""Environment variable naming a file to which every finished build appends a JSON line (stage, entry,
-host, pid, threads, whether it continued an unfinished build): which worker built what, and how."""
-
-
-def cached(
-    stage: str,
-    preset: Preset,
-    configs: tuple,
-    build: Callable[[Path], None],
-    force: bool = False,
-    resumable: bool = False,
-) -> Path:
-    """The folder of `stage`'s product for `configs`, built by `build(folder)` if missing.
-
-    A `resumable` stage keeps its unfinished folder when interrupted, and `build` continues
-    from what is there (training resumes from its last checkpoint); any other stage starts over.
-
-    Processes that share the cache (grid workers) build an entry once: the build runs holding an
-    OS lock on `.<hash>.lock` beside the entry, which dies with its holder, and a process that waited
-    for it finds the product finished. Builds lock downstream before upstream (a training waits for
-    the latents, never the reverse), so waiting builds never form a cycle.
-    """
-    final = artifacts_root() / preset.name / stage / config_hash(*configs)
-    if final.is_dir() and not force:
-        return final  # entries appear by a rename, complete: reading one needs no lock
-    final.parent.mkdir(parents=True, exist_ok=True)
-    if not force and (shipped := weights.find(preset.name, stage, final.name, final.parent.parent)) is not None:
-        build = partial(weights.copy_entry, shipped)  # the repository's weights for exactly these configs
-        resumable = False
-    # Without flock (some network filesystems) filelock would fall back to a lock file, which a worker
-    # killed on another node leaves behind for good, blocking the others: an error is better.
-    with FileLock(final.with_name(f".{final.name}.lock"), fallback_to_soft=False):
-        if final.is_dir() and not force:
-            return final  # another process built it while this one waited
-        with atomic_write(final, keep_partial=resumable) as tmp:
-            if not resumable or force:
-                shutil.rmtree(tmp, ignore_errors=True)
-            resumed = tmp.is_dir() and any(tmp.iterdir())
-            tmp.mkdir(parents=True, exist_ok=True)
-            build(tmp)
-            (tmp / "config.json").write_text(
-                json.dumps({"stage": stage, "preset": preset.name, "configs": [_plain(c) for c in configs]}, indent=1)
-            )
-        _log_build(stage, final, resumed)
-    return final
-
-
-def _log_build(stage: str, folder: Path, resumed: bool) -> None:
-    if path := os.environ.get(BUILD_LOG):
-        line = {"stage": stage, "entry": folder.name, "host": socket.gethostname(), "pid": os.getpid()}
-        line |= {"threads": torch.get_num_threads(), "resumed": resumed}  # float sums depend on the threads
-        with open(path, "a") as log:  # one short append per line: whole lines from concurrent local workers
-            log.write(json.dumps(line) + "\n")
 
 
 def _device() -> torch.device:
@@ -137,7 +60,7 @@ def simulate_stage(preset: Preset, progress: bool = True, force: bool = False) -
         found = track_cube(episodes["frames"], expected_cube_area(episodes["frames"]))
         _write_json(out / "report.json", {"seconds": seconds, "tracker_vs_truth": asdict(tracking_error(found, truth))})
 
-    return cached("simulate", preset, (preset.world, {"tracker": TRACKER_VERSION}), build, force)
+    return cache.cached("simulate", preset, (preset.world, {"tracker": TRACKER_VERSION}), build, force)
 
 
 def load_episodes(preset: Preset, progress: bool = True) -> dict[str, np.ndarray]:
@@ -178,7 +101,7 @@ def tokenizer_stage(preset: Preset, progress: bool = True, force: bool = False) 
 
     # one tokenizer per world and split, whatever normalisation, protocol or subset the models use
     data = replace(preset.data, protocol="held_out", normalization="channel", train_episodes=None)
-    return cached("tokenizer", preset, (preset.world, preset.tokenizer, data), build, force)
+    return cache.cached("tokenizer", preset, (preset.world, preset.tokenizer, data), build, force)
 
 
 def load_tokenizer(preset: Preset, progress: bool = True) -> ConvTokenizer:
@@ -197,7 +120,7 @@ def latents_stage(preset: Preset, progress: bool = True, force: bool = False) ->
         train = latents[split_episodes(len(latents), preset.data)["train"]]
         _write_json(out / "stats.json", {k: Normalizer.fit(train, k).to_json() for k in ("channel", "scalar")})
 
-    return cached("latents", preset, data_key(preset), build, force)
+    return cache.cached("latents", preset, data_key(preset), build, force)
 
 
 def load_latents(preset: Preset, progress: bool = True) -> tuple[torch.Tensor, Normalizer]:
@@ -237,7 +160,7 @@ def conditions_stage(preset: Preset, progress: bool = True, force: bool = False)
         cell_px = preset.world.resolution // latents.shape[-1]
         _write_json(out / "conditions.json", measure(episodes["frames"], centres, latents, cell_px))
 
-    return cached("conditions", preset, (*data_key(preset), {"tracker": TRACKER_VERSION}), build, force)
+    return cache.cached("conditions", preset, (*data_key(preset), {"tracker": TRACKER_VERSION}), build, force)
 
 
 def load_conditions(preset: Preset, progress: bool = True) -> dict:
@@ -267,7 +190,7 @@ def train_stage(preset: Preset, experiment: Experiment, progress: bool = True, f
         )
 
     key = (*data_key(preset), experiment.model, experiment.train)
-    return cached("train", preset, key, build, force, resumable=True)
+    return cache.cached("train", preset, key, build, force, resumable=True)
 
 
 def _decoded_tracks(tokenizer, latents: torch.Tensor, cube_area: float) -> dict[str, np.ndarray]:
@@ -277,7 +200,7 @@ def _decoded_tracks(tokenizer, latents: torch.Tensor, cube_area: float) -> dict[
 
 def references_stage(preset: Preset, context_frames: int, progress: bool = True, force: bool = False) -> Path:
     """Ground-truth tracks of the test episodes after K context frames, and the reference points
-    (`analyze.REFERENCES`): copy-last-frame, constant velocity bouncing off the arena's walls, the
+    (`references.REFERENCES`): copy-last-frame, constant velocity bouncing off the arena's walls, the
     position prior (the training episodes' mean cube position per frame), and the oracle (true latents
     through the tokenizer, the tokenizer's own floor), each by our tracker and the paper's."""
 
@@ -311,7 +234,7 @@ def references_stage(preset: Preset, context_frames: int, progress: bool = True,
 
     key = (*data_key(preset), {"context_frames": context_frames, "tracker": TRACKER_VERSION})
     key += ({"references": REFERENCES_VERSION},)
-    return cached("references", preset, key, build, force)
+    return cache.cached("references", preset, key, build, force)
 
 
 def load_reference_tracks(
@@ -361,7 +284,7 @@ def dream_stage(preset: Preset, experiment: Experiment, progress: bool = True, f
         _write_json(out / "metrics.json", {**report, "dream_seconds": seconds, "precision": used})
 
     key = (*data_key(preset), experiment.model, experiment.train, {"tracker": TRACKER_VERSION})
-    return cached("dream", preset, key, build, force)
+    return cache.cached("dream", preset, key, build, force)
 
 
 def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8, progress: bool = True) -> Path:
@@ -402,7 +325,7 @@ def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8
 
     key = (*data_key(preset), experiment.model, experiment.train)
     key += ({"first_target": first_target, "sharpness": "cube", "tracker": TRACKER_VERSION},)
-    return cached("one_step", preset, key, build)
+    return cache.cached("one_step", preset, key, build)
 
 
 def load_dream_frames(preset: Preset, experiment: Experiment, progress: bool = True) -> np.ndarray:

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import offline
+from .paths import PAPER_SCALE_ESTIMATE
 
 RECORD = "paper_scale.json"
 """The records' file in the output folder: provenance, sizes, and each stage's status and results."""
@@ -296,8 +297,9 @@ class Run:
         import matplotlib.pyplot as plt
         import numpy as np
 
-        from . import plots, stages
-        from .data import split_episodes
+        from ..book import plots
+        from ..method.data import split_episodes
+        from . import stages
         from .provenance import device_name
 
         source = f"lucid-dreamer paper-scale | {device_name()}"
@@ -326,8 +328,8 @@ class Run:
         return {"files": written}
 
     def bench(self) -> dict:
+        from ..method.data import split_episodes
         from . import bench, stages
-        from .data import split_episodes
 
         latents, _ = stages.load_latents(self.preset, self.progress)
         splits = split_episodes(len(latents), self.preset.data)
@@ -351,15 +353,11 @@ class Run:
         return [Stage(name, getattr(self, name), deps) for name, deps in needs.items()]
 
 
-ESTIMATE = Path(__file__).resolve().parent.parent / "figures/data/paper_scale/estimate.json"
-"""`paper_estimate`'s committed output: the run paces its stages by it."""
-
-
 def expected_seconds(sizes: Sizes, gpu_name: str = "") -> dict[str, float] | None:
     """Each stage's estimated seconds at `sizes` on the GPU of the estimate nearest `gpu_name` (H100 unless
     the name says H200), from the committed estimate; None where there is none for these sizes."""
     try:
-        estimate = json.loads(ESTIMATE.read_text())
+        estimate = json.loads(PAPER_SCALE_ESTIMATE.read_text())
     except (OSError, ValueError):
         return None
     for name, recorded in estimate.get("sizes", {}).items():
@@ -373,8 +371,8 @@ def run(sizes: Sizes, out: Path, budget: float, progress: bool = True, dry_run: 
     """Every stage within `budget` seconds; the records (provenance, sizes, stages) in `out/paper_scale.json`."""
     import torch
 
-    from .atomic import atomic_write
-    from .precision import record as precision_record
+    from ..method.atomic import atomic_write
+    from ..method.precision import record as precision_record
     from .provenance import provenance
 
     out.mkdir(parents=True, exist_ok=True)
@@ -420,7 +418,7 @@ def main(args) -> int:
         print("paper-scale: ready (every package is there" + (")" if args.dry_run else ", and a CUDA GPU)"))
         return 0
     if args.out is None:
-        from .errors import UserError
+        from ..method.errors import UserError
 
         raise UserError("paper-scale needs --out DIR (where its records go)")
     if args.dry_run:

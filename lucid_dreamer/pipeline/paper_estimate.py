@@ -26,9 +26,15 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from ..method import track
+from ..method.models import ModelConfig, build_model
+from ..method.tokenizer import ConvAutoencoder, _sample_crops
+from ..method.world import World
+from .bench import flops_and_bytes
 from .paper_scale import GPU, Sizes
-
-OUTPUT = Path("figures/data/paper_scale/estimate.json")
+from .paths import PAPER_SCALE_ESTIMATE
+from .presets import PRESETS
+from .provenance import provenance
 
 GPUS = {
     # NVIDIA's data sheets (SXM parts, dense, i.e. without 2:4 sparsity)
@@ -69,18 +75,12 @@ EXPLAINED = {
 
 def _flops_bytes(fn) -> tuple[float, float]:
     """`bench.flops_and_bytes`, imported only when an estimate is made (torch is heavy)."""
-    from .bench import flops_and_bytes
-
     return flops_and_bytes(fn)
 
 
 def counted(sizes: Sizes) -> dict:
     """FLOPs and bytes of each piece of GPU work at `sizes` (counted on the CPU, shapes only matter)."""
     import torch
-
-    from .models import ModelConfig, build_model
-    from .presets import PRESETS
-    from .tokenizer import ConvAutoencoder
 
     tok = PRESETS["paper"].tokenizer
     net = ConvAutoencoder(tok.widths)
@@ -133,11 +133,6 @@ def measured(sizes: Sizes, frames: int = 24) -> dict:
     import cv2
     import numpy as np
     import torch
-
-    from . import track
-    from .presets import PRESETS
-    from .tokenizer import _sample_crops
-    from .world import World
 
     threads, cv2_threads = torch.get_num_threads(), cv2.getNumThreads()
     torch.set_num_threads(1)  # one core's rate; `tracking_speedup` is the GPU machine's cores
@@ -254,8 +249,6 @@ def stage_seconds(sizes: Sizes, gpu: dict, c: dict, m: dict, a: dict = ASSUMPTIO
 
 def estimate(sizes_by_name: dict[str, Sizes] | None = None) -> dict:
     """The estimate for the command's sizes and the `paper` preset's full ones, on each GPU of `GPUS`."""
-    from .presets import PRESETS
-
     paper = PRESETS["paper"]
     full = replace(GPU, tokenizer_steps=paper.tokenizer.steps, episodes=paper.world.episodes)
     sizes_by_name = sizes_by_name or {"command": GPU, "full paper preset": full}
@@ -277,7 +270,6 @@ def estimate(sizes_by_name: dict[str, Sizes] | None = None) -> dict:
         f"{name} = {value}": stage_seconds(GPU, GPUS["H200"], c, m, {**ASSUMPTIONS, name: value})["total"]
         for name, value in worse.items()
     }
-    from .provenance import provenance
 
     result["provenance"] = provenance("lucid-dreamer.paper_estimate", "paper")
     return result
@@ -299,14 +291,14 @@ def summary(result: dict) -> list[str]:
 if __name__ == "__main__":
     import sys
 
-    from .atomic import atomic_write
+    from ..method.atomic import atomic_write
 
     if "--from-json" in sys.argv:
-        print("\n".join(summary(json.loads(OUTPUT.read_text()))))
+        print("\n".join(summary(json.loads(PAPER_SCALE_ESTIMATE.read_text()))))
     else:
         out = estimate()
-        OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(OUTPUT) as tmp:
+        PAPER_SCALE_ESTIMATE.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(PAPER_SCALE_ESTIMATE) as tmp:
             tmp.write_text(json.dumps(out, indent=1) + "\n")
         print("\n".join(summary(out)))
-        print(f"estimate: {OUTPUT}")
+        print(f"estimate: {PAPER_SCALE_ESTIMATE}")

@@ -11,23 +11,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import atomic_write
-from .presets import Preset, get_preset, seeds
-from .provenance import caption, provenance
-
-
-def repo_root() -> Path:
-    """The folder holding `_toc.yml`, searched upwards from the working directory."""
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "_toc.yml").exists():
-            return folder
-    return here
-
-
-def figures_root(preset: Preset) -> Path:
-    """Where figures and their data go: `figures/`, or `artifacts/smoke/figures/` for the smoke preset."""
-    return repo_root() / ("artifacts/smoke/figures" if preset.name == "smoke" else "figures")
+from ..method.atomic import atomic_write
+from ..pipeline import paths
+from ..pipeline.presets import Preset, get_preset, seeds
+from ..pipeline.provenance import caption, provenance
 
 
 @dataclass
@@ -41,7 +28,7 @@ class Notebook:
 
     def __post_init__(self) -> None:
         self.record = provenance(self.name, self.preset.name) | {"seeds": seeds(self.preset)}
-        self.figures = figures_root(self.preset)
+        self.figures = paths.figures_root(self.preset)
         (self.figures / "data").mkdir(parents=True, exist_ok=True)
 
     @property
@@ -59,7 +46,7 @@ class Notebook:
         page: from the built book's root (where `_config.yml`'s `html_extra_path` copies
         `figures/<name>.mp4`) or, in Jupyter, from the repository beside the notebooks folder; the
         browser takes the first source it finds."""
-        local = path.resolve().relative_to(repo_root()).as_posix()
+        local = path.resolve().relative_to(paths.repo_root()).as_posix()
         return (
             f'<video controls loop muted preload="none" width="{width}" style="max-width: 100%; height: auto">'
             f'<source src="../{path.name}" type="video/mp4"><source src="../{local}" type="video/mp4"></video>'
@@ -75,5 +62,5 @@ class Notebook:
 
 def start(name: str, preset: str | None = None) -> Notebook:
     """Begin a notebook: run from the repository root (so `artifacts/` is shared) and pick the preset."""
-    os.chdir(repo_root())
+    os.chdir(paths.repo_root())
     return Notebook(name, get_preset(preset))

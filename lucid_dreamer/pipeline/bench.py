@@ -30,14 +30,14 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
-from .data import Normalizer, Windows
-from .dream import dream
-from .models import ModelConfig, ResNetRollout3d
-from .paper import PAPER_BATCH, PAPER_STEPS
-from .precision import Hardware, detect, use_bf16
-from .precision import name as precision_name
-from .tokenizer import LATENT_CHANNELS
-from .train import TrainConfig, channels_last, rollout_loss
+from ..method.data import Normalizer, Windows
+from ..method.dream import dream
+from ..method.models import ModelConfig, ResNetRollout3d
+from ..method.precision import Hardware, detect, use_bf16
+from ..method.precision import name as precision_name
+from ..method.recipe import PAPER_BATCH, PAPER_STEPS
+from ..method.tokenizer import LATENT_CHANNELS
+from ..method.train import TrainConfig, channels_last, rollout_loss
 
 
 @dataclass(frozen=True)

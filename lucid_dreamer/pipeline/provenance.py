@@ -8,6 +8,9 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from .. import __version__
+from ..method.precision import record as precision_record
+
 
 def _commit() -> str:
     """The commit, with "+dirty" if the code (package or notebook sources) differs from it.
@@ -41,7 +44,6 @@ def device_name() -> str:
 def versions() -> dict:
     """The versions of this package and of every library its numbers pass through (by distribution
     name, so nothing heavy is imported); a library that is not installed is named as missing."""
-    from . import __version__
 
     def of(*names):
         for name in names:
@@ -66,8 +68,6 @@ def provenance(notebook: str, preset: str) -> dict:
     """A record of how a result was made; `precision` is what the default setting (`auto`) computes
     in on this device, and the hardware it read (a run's own record names what it used)."""
     import torch
-
-    from .precision import record as precision_record
 
     return {
         "notebook": notebook,

@@ -4,7 +4,7 @@ submitit starts the jobs (subprocesses here, an `sbatch` array on a cluster), ke
 pickles under `artifacts/<preset>/jobs/<submission time>/`, and requeues a job that the
 scheduler pre-empts or times out. Nothing is read back from its files: a job runs its share of the
 runs as the inline grid does (each record written atomically, each run under its lock), and jobs
-share the cache through its per-entry locks (`stages.cached`). Our own bookkeeping is JSON beside
+share the cache through its per-entry locks (`cache.cached`). Our own bookkeeping is JSON beside
 them: `runs.json` maps each submitted run to its job and log, `runs/<run id>.error.json` holds the
 last line of a run's failure.
 """
@@ -23,8 +23,9 @@ import submitit
 from filelock import FileLock, Timeout
 from tqdm.auto import tqdm
 
-from .atomic import atomic_write
-from .grid import GridRun, _configs, find_run, is_done, jobs_dir, run_lock_path, run_pending
+from ..method.atomic import atomic_write
+from . import paths
+from .grid import GridRun, _configs, find_run, is_done, run_pending
 from .presets import Preset
 
 SLURM_TIMEOUT_MIN = 60
@@ -95,7 +96,7 @@ class GridJob(submitit.helpers.Checkpointable):
 
 
 def error_path(preset: Preset, run_id: str) -> Path:
-    return jobs_dir(preset) / "runs" / f"{run_id}.error.json"
+    return paths.jobs_dir(preset) / "runs" / f"{run_id}.error.json"
 
 
 def _error_line(error: Exception) -> str:
@@ -143,7 +144,7 @@ def submit(preset: Preset, runs: list[GridRun], cfg: ExecutorConfig, cluster: st
     "debug" executor, which runs the jobs in this process when they are waited for).
     """
     cluster = cluster or cfg.kind
-    folder = jobs_dir(preset) / time.strftime("%Y%m%d-%H%M%S")  # this submission's logs and pickles
+    folder = paths.jobs_dir(preset) / time.strftime("%Y%m%d-%H%M%S")  # this submission's logs and pickles
     executor = submitit.AutoExecutor(folder, cluster=cluster)
     executor.update_parameters(
         name=f"lucid-dreamer-grid-{preset.name}",
@@ -173,16 +174,15 @@ def submit(preset: Preset, runs: list[GridRun], cfg: ExecutorConfig, cluster: st
 
 
 def _record(preset: Preset, cluster: str, jobs: list, batches: list[list[str]]) -> None:
-    path = jobs_dir(preset) / "runs.json"
+    path = paths.jobs_dir(preset) / "runs.json"
     with FileLock(path.with_name(".runs.json.lock"), fallback_to_soft=False):  # two submissions at once
         entries = json.loads(path.read_text()) if path.exists() else {}
         for job, batch in zip(jobs, batches):
-            paths = job.paths
             entry = {
                 "job": job.job_id,
                 "cluster": cluster,
-                "log": str(paths.stderr),
-                "result": str(paths.result_pickle),
+                "log": str(job.paths.stderr),
+                "result": str(job.paths.result_pickle),
             }
             entries |= {run_id: entry for run_id in batch}
         _write_json(path, entries)
@@ -247,14 +247,14 @@ def _log_tail(path: str) -> str:
 def run_states(preset: Preset, runs: list[GridRun]) -> dict[str, RunState]:
     """Each run's state: done (its record is there), running (a process holds its lock), failed (its job
     wrote an error for it, or ended without finishing it), queued (its job has not ended), or todo."""
-    path = jobs_dir(preset) / "runs.json"
+    path = paths.jobs_dir(preset) / "runs.json"
     entries = json.loads(path.read_text()) if path.exists() else {}
     states, waiting = {}, []
     for run in runs:
         entry = entries.get(run.id)
         if is_done(preset, run):
             states[run.id] = RunState("done")
-        elif _held(run_lock_path(preset, run.id)):
+        elif _held(paths.run_lock_path(preset, run.id)):
             states[run.id] = RunState("running", f"job {entry['job']}" if entry else "")
         elif entry is None:
             states[run.id] = RunState("todo")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
-from .conditions import CONDITIONS, condition
-from .data import DataConfig
-from .errors import UserError
-from .models import ModelConfig
-from .paper import PAPER_FRAMES, PAPER_STEPS
-from .tokenizer import TokenizerConfig
-from .train import TrainConfig
-from .world import WorldConfig
+from ..method.conditions import CONDITIONS, condition
+from ..method.data import DataConfig
+from ..method.errors import UserError
+from ..method.models import ModelConfig
+from ..method.recipe import PAPER_FRAMES, PAPER_STEPS
+from ..method.tokenizer import TokenizerConfig
+from ..method.train import TrainConfig
+from ..method.world import WorldConfig
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from functools import partial
 
 import numpy as np
 
-from .analyze import REFERENCES, RETIRED_REFERENCES, mean_interval
-from .grid import GridRun, chosen_budget, metric_values, record_precision, summarize
-from .models import build_model, count_parameters
+from ..method.analyze import mean_interval
+from ..method.models import build_model, count_parameters
+from ..method.references import REFERENCES, RETIRED_REFERENCES
+from ..pipeline.grid import GridRun, chosen_budget, metric_values, record_precision, summarize
 from .paper import PAPER_RESULTS
 from .tables import Table, interval, is_rate, number, shown, table
 

@@ -1,11 +1,11 @@
 """Shipped weights: the `cpu` preset's main trained models, kept in the repository (`weights/`).
 
 A reader who clones the repository dreams and analyses (chapters 4 and 5) in minutes instead of
-training for an hour: `stages.cached` takes a shipped entry when its configuration hash matches
+training for an hour: `cache.cached` takes a shipped entry when its configuration hash matches
 the one asked for, and builds as usual otherwise, so a changed config never picks up stale
 weights. `LUCID_DREAMER_SHIPPED=0` (or `make book FROM_SCRATCH=1`) ignores them and retrains
-everything. `refresh` copies the current entries in (`make weights`), only when their config
-changed.
+everything. `weights_refresh` copies the current entries in (`make weights`), only when their
+config changed.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import os
 import shutil
 from pathlib import Path
 
-WEIGHTS_ROOT = Path(__file__).resolve().parent.parent / "weights"
-"""`weights/<preset>/<stage>/<config hash>/`, laid out like the stage cache."""
+from .paths import WEIGHTS_ROOT
+
 SHIPPED_STAGES = ("tokenizer", "train")
 """Stages whose products are shipped: what costs training time."""
 KEEP = (
@@ -74,41 +74,3 @@ def copy_entry(source: Path, target: Path) -> None:
     for name in KEEP:
         if (source / name).exists():
             shutil.copy2(source / name, target / name)
-
-
-def main_entries(preset_name: str = "cpu") -> list[Path]:
-    """The cache folders of what chapters 4 and 5 need: the tokenizer, both ResNet-Rollout runs, the
-    one-step model and Probabilistic Plus (seed 0 of the grid), built if missing."""
-    from . import grid, stages
-    from .presets import get_preset, one_step_experiment
-
-    preset = get_preset(preset_name)
-    rival = grid.find_run(preset, "rivals__probabilistic_plus__seed0").experiment
-    experiments = (*preset.experiments, one_step_experiment(preset), rival)
-    return [stages.tokenizer_stage(preset)] + [stages.train_stage(preset, e) for e in experiments]
-
-
-def refresh(preset_name: str = "cpu") -> list[Path]:
-    """Make `weights/<preset>/` hold exactly the main entries (unchanged ones are left alone)."""
-    entries = main_entries(preset_name)
-    wanted = {(folder.parent.name, folder.name): folder for folder in entries}
-    root = WEIGHTS_ROOT / preset_name
-    tokenizer = entries[0]
-    note = {"tokenizer_entry": tokenizer.name, "sha256": sha256(tokenizer / "tokenizer.safetensors")}
-    for stage_dir in root.glob("*/*"):
-        if (stage_dir.parent.name, stage_dir.name) not in wanted:
-            shutil.rmtree(stage_dir)
-    for (stage, entry), folder in wanted.items():
-        if not (root / stage / entry).is_dir():
-            copy_entry(folder, root / stage / entry)
-            if stage == "train":
-                (root / stage / entry / TOKENIZER_NOTE).write_text(json.dumps(note, indent=1) + "\n")
-    size = sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
-    if size > LIMIT_BYTES:
-        raise RuntimeError(f"the shipped weights weigh {size / 2**20:.1f} MiB, more than {LIMIT_BYTES / 2**20:.0f}")
-    return sorted(root / stage / entry for stage, entry in wanted)
-
-
-if __name__ == "__main__":
-    for path in refresh(os.environ.get("LUCID_DREAMER_PRESET", "cpu")):
-        print(path)
