@@ -372,7 +372,7 @@ def cmd_reproduce(args) -> None:
 
 def cmd_bench(args) -> None:
     from .method.data import split_episodes
-    from .pipeline import bench, stages
+    from .pipeline import bench, bench_report, stages
     from .pipeline.presets import get_preset
     from .pipeline.provenance import provenance
 
@@ -382,7 +382,7 @@ def cmd_bench(args) -> None:
     cfg = bench.QUICK if args.quick else bench.BenchConfig()
     result = bench.bench(latents[splits["train"]], latents[splits["val"]], cfg, progress=not args.quiet)
     result["provenance"] = provenance("lucid-dreamer bench" + (" --quick" if args.quick else ""), preset.name)
-    print(bench.format_table(result))
+    print(bench_report.format_table(result))
     if args.json:
         with atomic_write(args.json) as tmp:
             tmp.write_text(json.dumps(result, indent=1) + "\n")
@@ -435,14 +435,14 @@ def _executor_config(args):
 
 
 def cmd_grid(args) -> int:
-    from .pipeline import executors, grid, paths
+    from .pipeline import executors, grid, grid_runner, paths
     from .pipeline.presets import get_preset
 
     preset = get_preset(args.preset)
     cfg = _executor_config(args)
     runs = grid.grid_runs(preset)
     if args.references:
-        written = grid.write_reference_tracks(preset, progress=not args.quiet)
+        written = grid_runner.write_reference_tracks(preset, progress=not args.quiet)
         where = paths.grid_records_dir(preset) / "tracks"
         print(f"wrote the reference tracks of {len(written)} worlds and contexts under {where}")
         return 0
@@ -455,13 +455,13 @@ def cmd_grid(args) -> int:
         print(", ".join(f"{counts[s]} {s}" for s in ("done", "running", "queued", "failed", "todo") if counts[s]))
         return 0
     if cfg.kind == "inline":
-        done = grid.run_grid(preset, args.only, args.limit, progress=not args.quiet)
-        left = sum(not grid.is_done(preset, r) for r in runs)
+        done = grid_runner.run_grid(preset, args.only, args.limit, progress=not args.quiet)
+        left = sum(not grid_runner.is_done(preset, r) for r in runs)
         print(
             f"ran {len(done)} runs; {len(runs) - left} of {len(runs)} done; results in {paths.grid_records_dir(preset)}"
         )
         return 0
-    unfinished = grid.select_runs(preset, args.only)
+    unfinished = grid_runner.select_runs(preset, args.only)
     todo = executors.runs_to_submit(preset, unfinished)[: args.limit]
     if len(todo) < len(unfinished) and args.limit is None:
         print(f"{len(unfinished) - len(todo)} unfinished runs are queued or running in earlier jobs; left to them")
@@ -481,7 +481,7 @@ def cmd_grid(args) -> int:
     failed = [run.id for run in todo if states[run.id].state != "done"]
     for run_id in failed:
         print(f"failed {run_id}: {states[run_id].detail}", file=sys.stderr)
-    left = sum(not grid.is_done(preset, r) for r in runs)
+    left = sum(not grid_runner.is_done(preset, r) for r in runs)
     print(
         f"ran {len(todo) - len(failed)} runs with {len(jobs)} local workers ({len(failed)} failed); "
         f"{len(runs) - left} of {len(runs)} done; results in {paths.grid_records_dir(preset)}; logs under {logs}"

@@ -21,7 +21,8 @@ from filelock import FileLock
 from safetensors.torch import load_file
 
 from lucid_dreamer import cli
-from lucid_dreamer.pipeline import executors, grid, paths, stages
+from lucid_dreamer.method.track import TRACKER_VERSION
+from lucid_dreamer.pipeline import executors, grid, grid_runner, paths, stages
 from lucid_dreamer.pipeline.cache import BUILD_LOG
 from lucid_dreamer.pipeline.executors import ExecutorConfig
 from lucid_dreamer.pipeline.presets import PRESETS
@@ -69,9 +70,9 @@ def fake_run_one(preset, run, progress=False):
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "id": run.id,
-        "configs": grid._configs(preset, run),
+        "configs": grid_runner._configs(preset, run),
         "provenance": {"commit": "abc1234"},
-        "metrics": {"tracker_version": grid.TRACKER_VERSION},
+        "metrics": {"tracker_version": TRACKER_VERSION},
     }
     path.write_text(json.dumps(record))
 
@@ -152,9 +153,9 @@ def test_a_run_runs_under_its_lock_and_a_finished_run_is_not_run_again(home, mon
         seen.append(executors.run_states(preset, [run])[run.id].state)  # what `grid --list` says meanwhile
         fake_run_one(preset, run)
 
-    monkeypatch.setattr(grid, "run_one", run_one)
+    monkeypatch.setattr(grid_runner, "run_one", run_one)
     run = grid.grid_runs(SMOKE)[0]
-    assert grid.run_pending(SMOKE, run) and not grid.run_pending(SMOKE, run)
+    assert grid_runner.run_pending(SMOKE, run) and not grid_runner.run_pending(SMOKE, run)
     assert seen == ["running"]
 
 
@@ -162,7 +163,7 @@ def test_a_run_runs_under_its_lock_and_a_finished_run_is_not_run_again(home, mon
 
 
 def test_slurm_settings_run_through_submitits_debug_executor_one_job_per_training(home, monkeypatch):
-    monkeypatch.setattr(grid, "run_one", fake_run_one)
+    monkeypatch.setattr(grid_runner, "run_one", fake_run_one)
     runs = runs_named(SMOKE, SHARED + OTHERS)
     cfg = ExecutorConfig("slurm", partition="gpu", gpus_per_job=1, timeout_min=60, slurm_options=(("account", "lab"),))
     jobs = executors.submit(SMOKE, runs, cfg, cluster="debug")
@@ -286,14 +287,14 @@ def test_two_local_workers_give_the_inline_records_and_build_each_shared_stage_o
         assert cli.main(["grid", "--preset", "smoke", "--quiet", *only]) == 0
     finally:
         torch.set_num_threads(threads)
-    inline = {record["id"]: record for record in grid.load_records(SMOKE)}
+    inline = {record["id"]: record for record in grid_runner.load_records(SMOKE)}
 
     (home / "inline").mkdir()
     (home / "artifacts").rename(home / "inline" / "artifacts")
     log = home / "builds.jsonl"
     monkeypatch.setenv(BUILD_LOG, str(log))
     assert cli.main(["grid", "--preset", "smoke", "--quiet", *only, "--executor", "local", "--workers", "2"]) == 0
-    local = {record["id"]: record for record in grid.load_records(SMOKE)}
+    local = {record["id"]: record for record in grid_runner.load_records(SMOKE)}
 
     assert local.keys() == inline.keys() and len(local) == 14
     for run_id, record in local.items():

@@ -288,7 +288,7 @@ def test_the_users_own_frames_end_to_end(tmp_path, capsys):
     """Folders of PNGs and a video in, through tokenize, train, dream and analyze (book/own_data.md)."""
     import imageio.v3 as iio
 
-    from lucid_dreamer.book.plots import write_video
+    from lucid_dreamer.book.videos import write_video
     from lucid_dreamer.method.data import user_splits
 
     frames = stages.load_episodes(SMOKE, progress=False)["frames"][:3]

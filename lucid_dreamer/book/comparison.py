@@ -1,6 +1,6 @@
 """Chapter 7's tables and numbers: the rivals beside the paper, the ablations, the precision rows.
 
-Everything here is a function of the grid's records and their `grid.summarize` summary, so the
+Everything here is a function of the grid's records and their `grid_summaries.summarize` summary, so the
 chapter only narrates and glues. Pixels are at 512 px; cells are "mean [95% interval]" over seeds.
 """
 
@@ -13,7 +13,9 @@ import numpy as np
 from ..method.analyze import mean_interval
 from ..method.models import build_model, count_parameters
 from ..method.references import REFERENCES, RETIRED_REFERENCES
-from ..pipeline.grid import GridRun, chosen_budget, metric_values, record_precision, summarize
+from ..pipeline.grid import GridRun
+from ..pipeline.grid_runner import record_precision
+from ..pipeline.grid_summaries import chosen_budget, metric_values, summarize
 from .paper import PAPER_RESULTS
 from .tables import Table, interval, is_rate, number, shown, table
 
@@ -157,12 +159,12 @@ CURVE_LABELS = {
     "one_step": "one step ahead (R = 1)",
     "change_rollout": "predicts the change (R = 4)",
 }
-"""The learning curve's trainings (`grid.CURVE_TRAININGS`) as the chapter names them."""
+"""The learning curve's trainings (`grid_summaries.CURVE_TRAININGS`) as the chapter names them."""
 
 
 def learning_curve_cells(curve: dict[str, dict[int, list[dict]]], episodes: dict) -> dict[str, dict[int, dict]]:
-    """Per training (by its label) and budget: `grid.summarize`'s metrics of its runs (intervals over
-    seeds and episodes, from `episodes`, the `grid.episode_table`) and "val_loss", the best
+    """Per training (by its label) and budget: `grid_summaries.summarize`'s metrics of its runs (intervals over
+    seeds and episodes, from `episodes`, the `grid_summaries.episode_table`) and "val_loss", the best
     validation loss (interval over the seeds)."""
     cells: dict[str, dict[int, dict]] = {}
     for name in (n for n in CURVE_LABELS if n in curve):
@@ -204,7 +206,7 @@ BUDGET_COLUMNS = ("strict_512", "strict_h4_512", "strict_h16_512")
 
 
 def claim_budget_table(own: dict, again: dict, budgets: tuple[int, int]) -> Table:
-    """Each claim row trained again at the chosen budget that has landed (`again`, `grid.summarize` of
+    """Each claim row trained again at the chosen budget that has landed (`again`, `grid_summaries.summarize` of
     those runs) beside the same row at the grid's budget (`own`): strict RMSE over the whole dream and
     within 4 and 16 frames, px at 512."""
     rows = []
@@ -304,7 +306,7 @@ def against_references(value: float, references: dict[str, float]) -> str:
 
 def same_horizon_shifts(summary: dict, aligned: dict[tuple[str, str], float], span: int) -> dict[str, str]:
     """How far scoring every row on the same first `span` dreamed frames (`aligned`, as
-    `grid.strict_within_rows` gives it) moves each row's mean strict RMSE: the largest shift among the
+    `grid_summaries.strict_within_rows` gives it) moves each row's mean strict RMSE: the largest shift among the
     rivals (`common_span_rivals_shift`) and over every row, with its row (`common_span_shift`)."""
     shift = {key: value - summary[key]["metrics"]["strict_512"]["mean"] for key, value in aligned.items()}
     if not shift:

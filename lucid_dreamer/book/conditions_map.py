@@ -2,7 +2,7 @@
 keeps the cube and beats copying the last frame, the paper's own protocol in sentences, and the map's rows.
 
 The worlds themselves and how they are measured are the method's (`method.conditions`); the grid's records
-and their `grid.summarize` come from the pipeline.
+and their `grid_summaries.summarize` come from the pipeline.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def against_copy_last(row: dict) -> str:
 
 
 def protocol_sentences(summary: dict, budget: str, seeds: int) -> dict[str, str]:
-    """What the paper's own protocol found (the `one_trajectory` rows of `grid.summarize`), as two
+    """What the paper's own protocol found (the `one_trajectory` rows of `grid_summaries.summarize`), as two
     sentences for chapter 8 and the report: one trajectory trained on and dreamed back, and the
     same settings (`budget`, e.g. "1,500 steps, lr 1e-4") dreamed on held-out episodes; each says
     how many of the `seeds` planned have run, and by our tracker first."""
@@ -112,7 +112,7 @@ def protocol_sentences(summary: dict, budget: str, seeds: int) -> dict[str, str]
 
 
 def map_rows(records: list[dict], summary: dict) -> list[dict]:
-    """One row per condition and training of the map (grid records and their `grid.summarize`):
+    """One row per condition and training of the map (grid records and their `grid_summaries.summarize`):
     the measured conditions, detection within the first 1, 4 and 16 dreamed frames and over the
     whole dream, the strict RMSE at 512 px and against copying the last frame (means over seeds;
     `intervals` holds their bootstrap intervals), and the references' numbers in that world."""

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from ..pipeline.bench import table_rows
-from ..pipeline.bench import utilisation as shares
+from ..pipeline.bench_report import table_rows
+from ..pipeline.bench_report import utilisation as shares
 from .paper import PAPER_DETECTED, PAPER_RESULTS
 
 NUMERIC = re.compile(r"[-+]?\d[\d,.]*(%|x)?( \[[^\]]*\])?|\d+/\d+( \(\d+%\))?|-|N/A|not run yet|no detections")
@@ -30,7 +30,7 @@ INTERVAL = re.compile(r"\[[^\]]*\]")
 
 
 def interval(stats: dict | None, digits: int = 1, percent: bool = False, undefined: str = "no detections") -> str:
-    """A `grid.summarize` metric as "mean [low, high]" (its 95% bootstrap interval), or why there is
+    """A `grid_summaries.summarize` metric as "mean [low, high]" (its 95% bootstrap interval), or why there is
     none: not run yet, or `undefined` (a pixel error without a detection is undefined)."""
     if stats is None:
         return "not run yet"
@@ -49,7 +49,7 @@ def is_rate(name: str) -> bool:
 
 
 def shown(summary: dict, group: str, variant: str, name: str, rate_digits: int = 0) -> str:
-    """One cell of a `grid.summarize` summary as the tables show it: "mean [low, high]", rates as
+    """One cell of a `grid_summaries.summarize` summary as the tables show it: "mean [low, high]", rates as
     percentages (with `rate_digits` decimals), "not run yet" for a row (or a metric) without runs."""
     row = summary.get((group, variant))
     digits = rate_digits if is_rate(name) else 1
@@ -144,7 +144,7 @@ def utilisation(result: dict) -> Table:
     """Chapter 6's table of how close each variant trains to the machine's limits: arithmetic per
     sample (as run, and the useful part: the Conv2d form's), the useful memory traffic per sample,
     and what the useful work at the measured rate makes of the machine's FLOP/s and copy bandwidth
-    (`bench.utilisation`)."""
+    (`bench_report.utilisation`)."""
     rows = []
     for size, per_variant in shares(result).items():
         cost = result["train"][size]["cost_per_sample"]
@@ -257,7 +257,7 @@ def map_references(rows: list[dict], recipe: str) -> Table:
 
 
 def one_trajectory(summary: dict, labels: dict[str, str]) -> Table:
-    """The paper's protocol beside held-out episodes (`grid.summarize` rows of the group
+    """The paper's protocol beside held-out episodes (`grid_summaries.summarize` rows of the group
     `one_trajectory`, by variant, named by `labels`), by our tracker and by the paper's: one
     column per protocol, so its intervals fit the page (rates to `PROTOCOL_RATE_DIGITS` decimals)."""
     metrics = {

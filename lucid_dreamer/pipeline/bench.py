@@ -21,13 +21,10 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch.utils.data import DataLoader, Dataset
-from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
 from ..method.data import Normalizer, Windows
@@ -38,6 +35,7 @@ from ..method.precision import name as precision_name
 from ..method.recipe import PAPER_BATCH, PAPER_STEPS
 from ..method.tokenizer import LATENT_CHANNELS
 from ..method.train import TrainConfig, channels_last, rollout_loss
+from .costs import machine_limits, sample_cost, timed
 
 
 @dataclass(frozen=True)
@@ -211,79 +209,8 @@ class Runner:
         )
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def _timed(fn: Callable[[], object], device: torch.device) -> float:
-    _sync(device)
-    start = time.perf_counter()
-    fn()
-    _sync(device)
-    return time.perf_counter() - start
-
-
 def _summary(rates: list[float]) -> dict:
     return {"median": statistics.median(rates), "min": min(rates), "max": max(rates), "runs": rates}
-
-
-def sample_cost(model_cfg: ModelConfig, cfg: TrainConfig, latent_size: int, conv3d: bool) -> dict:
-    """FLOPs (forward + backward) and bytes of tensors read and written by one rollout sample.
-
-    Bytes count every operator's inputs and outputs once: an upper bound on memory traffic
-    that ignores caches, so the fraction of bandwidth it gives is a ceiling.
-    """
-    init = ResNetRollout3d(replace(model_cfg, name="resnet_rollout_3d"))
-    model = init if conv3d else init.to_conv2d()
-    shape = (1, model_cfg.context_frames + cfg.rollout_steps, LATENT_CHANNELS, latent_size, latent_size)
-    span = torch.randn(shape)
-    norm = Normalizer(torch.zeros(1), torch.ones(1))
-    k = model_cfg.context_frames
-    flops, moved = flops_and_bytes(lambda: rollout_loss(model, span[:, :k], span[:, k:], norm, cfg).backward())
-    return {"flops": flops, "bytes": moved}
-
-
-def flops_and_bytes(fn) -> tuple[float, float]:
-    """FLOPs of `fn()` and the bytes of tensors its operators read and write (each operator once)."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class Bytes(TorchDispatchMode):
-        total = 0
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            out = func(*args, **(kwargs or {}))
-            for t in torch.utils._pytree.tree_leaves((args, kwargs, out)):
-                if isinstance(t, torch.Tensor):
-                    Bytes.total += t.numel() * t.element_size()
-            return out
-
-    counter = FlopCounterMode(display=False)
-    with counter, Bytes():
-        fn()
-    return float(counter.get_total_flops()), float(Bytes.total)
-
-
-def machine_limits(device: torch.device, repeats: int = 5, bf16: bool = True) -> dict:
-    """Measured float32 (and, with `bf16`, bf16) matmul FLOP/s and copy bandwidth (bytes/s): the rates
-    we compare against (the best of `repeats`, since a rate can only be slowed by the machine, not sped up)."""
-    n = 2048 if device.type == "cpu" else 8192
-    flops, runs = 2 * n**3, 2 if device.type == "cpu" else 20
-
-    def matmul_rate(dtype: torch.dtype) -> float:
-        a = torch.randn(n, n, device=device).to(dtype)
-        a @ a
-        return max(runs * flops / _timed(lambda: [a @ a for _ in range(runs)], device) for _ in range(repeats))
-
-    # into a buffer already written once, so page faults are not counted as memory traffic
-    src = torch.ones((64 if device.type == "cpu" else 512) * 2**20, dtype=torch.uint8, device=device)
-    dst = torch.zeros_like(src)
-    dst.copy_(src)
-    return {
-        "fp32_flops_per_s": matmul_rate(torch.float32),
-        **({"bf16_flops_per_s": matmul_rate(torch.bfloat16)} if bf16 else {}),
-        "copy_bytes_per_s": max(2 * src.numel() / _timed(lambda: dst.copy_(src), device) for _ in range(repeats)),
-    }
 
 
 def bench(
@@ -331,7 +258,7 @@ def bench(
         rates: list[list[float]] = [[] for _ in runners]
         for _ in range(cfg.repeats):
             for r, out in zip(runners, rates):
-                seconds = _timed(lambda r=r: [r.step() for _ in range(cfg.timed_steps)], device)
+                seconds = timed(lambda r=r: [r.step() for _ in range(cfg.timed_steps)], device)
                 out.append(cfg.timed_steps * batch / seconds)
             bar.update()
         cost = sample_cost(model_cfg, tcfg, size, conv3d=False)
@@ -355,7 +282,7 @@ def bench(
     dream_rates: list[list[float]] = [[] for _ in runners]
     for _ in range(cfg.repeats):
         for r, out in zip(runners, dream_rates):
-            out.append(frames / _timed(lambda r=r: r.dream(context, cfg.dream_horizon), device))
+            out.append(frames / timed(lambda r=r: r.dream(context, cfg.dream_horizon), device))
         bar.update()
     result["dream"] = {
         "latent_size": size,
@@ -409,65 +336,3 @@ def _copy(model: torch.nn.Module) -> torch.nn.Module:
     clone = type(model)(model.cfg)
     clone.load_state_dict(model.state_dict())
     return clone
-
-
-def utilisation(result: dict) -> dict[str, dict[str, dict[str, float]]]:
-    """Per latent size and variant: useful FLOP/s and bytes/s as fractions of the measured limits.
-
-    Useful arithmetic is the Conv2d form's count for every variant: the Conv3d kernel's outer
-    slices only multiply zero padding (a library may skip them), so they are not work done.
-    FLOP/s are compared with the matmul rate of the variant's precision.
-    """
-    limits, out = result["limits"], {}
-    for size, t in result["train"].items():
-        useful = t["cost_per_sample"]["conv2d"]
-        for name, rate in t["samples_per_s"].items():
-            peak = limits["bf16_flops_per_s" if result["bf16"][name] else "fp32_flops_per_s"]
-            out.setdefault(size, {})[name] = {
-                "flops": rate["median"] * useful["flops"] / peak,
-                "bytes": rate["median"] * useful["bytes"] / limits["copy_bytes_per_s"],
-            }
-    return out
-
-
-def table_rows(result: dict) -> tuple[list[str], list[list]]:
-    """Header and rows of the benchmark table: per variant, training and dreaming rates and ratios."""
-    sizes = list(result["train"])
-    header = [
-        "variant",
-        *(f"train {s}x{s} (samples/s)" for s in sizes),
-        "dream (frames/s)",
-        *(f"x ref train {s}x{s}" for s in sizes),
-        "x ref dream",
-    ]
-    rows = []
-    dream_rates = result["dream"]["frames_per_s"]
-    ref = result["variants"][0]
-    for name in result["variants"]:
-        train = [result["train"][s]["samples_per_s"][name]["median"] for s in sizes]
-        ratios = [t / result["train"][s]["samples_per_s"][ref]["median"] for t, s in zip(train, sizes)]
-        d = dream_rates[name]["median"]
-        rows.append([name, *train, d, *ratios, d / dream_rates[ref]["median"]])
-    return header, rows
-
-
-def format_table(result: dict) -> str:
-    """The table as plain text, then the headline ratios."""
-    header, rows = table_rows(result)
-    widths = [max(len(header[0]), *(len(r[0]) for r in rows)), *(max(9, len(h)) for h in header[1:])]
-    lines = ["  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(zip(header, widths)))]
-    for row in rows:
-        lines.append("  ".join(f"{v:{w}.1f}" if i else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths))))
-    q = result["quality"]
-    lines.append(
-        f"train_speedup {result['train_speedup']:.2f}x  dream_speedup {result['dream_speedup']:.2f}x  "
-        f"val_loss_ratio {result['val_loss_ratio']:.4f} (after {q['steps']} steps each)  on {result['device']} "
-        f"({result['hardware']['capability']}; ours in {result['precision']})"
-    )
-    if "float32" in result:
-        f32 = result["float32"]
-        train = "  ".join(f"{s}x{s} {x:.2f}x" for s, x in f32["train_speedup"].items())
-        lines.append(
-            f"float32 only ({f32['variant']}): train_speedup {train}  dream_speedup {f32['dream_speedup']:.2f}x"
-        )
-    return "\n".join(lines)

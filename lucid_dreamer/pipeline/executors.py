@@ -25,7 +25,8 @@ from tqdm.auto import tqdm
 
 from ..method.atomic import atomic_write
 from . import paths
-from .grid import GridRun, _configs, find_run, is_done, run_pending
+from .grid import GridRun, find_run
+from .grid_runner import _configs, is_done, run_pending
 from .presets import Preset
 
 SLURM_TIMEOUT_MIN = 60

@@ -30,7 +30,7 @@ from ..method import track
 from ..method.models import ModelConfig, build_model
 from ..method.tokenizer import ConvAutoencoder, _sample_crops
 from ..method.world import World
-from .bench import flops_and_bytes
+from .costs import flops_and_bytes
 from .paper_scale import GPU, Sizes
 from .paths import PAPER_SCALE_ESTIMATE
 from .presets import PRESETS
@@ -74,7 +74,7 @@ EXPLAINED = {
 
 
 def _flops_bytes(fn) -> tuple[float, float]:
-    """`bench.flops_and_bytes`, imported only when an estimate is made (torch is heavy)."""
+    """`costs.flops_and_bytes`, imported only when an estimate is made (torch is heavy)."""
     return flops_and_bytes(fn)
 
 

@@ -69,7 +69,7 @@ class GridConfig:
     the longest trains the recipe with every seed and the other two trainings with the first."""
     claim_steps: int | None = None
     """Budget at which every row a claim depends on is trained again (`grid.CLAIM_GROUPS`): the learning
-    curve's choice by the budget rule (`grid.chosen_budget`), at most the paper's 1,500; None: the claims
+    curve's choice by the budget rule (`grid_summaries.chosen_budget`), at most the paper's 1,500; None: the claims
     are judged at `steps` only."""
 
 
