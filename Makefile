@@ -88,7 +88,7 @@ weights:
 OUT_DIR ?= paper_scale_out
 BUDGET ?= 480
 paper-scale:
-	$(PYTHON) -m lucid_dreamer.cli paper-scale --out $(OUT_DIR) --budget $(BUDGET) --install-wheels wheels
+	PYTHONPATH=$$($(PYTHON) -m lucid_dreamer.pipeline.offline --install wheels) $(PYTHON) -m lucid_dreamer.cli paper-scale --out $(OUT_DIR) --budget $(BUDGET) --install-wheels wheels
 
 wheels:
 	PYTHON=$(PYTHON) scripts/gather_wheels.sh wheels

@@ -363,8 +363,11 @@ def test_artifacts_root_that_is_a_file(tmp_path, monkeypatch, capsys):
 def test_tokenize_frames_wider_than_tall(tmp_path, monkeypatch, capsys):
     """40x72 frames (not square) encode, and their conditions are measured, with no IndexError."""
     from lucid_dreamer.method.tokenizer import ConvTokenizer, TokenizerConfig
+    from lucid_dreamer.pipeline import user_data
 
-    monkeypatch.setattr(cli, "_tokenizer", lambda args, preset: ConvTokenizer(TokenizerConfig(widths=(4, 4, 4))))
+    monkeypatch.setattr(
+        user_data, "tokenizer_for", lambda args, preset: ConvTokenizer(TokenizerConfig(widths=(4, 4, 4)))
+    )
     import imageio.v3 as iio
 
     (tmp_path / "f").mkdir()

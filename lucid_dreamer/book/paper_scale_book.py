@@ -11,9 +11,17 @@ import json
 import math
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..method.data import split_episodes
 from ..method.references import REFERENCES
+from ..pipeline import stages
 from ..pipeline.paper_scale import FIGURES, RECORD
+from ..pipeline.paper_scale_run import Run
 from ..pipeline.paths import PAPER_SCALE_DATA
+from ..pipeline.provenance import device_name
+from . import plots
 
 RUN = PAPER_SCALE_DATA / "run"
 """Where a GPU run's --out folder is committed (paper_scale.json and the figures)."""
@@ -209,6 +217,35 @@ def render(root: Path = Path(".")) -> str:
         "",
     ]
     return "\n".join(text)
+
+
+def draw_figures(run: Run) -> list[str]:
+    """The paper-scale run's figures (`paper_scale.FIGURES`), drawn into `run.out`: the error by horizon,
+    the training curves, and six frames of the first test episode with each setting's dream."""
+    source = f"lucid-dreamer paper-scale | {device_name()}"
+    p, written = run.preset, []
+    fig = plots.error_by_horizon(run.dreams, p.world.resolution, source)
+    fig.savefig(run.out / FIGURES[1], dpi=80)
+    written.append(FIGURES[1])
+    logs = {}
+    for e in p.experiments:
+        lines = (stages.train_stage(p, e, run.progress) / "log.jsonl").read_text().splitlines()
+        logs[e.label] = [json.loads(line) for line in lines]
+    fig = plots.training_curves(logs, source)
+    fig.savefig(run.out / FIGURES[2], dpi=80)
+    written.append(FIGURES[2])
+    # six frames of the first test episode: the truth and each setting's dream
+    k = p.experiments[0].model.context_frames
+    first = split_episodes(p.world.episodes, p.data)["test"][0]
+    truth = stages.load_episodes(p, run.progress)["frames"][first, k:]
+    every = np.linspace(0, len(truth) - 1, 6).astype(int)
+    rows = [truth[every]] + [stages.load_dream_frames(p, e, run.progress)[0][every] for e in p.experiments]
+    labels = ["truth", *("dream: " + ("paper's" if i == 0 else "ours") for i in range(len(p.experiments)))]
+    fig = plots.frame_grid(np.stack(rows), [f"frame {k + 1 + t}" for t in every], labels, source)
+    fig.savefig(run.out / FIGURES[0], dpi=80)
+    written.append(FIGURES[0])
+    plt.close("all")
+    return written
 
 
 if __name__ == "__main__":

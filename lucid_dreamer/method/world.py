@@ -49,8 +49,16 @@ GL_HELP = gl_help()
 
 try:
     import mujoco
-except RuntimeError as e:  # MuJoCo checks MUJOCO_GL when imported
-    raise UserError(f"MuJoCo cannot start: {e}; {GL_HELP}") from e
+
+    CANNOT_START = ""
+except RuntimeError as e:  # MuJoCo checks MUJOCO_GL when imported; said as a one-line error when a world is made
+    mujoco, CANNOT_START = None, f"MuJoCo cannot start: {e}; {GL_HELP}"
+
+
+def require_mujoco() -> None:
+    """A one-line `UserError` if MuJoCo could not start (a bad MUJOCO_GL), before anything is written."""
+    if mujoco is None:
+        raise UserError(CANNOT_START)
 
 
 @dataclass(frozen=True)
@@ -219,6 +227,7 @@ class World:
     """A compiled arena and an off-screen renderer; `episode(i)` renders episode i."""
 
     def __init__(self, cfg: WorldConfig):
+        require_mujoco()
         if cfg.resolution <= 0 or cfg.resolution % 8:
             raise UserError(f"resolution must be a positive multiple of 8, got {cfg.resolution}")
         self.cfg = cfg

@@ -190,6 +190,11 @@ CLAIM_GROUPS = (
 (`GridConfig.claim_steps`): the rivals first, as most claims compare them."""
 
 
+CHAPTER_8_GROUPS = ("map", "one_trajectory")
+"""The grid's groups that chapter 8 renders (the conditions map and the paper's own protocol); the
+others are the comparison of chapter 7, in the preset's own world."""
+
+
 def _claim_rows(g: GridConfig) -> list[CoreRow]:
     """`_rows` of the claim groups at the chosen budget, in `CLAIM_GROUPS` order (Hero, the slowest to
     train, last of the rivals)."""

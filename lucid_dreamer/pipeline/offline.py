@@ -3,7 +3,8 @@ that reaches no package index (the GPU machine: Python 3.12, torch present).
 
 Standard library only, so that `--check` can say what is missing before anything heavy is imported.
 `scripts/gather_wheels.sh` (`make wheels`) downloads `wheels()` into `wheels/` (ignored, never committed);
-that folder travels beside the checkout, and `install` puts what is missing into a folder on `sys.path`.
+that folder travels beside the checkout, and `install` (`python3 -m lucid_dreamer.pipeline.offline --install
+wheels`, run before the command line, which imports the whole package) puts what is missing into `TARGET`.
 """
 
 from __future__ import annotations
@@ -85,5 +86,13 @@ def install(packages: list[Package], wheels: Path = WHEELS_DIR, target: Path = T
     importlib.invalidate_caches()
 
 
-if __name__ == "__main__":  # `python3 -m lucid_dreamer.offline [--all]`: the wheels to gather, one a line
-    print("\n".join(requirements("--all" in sys.argv[1:])))
+if __name__ == "__main__":
+    # `python3 -m lucid_dreamer.pipeline.offline [--all]`: the wheels to gather, one a line;
+    # `... --install DIR`: install what is missing from the wheels in DIR into `TARGET`, before the command
+    # line (which imports the whole package) starts with `TARGET` on its PYTHONPATH
+    if sys.argv[1:2] == ["--install"]:
+        if lacking := missing():
+            install(lacking, Path(sys.argv[2]))
+        print(TARGET)
+    else:
+        print("\n".join(requirements("--all" in sys.argv[1:])))

@@ -20,18 +20,17 @@ stage `paper_scale.json` is rewritten, so a run killed part way keeps what finis
 sizes (`GPU`) are cut from the `paper` preset's to fit that budget on an H100/H200-class GPU by the estimate
 of `paper_estimate` (the book's paper-scale page); `--dry-run` runs every stage at `DRY_RUN` sizes on the CPU.
 
-This module imports only the standard library at the top, so `--check` can say what is missing first.
+This module (the sizes, the start-up check and the stage runner) imports only the standard library and
+`offline`, so `--check` can say what is missing first; the run itself is `paper_scale_run`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import offline
@@ -129,41 +128,6 @@ def importlib_missing(module: str) -> bool:
 # --- The preset at the run's sizes ----------------------------------------------------------------
 
 
-def preset(sizes: Sizes):
-    """The `paper` preset with the run's sizes; its two experiments (the paper's settings, ours) keep
-    their own settings but the run's step budget and batch."""
-    from .presets import PRESETS
-
-    paper = PRESETS["paper"]
-    train = {"steps": sizes.train_steps, "batch_size": sizes.batch_size, "eval_every": min(100, sizes.train_steps)}
-    return replace(
-        paper,
-        world=replace(
-            paper.world, episodes=sizes.episodes, frames_per_episode=sizes.frames, resolution=sizes.resolution
-        ),
-        tokenizer=replace(
-            paper.tokenizer, steps=sizes.tokenizer_steps, crop=min(paper.tokenizer.crop, sizes.resolution)
-        ),
-        data=replace(paper.data, val_episodes=sizes.val_episodes, test_episodes=sizes.test_episodes),
-        experiments=tuple(replace(e, train=replace(e.train, **train)) for e in paper.experiments),
-    )
-
-
-def one_trajectory(p):
-    """The paper's protocol: one trajectory (episode 0) trained on, validated on and dreamed back, with
-    the paper's settings (the preset's first experiment)."""
-    from .presets import Experiment
-
-    paper = p.experiments[0]
-    return Experiment(
-        "one_trajectory",
-        "one trajectory, dreamed back (the paper's protocol and settings)",
-        paper.model,
-        paper.train,
-        data=replace(p.data, protocol="paper"),
-    )
-
-
 # --- Stages ---------------------------------------------------------------------------------------
 
 
@@ -227,132 +191,6 @@ def run_stages(
     return records
 
 
-def _trim(metrics: dict) -> dict:
-    """A dream's or reference's metrics without the per-episode lists (the records stay small)."""
-    keep = ("resolution", "pooled", "within", "by_horizon", "detected_at_end", "dream_seconds", "precision")
-    out = {k: metrics[k] for k in keep if k in metrics}
-    if "paper" in metrics:
-        out["paper_tracker"] = {k: metrics["paper"][k] for k in ("pooled", "within") if k in metrics["paper"]}
-    return out
-
-
-def _json(folder: Path, name: str) -> dict:
-    return json.loads((folder / name).read_text())
-
-
-class Run:
-    """One paper-scale run: the stages over a preset at `sizes`, its records and figures in `out`."""
-
-    def __init__(self, sizes: Sizes, out: Path, progress: bool = True, compile: bool = True):
-        self.sizes, self.out, self.progress, self.compile = sizes, out, progress, compile
-        self.preset = preset(sizes)
-        self.dreams: dict[str, dict] = {}
-
-    def world(self) -> dict:
-        from . import stages
-
-        report = _json(stages.simulate_stage(self.preset, self.progress), "report.json")
-        w = self.preset.world
-        return {"episodes": w.episodes, "frames": w.frames_per_episode, "resolution": w.resolution, **report}
-
-    def tokenizer(self) -> dict:
-        from . import stages
-
-        report = _json(stages.tokenizer_stage(self.preset, self.progress), "report.json")
-        latents, _ = stages.load_latents(self.preset, self.progress)
-        conditions = stages.load_conditions(self.preset, self.progress)
-        return {
-            "steps": self.preset.tokenizer.steps,
-            "latent_shape": list(latents.shape),
-            **report,
-            "conditions": conditions,
-        }
-
-    def _experiment(self, experiment) -> dict:
-        from . import stages
-
-        train = _json(stages.train_stage(self.preset, experiment, self.progress), "summary.json")
-        dream = _json(stages.dream_stage(self.preset, experiment, self.progress), "metrics.json")
-        self.dreams[experiment.label] = dream
-        return {"label": experiment.label, "settings": experiment.budget, "train": train, "dream": _trim(dream)}
-
-    def paper_settings(self) -> dict:
-        from . import stages
-
-        record = self._experiment(self.preset.experiments[0])
-        k = self.preset.experiments[0].model.context_frames
-        refs = _json(stages.references_stage(self.preset, k, self.progress), "metrics.json")
-        return record | {"references": {name: _trim(m) for name, m in refs.items()}}
-
-    def tuned(self) -> dict:
-        return self._experiment(self.preset.experiments[-1])
-
-    def one_trajectory(self) -> dict:
-        return self._experiment(one_trajectory(self.preset))
-
-    def figures(self) -> dict:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        import numpy as np
-
-        from ..book import plots
-        from ..method.data import split_episodes
-        from . import stages
-        from .provenance import device_name
-
-        source = f"lucid-dreamer paper-scale | {device_name()}"
-        p, written = self.preset, []
-        fig = plots.error_by_horizon(self.dreams, p.world.resolution, source)
-        fig.savefig(self.out / FIGURES[1], dpi=80)
-        written.append(FIGURES[1])
-        logs = {}
-        for e in p.experiments:
-            lines = (stages.train_stage(p, e, self.progress) / "log.jsonl").read_text().splitlines()
-            logs[e.label] = [json.loads(line) for line in lines]
-        fig = plots.training_curves(logs, source)
-        fig.savefig(self.out / FIGURES[2], dpi=80)
-        written.append(FIGURES[2])
-        # six frames of the first test episode: the truth and each setting's dream
-        k = p.experiments[0].model.context_frames
-        first = split_episodes(p.world.episodes, p.data)["test"][0]
-        truth = stages.load_episodes(p, self.progress)["frames"][first, k:]
-        every = np.linspace(0, len(truth) - 1, 6).astype(int)
-        rows = [truth[every]] + [stages.load_dream_frames(p, e, self.progress)[0][every] for e in p.experiments]
-        labels = ["truth", *("dream: " + ("paper's" if i == 0 else "ours") for i in range(len(p.experiments)))]
-        fig = plots.frame_grid(np.stack(rows), [f"frame {k + 1 + t}" for t in every], labels, source)
-        fig.savefig(self.out / FIGURES[0], dpi=80)
-        written.append(FIGURES[0])
-        plt.close("all")
-        return {"files": written}
-
-    def bench(self) -> dict:
-        from ..method.data import split_episodes
-        from . import bench, stages
-
-        latents, _ = stages.load_latents(self.preset, self.progress)
-        splits = split_episodes(len(latents), self.preset.data)
-        cfg = bench.BenchConfig(**self.sizes.bench)
-        result = bench.bench(
-            latents[splits["train"]], latents[splits["val"]], cfg, progress=self.progress, compile=self.compile
-        )
-        print(bench.format_table(result))
-        return result
-
-    def stages(self) -> list[Stage]:
-        needs = {
-            "world": (),
-            "tokenizer": ("world",),
-            "paper_settings": ("tokenizer",),
-            "tuned": ("tokenizer",),
-            "one_trajectory": ("tokenizer",),
-            "figures": ("paper_settings", "tuned"),
-            "bench": ("tokenizer",),
-        }
-        return [Stage(name, getattr(self, name), deps) for name, deps in needs.items()]
-
-
 def expected_seconds(sizes: Sizes, gpu_name: str = "") -> dict[str, float] | None:
     """Each stage's estimated seconds at `sizes` on the GPU of the estimate nearest `gpu_name` (H100 unless
     the name says H200), from the committed estimate; None where there is none for these sizes."""
@@ -365,69 +203,3 @@ def expected_seconds(sizes: Sizes, gpu_name: str = "") -> dict[str, float] | Non
             by_gpu = estimate["seconds"][name]
             return by_gpu["H200" if "H200" in gpu_name else "H100 SXM"]
     return None
-
-
-def run(sizes: Sizes, out: Path, budget: float, progress: bool = True, dry_run: bool = False) -> dict:
-    """Every stage within `budget` seconds; the records (provenance, sizes, stages) in `out/paper_scale.json`."""
-    import torch
-
-    from ..method.atomic import atomic_write
-    from ..method.precision import record as precision_record
-    from .provenance import provenance
-
-    out.mkdir(parents=True, exist_ok=True)
-    device = "cuda" if torch.cuda.is_available() and not dry_run else "cpu"
-    record = {
-        "provenance": provenance("lucid-dreamer paper-scale" + (" --dry-run" if dry_run else ""), "paper"),
-        "dry_run": dry_run,
-        "budget_s": budget,
-        "sizes": asdict(sizes),
-        "stages": {},
-    }
-    # the copy of the tree on a GPU machine has no git history: the command line can name the commit
-    if os.environ.get("LUCID_DREAMER_COMMIT"):
-        record["provenance"]["commit"] = os.environ["LUCID_DREAMER_COMMIT"]
-    record["provenance"]["precision"] = precision_record("auto", device)
-    if device == "cuda":
-        record["provenance"]["gpu"] = torch.cuda.get_device_name(0)
-
-    def write(stages: dict) -> None:
-        record["stages"] = stages
-        record["seconds"] = time.monotonic() - began
-        with atomic_write(out / RECORD) as tmp:
-            tmp.write_text(json.dumps(record, indent=1, default=str) + "\n")
-
-    began = time.monotonic()
-    the_run = Run(sizes, out, progress, compile=device == "cuda")
-    expected = expected_seconds(sizes, record["provenance"].get("gpu", "")) if device == "cuda" else None
-    record["expected_s"] = expected
-    run_stages(the_run.stages(), budget, write, expected=expected)
-    return record
-
-
-def main(args) -> int:
-    """The command: `--check`, `--dry-run`, or the GPU run."""
-    os.environ.setdefault("MUJOCO_GL", "egl")
-    lines = check(need_gpu=not args.dry_run, wheels=args.install_wheels)
-    if args.check or lines:
-        for line in lines:
-            print(line, file=sys.stderr if lines else sys.stdout)
-        if lines:
-            print(f"paper-scale: {len(lines)} missing; nothing was run", file=sys.stderr)
-            return 1
-        print("paper-scale: ready (every package is there" + (")" if args.dry_run else ", and a CUDA GPU)"))
-        return 0
-    if args.out is None:
-        from ..method.errors import UserError
-
-        raise UserError("paper-scale needs --out DIR (where its records go)")
-    if args.dry_run:
-        print("paper-scale --dry-run: every stage at reduced sizes, on the CPU")
-    sizes = DRY_RUN if args.dry_run else GPU
-    record = run(sizes, args.out, args.budget, progress=not args.quiet, dry_run=args.dry_run)
-    states = {name: s["status"] for name, s in record["stages"].items()}
-    for name, s in record["stages"].items():
-        detail = f"{s['seconds']:.0f} s" if "seconds" in s else s.get("reason", "")
-        print(f"{name:15} {s['status']:8} {detail}" + (f"  {s['error']}" if "error" in s else ""))
-    print(f"records: {args.out / RECORD} ({record['seconds']:.0f} s in all)")
-    return 1 if "failed" in states.values() else 0

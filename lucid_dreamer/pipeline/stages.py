@@ -34,7 +34,7 @@ from ..method.references import REFERENCES_VERSION, bouncing_velocity, position_
 from ..method.tokenizer import ConvTokenizer, decode_episodes, round_trip_report, train_tokenizer
 from ..method.track import TRACKER_VERSION, expected_cube_area, track_all, track_cube, tracking_error
 from ..method.train import load_model, train
-from ..method.world import Camera, simulate
+from ..method.world import Camera, require_mujoco, simulate
 from . import cache
 from .presets import Experiment, Preset
 
@@ -49,6 +49,7 @@ def _write_json(path: Path, obj) -> None:
 
 def simulate_stage(preset: Preset, progress: bool = True, force: bool = False) -> Path:
     """Render every episode; also measure the tracker against the projected cube centre."""
+    require_mujoco()  # a bad MUJOCO_GL is one line, and leaves the cache untouched
 
     def build(out: Path) -> None:
         start = time.perf_counter()
