@@ -70,7 +70,7 @@ def fake_run_one(preset, run, progress=False):
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "id": run.id,
-        "configs": grid_runner._configs(preset, run),
+        "configs": grid_runner.run_configs(preset, run),
         "provenance": {"commit": "abc1234"},
         "metrics": {"tracker_version": TRACKER_VERSION},
     }

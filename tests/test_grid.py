@@ -110,9 +110,9 @@ def test_a_run_counts_as_done_only_with_the_same_configs(tmp_path, monkeypatch):
     assert not grid_runner.is_done(preset, run)
     path = paths.grid_records_dir(preset) / f"{run.id}.json"
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"configs": grid_runner._configs(preset, run), **CLEAN}))
+    path.write_text(json.dumps({"configs": grid_runner.run_configs(preset, run), **CLEAN}))
     assert grid_runner.is_done(preset, run)
-    path.write_text(json.dumps({"configs": {**grid_runner._configs(preset, run), "train": {}}, **CLEAN}))
+    path.write_text(json.dumps({"configs": {**grid_runner.run_configs(preset, run), "train": {}}, **CLEAN}))
     assert not grid_runner.is_done(preset, run)
     path.write_text("{truncated")
     assert not grid_runner.is_done(preset, run)
@@ -122,7 +122,7 @@ def test_a_record_forced_to_bf16_counts_as_done_under_auto_but_not_a_float32_one
     monkeypatch.setattr(paths, "repo_root", lambda: tmp_path)
     preset = PRESETS["cpu"]
     run = grid.grid_runs(preset)[0]
-    configs = grid_runner._configs(preset, run)
+    configs = grid_runner.run_configs(preset, run)
     assert configs["train"]["bf16"] == "auto"
     path = paths.grid_records_dir(preset) / f"{run.id}.json"
     path.parent.mkdir(parents=True)
@@ -312,7 +312,7 @@ def test_a_run_with_another_records_very_configs_takes_it_over_without_training(
         "group": "curve",
         "variant": curve.variant,
         "seed": 1,
-        "configs": grid_runner._configs(cpu, curve),
+        "configs": grid_runner.run_configs(cpu, curve),
     }
     paths.grid_records_dir(cpu).mkdir(parents=True)
     (paths.grid_records_dir(cpu) / f"{curve.id}.json").write_text(json.dumps({**twin, **CLEAN}))

@@ -1,7 +1,8 @@
 """Helpers the notebooks share: where to write, provenance, figures and their data.
 
 Figures go to `figures/` and their numbers to `figures/data/` for real presets; the `smoke`
-preset (CI) writes under `artifacts/smoke/figures/` so it never overwrites published results.
+preset (CI) writes under `artifacts/smoke/figures/` so it never overwrites published results
+(`pipeline.paths.figures_root` decides).
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ class ConvTokenizer:
         return cls(cfg, net)
 
 
-def _sample_crops(frames: torch.Tensor, centres: np.ndarray, cfg: TokenizerConfig, rng: np.random.Generator):
+def sample_crops(frames: torch.Tensor, centres: np.ndarray, cfg: TokenizerConfig, rng: np.random.Generator):
     """A batch of crops [B, H', W', 3]; most around the cube so its edges get seen often."""
     n, h, w = frames.shape[:3]
     c = min(cfg.crop, h, w)
@@ -216,7 +216,7 @@ def train_tokenizer(
     bar = tqdm(range(cfg.steps), desc="train tokenizer", unit="step", disable=not progress)
     net.train()
     for _ in bar:
-        crops = _sample_crops(data, centres, cfg, rng)
+        crops = sample_crops(data, centres, cfg, rng)
         target = to_unit_range(crops).to(device).contiguous(memory_format=torch.channels_last)
         red = torch.from_numpy(red_mask(crops.numpy())).float()[:, None].to(device)
         weight = 1 + cfg.red_weight * F.max_pool2d(red, 3, 1, 1)  # dilate to cover the edges

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from ..method.atomic import atomic_write
 from . import paths
 from .grid import GridRun, find_run
-from .grid_runner import _configs, is_done, run_pending
+from .grid_runner import is_done, run_configs, run_pending
 from .presets import Preset
 
 SLURM_TIMEOUT_MIN = 60
@@ -116,7 +116,7 @@ def _batches(preset: Preset, runs: list[GridRun], jobs: int | None) -> list[list
     jobs, or make a job each (None)."""
     groups: dict[str, list[str]] = {}
     for run in runs:
-        groups.setdefault(json.dumps(_configs(preset, run), sort_keys=True), []).append(run.id)
+        groups.setdefault(json.dumps(run_configs(preset, run), sort_keys=True), []).append(run.id)
     shares = list(groups.values())
     n = len(shares) if jobs is None else min(jobs, len(shares))
     return [[run_id for group in shares[i::n] for run_id in group] for i in range(n)]

@@ -29,7 +29,7 @@ from .presets import Preset
 from .provenance import provenance
 
 
-def _configs(preset: Preset, run: GridRun) -> dict:
+def run_configs(preset: Preset, run: GridRun) -> dict:
     exp = run.experiment
     configs = {
         "model": asdict(exp.model),
@@ -62,7 +62,7 @@ def trusted(record: dict, committed: bool = True) -> bool:
 
 def _matches(record: dict, preset: Preset, run: GridRun) -> bool:
     committed = preset.name != "smoke"
-    return trusted(record, committed) and _identity(record["configs"]) == _identity(_configs(preset, run))
+    return trusted(record, committed) and _identity(record["configs"]) == _identity(run_configs(preset, run))
 
 
 def record_precision(record: dict) -> str:
@@ -128,7 +128,7 @@ def run_one(preset: Preset, run: GridRun, progress: bool = False) -> dict:
         "references": {name: _headline(report) for name, report in references.items()},
         "conditions": stages.load_conditions(world),
         "seconds": time.perf_counter() - start,
-        "configs": _configs(preset, run),
+        "configs": run_configs(preset, run),
         "provenance": _still(made_by),
     }
     dream_tracks = {name.split("/")[1]: xy for name, xy in load_numpy(dreamed / "tracks.safetensors").items()}

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ..method import track
 from ..method.models import ModelConfig, build_model
-from ..method.tokenizer import ConvAutoencoder, _sample_crops
+from ..method.tokenizer import ConvAutoencoder, sample_crops
 from ..method.world import World
 from .costs import flops_and_bytes
 from .paper_scale import GPU, Sizes
@@ -150,7 +150,7 @@ def measured(sizes: Sizes, frames: int = 24) -> dict:
 
         def crops():
             for _ in range(10):
-                track.red_mask(_sample_crops(data, centres, tok, rng).numpy())
+                track.red_mask(sample_crops(data, centres, tok, rng).numpy())
 
         area_s = _best(lambda: track.expected_cube_area(rendered)) / frames
         cube_s = _best(lambda: track.track_cube(rendered, area)) / frames
