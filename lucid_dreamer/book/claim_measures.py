@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from .conditions_map import KEEPS
+from .conditions_report import KEEPS
 from .paper import (
     PAPER_CLAIMED,
     PAPER_DETECTED,

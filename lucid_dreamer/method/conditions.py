@@ -4,7 +4,7 @@ A verdict about a world model is a verdict about the world it was measured in. T
 says how large its cube is or how fast it moves; here both are measured (`measure`) and become
 the axes of a conditions map (`CONDITIONS`): the cube's size through its half side, its speed
 through the largest initial speed, everything else (camera, arena, lighting) the same. What the
-map says (its rows and findings) is the book's `conditions_map`.
+map says (its rows and findings) is the book's `conditions_report`.
 """
 
 from __future__ import annotations
