@@ -82,24 +82,24 @@ test: install lint
 
 # Refresh the shipped weights (the cpu preset's main models, <= 10 MB) after their configs change.
 weights:
-	LUCID_DREAMER_PRESET=cpu $(PYTHON) -m lucid_dreamer.weights
+	LUCID_DREAMER_PRESET=cpu $(PYTHON) -m lucid_dreamer.pipeline.weights_refresh
 
 # The GPU run (no install: the GPU machine reaches no package index; missing packages come from wheels/).
 OUT_DIR ?= paper_scale_out
 BUDGET ?= 480
 paper-scale:
-	$(PYTHON) -m lucid_dreamer.cli paper-scale --out $(OUT_DIR) --budget $(BUDGET) --install-wheels wheels
+	PYTHONPATH=$$($(PYTHON) -m lucid_dreamer.pipeline.offline --install wheels) $(PYTHON) -m lucid_dreamer.cli paper-scale --out $(OUT_DIR) --budget $(BUDGET) --install-wheels wheels
 
 wheels:
 	PYTHON=$(PYTHON) scripts/gather_wheels.sh wheels
 
 # The estimate of paper-scale's GPU time (figures/data/paper_scale/estimate.json), on any CPU.
 paper-estimate:
-	$(PYTHON) -m lucid_dreamer.paper_estimate
+	$(PYTHON) -m lucid_dreamer.pipeline.paper_estimate
 
 # The book's paper-scale page from the records under figures/data/paper_scale/ (after a GPU run is committed there).
 paper-page:
-	$(PYTHON) -m lucid_dreamer.paper_scale_book
+	$(PYTHON) -m lucid_dreamer.book.paper_scale_book
 
 test-fast:
 	$(PYTHON) -m pytest -q -m "not slow"

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 dest="${1:-wheels}"
 python="${PYTHON:-python3}"
 mkdir -p "$dest"
-mapfile -t wanted < <("$python" -m lucid_dreamer.offline ${ALL:+--all})
+mapfile -t wanted < <("$python" -m lucid_dreamer.pipeline.offline ${ALL:+--all})
 platforms=()
 for p in manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64 manylinux1_x86_64; do
   platforms+=(--platform "$p")

@@ -15,4 +15,6 @@ fi
 export MUJOCO_GL=egl PYTHONUNBUFFERED=1
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+# the command line imports the whole package: what it lacks is installed first, then found on PYTHONPATH
+export PYTHONPATH="$(python3 -m lucid_dreamer.pipeline.offline --install wheels)${PYTHONPATH:+:$PYTHONPATH}"
 python3 -m lucid_dreamer.cli paper-scale --out "$out" --install-wheels wheels "$@" 2>&1 | tee "$out/log.txt"

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-# As lucid_dreamer.world does: EGL renders headless on Linux; elsewhere MuJoCo's own default.
+# As lucid_dreamer.method.world does: EGL renders headless on Linux; elsewhere MuJoCo's own default.
 if sys.platform.startswith("linux"):
     os.environ.setdefault("MUJOCO_GL", "egl")
 

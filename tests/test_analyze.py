@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from lucid_dreamer.analyze import (
+from lucid_dreamer.method.analyze import (
     MISS_CHARGES,
     charged_episode_metrics,
     contrast_interval,
@@ -76,7 +76,7 @@ def test_horizon_report_windows_and_curves():
 def test_sharpness_drops_with_blur_and_looks_around_the_cube():
     from scipy import ndimage
 
-    from lucid_dreamer.analyze import sharpness
+    from lucid_dreamer.method.analyze import sharpness
 
     frame = np.zeros((64, 64, 3), np.uint8)
     frame[::8] = 200  # a sharp background pattern far from the cube
@@ -91,7 +91,7 @@ def test_sharpness_drops_with_blur_and_looks_around_the_cube():
 
 
 def test_jitter_is_zero_at_constant_velocity_and_counts_only_detected_triples():
-    from lucid_dreamer.analyze import jitter
+    from lucid_dreamer.method.analyze import jitter
 
     line = np.stack([np.arange(6.0), 2 * np.arange(6.0)], axis=-1)
     assert jitter(line) == 0.0
@@ -236,14 +236,14 @@ def test_intervals_cover_95_percent_by_default():
 
 
 def test_reflect_folds_a_free_path_between_the_walls():
-    from lucid_dreamer.analyze import reflect
+    from lucid_dreamer.method.references import reflect
 
     np.testing.assert_allclose(reflect(np.array([0.0, 0.5, 1.2, 2.5, -1.3, 4.0]), 1.0), [0, 0.5, 0.8, -0.5, -0.7, 0])
 
 
 def test_bouncing_velocity_reflects_off_the_arenas_wall():
-    from lucid_dreamer.analyze import bouncing_velocity
-    from lucid_dreamer.world import Camera, WorldConfig
+    from lucid_dreamer.method.references import bouncing_velocity
+    from lucid_dreamer.method.world import Camera, WorldConfig
 
     cfg = WorldConfig()
     camera, bound = Camera.of(cfg), cfg.arena_half_size - cfg.cube_half_size
@@ -257,7 +257,7 @@ def test_bouncing_velocity_reflects_off_the_arenas_wall():
 
 
 def test_the_position_prior_averages_the_training_episodes_only():
-    from lucid_dreamer.analyze import position_prior
+    from lucid_dreamer.method.references import position_prior
 
     tracks = np.zeros((6, 10, 2))
     tracks[[0, 1, 2]] = np.arange(10.0)[None, :, None]  # training: position = frame index
@@ -271,7 +271,7 @@ def test_the_position_prior_averages_the_training_episodes_only():
 
 
 def test_horizon_sums_are_the_episode_sums_within_each_horizon():
-    from lucid_dreamer.analyze import horizon_sums
+    from lucid_dreamer.method.analyze import horizon_sums
 
     dream, truth = random_tracks(np.random.default_rng(3), 4, 12, 128, miss=0.3)
     sums = horizon_sums(dream, truth, 128, scale=4.0)
@@ -281,7 +281,7 @@ def test_horizon_sums_are_the_episode_sums_within_each_horizon():
 
 
 def test_the_ratio_to_the_best_trivial_predictor_is_paired_over_episodes():
-    from lucid_dreamer.analyze import beats_until, horizon_ratios, horizon_sums
+    from lucid_dreamer.method.analyze import beats_until, horizon_ratios, horizon_sums
 
     rng = np.random.default_rng(0)
     episodes, frames = 16, 5

@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from lucid_dreamer import book
-from lucid_dreamer.atomic import atomic_write
-from lucid_dreamer.presets import PRESETS
+from lucid_dreamer.book import notebook
+from lucid_dreamer.method.atomic import atomic_write
+from lucid_dreamer.pipeline import paths
+from lucid_dreamer.pipeline.presets import PRESETS
 
 PACKAGE = Path(__file__).parent.parent / "lucid_dreamer"
 
@@ -73,8 +74,8 @@ def test_what_a_killed_writer_left_is_replaced_by_the_next_write(tmp_path):
 
 
 def test_a_notebook_data_file_that_fails_to_serialise_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(book, "repo_root", lambda: tmp_path)
-    nb = book.Notebook("demo", PRESETS["smoke"])
+    monkeypatch.setattr(paths, "repo_root", lambda: tmp_path)
+    nb = notebook.Notebook("demo", PRESETS["smoke"])
     with pytest.raises(TypeError):
         nb.save_data("numbers", {"value": object()})
     assert not any((nb.figures / "data").iterdir())

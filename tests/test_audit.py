@@ -3,9 +3,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lucid_dreamer import audit, grid
-from lucid_dreamer.audit import CONTRADICTED, HOLDS, INCONCLUSIVE, Estimate, Part
-from lucid_dreamer.presets import PRESETS
+from lucid_dreamer.book import audit, audit_report, claim_measures, verdict_rule
+from lucid_dreamer.book.verdict_rule import CONTRADICTED, HOLDS, INCONCLUSIVE, Estimate, Part
+from lucid_dreamer.pipeline import grid
+from lucid_dreamer.pipeline.presets import PRESETS
 
 METHODS = Path(__file__).parent.parent / "book" / "methods.md"
 
@@ -57,21 +58,21 @@ def test_a_claim_is_as_strong_as_its_weakest_part():
         Part(Estimate(1, -1, 2), 0, True),
         Part(Estimate(-1, -2, -0.5), 0, True),
     )
-    assert audit.verdict([holds, holds]) == HOLDS
-    assert audit.verdict([holds, unsure]) == INCONCLUSIVE
-    assert audit.verdict([unsure, contrary, holds]) == CONTRADICTED
+    assert verdict_rule.verdict([holds, holds]) == HOLDS
+    assert verdict_rule.verdict([holds, unsure]) == INCONCLUSIVE
+    assert verdict_rule.verdict([unsure, contrary, holds]) == CONTRADICTED
 
 
 def test_missing_evidence_is_pending_never_guessed():
-    rows = audit.audit(audit.Evidence(grid={}))
+    rows = audit.audit(verdict_rule.Evidence(grid={}))
     assert len(rows) == len(audit.CLAIMS)
-    assert {r["verdict"] for r in rows} <= {audit.PENDING, audit.UNTESTABLE}
+    assert {r["verdict"] for r in rows} <= {verdict_rule.PENDING, verdict_rule.UNTESTABLE}
 
 
 def test_a_tie_is_no_difference_and_plain_l1_must_lose_the_cube_to_be_ignoring_it():
     def motion(plain, weighted):
         cells = {"motion/w1/detection": plain, "motion/w10_t0.1/detection": weighted}
-        return judged("motion weighting", audit.Evidence(grid_of(cells)))
+        return judged("motion weighting", verdict_rule.Evidence(grid_of(cells)))
 
     top = row(1.0, low=1.0, high=1.0)
     assert motion(top, top)[1] == CONTRADICTED  # 100% against 100%: not lower
@@ -85,7 +86,7 @@ def test_a_reduction_and_a_difference_leaning_the_claimed_way_get_the_same_verdi
     """Overlapping seeds, estimates leaning the claimed way: the reduction and the difference are both
     inconclusive (under the first, one-sided rule the reduction did not hold and the difference held partly)."""
     ours, theirs = row(40, 50), row(100, 50)  # 60% less, the seeds overlapping widely
-    ev = audit.Evidence(
+    ev = verdict_rule.Evidence(
         grid_of(
             {
                 **both_errors("rollout_unet", ours, theirs),
@@ -97,9 +98,9 @@ def test_a_reduction_and_a_difference_leaning_the_claimed_way_get_the_same_verdi
     line, verdict = judged("56% reduction", ev)
     assert verdict == judged("context matters", ev)[1] == INCONCLUSIVE
     assert "a reduction of 60%" in line
-    narrow = audit.Evidence(grid_of(both_errors("rollout_unet", row(40), row(100))))
+    narrow = verdict_rule.Evidence(grid_of(both_errors("rollout_unet", row(40), row(100))))
     assert judged("56% reduction", narrow)[1] == HOLDS
-    short = audit.Evidence(grid_of(both_errors("rollout_unet", row(90), row(100))))
+    short = verdict_rule.Evidence(grid_of(both_errors("rollout_unet", row(90), row(100))))
     assert judged("56% reduction", short)[1] == CONTRADICTED  # better, but by 10%: the claimed size is not met
 
 
@@ -108,15 +109,15 @@ def test_a_claimed_reduction_must_hold_in_the_papers_metric_and_in_strict_rmse()
     found: the claim is judged on both, and the line names each."""
     cells = both_errors("rollout_unet", row(40), row(100))
     cells["rivals/rollout_unet/rmse_512"] = row(30)  # found rarely, and then close
-    line, verdict = judged("56% reduction", audit.Evidence(grid_of(cells)))
+    line, verdict = judged("56% reduction", verdict_rule.Evidence(grid_of(cells)))
     paper_kind = "ResNet-Rollout against rollout_unet, RMSE where both detect (the paper's kind)"  # its label
     assert verdict == CONTRADICTED
     assert line.startswith(f"{paper_kind} 40.0 [39.0, 41.0] against 30.0")
     assert "; strict RMSE 40.0 [39.0, 41.0] against 100.0 [99.0, 101.0] px: a reduction of 60%" in line
     cells["rivals/rollout_unet/rmse_512"] = row(float("nan"), low=20, high=40)  # a seed never found the cube
-    line, verdict = judged("56% reduction", audit.Evidence(grid_of(cells)))
+    line, verdict = judged("56% reduction", verdict_rule.Evidence(grid_of(cells)))
     assert verdict == HOLDS and line.startswith(f"{paper_kind}: undefined")
-    same = judged("56% reduction", audit.Evidence(grid_of(both_errors("rollout_unet", row(40), row(100)))))[0]
+    same = judged("56% reduction", verdict_rule.Evidence(grid_of(both_errors("rollout_unet", row(40), row(100)))))[0]
     assert same.startswith(f"{paper_kind} and strict RMSE (the same here) 40.0")
     assert same.count("a reduction of") == 1
 
@@ -126,13 +127,13 @@ def both_errors(rival, ours, theirs):
     return {
         f"rivals/{name}/{metric}": cell
         for name, cell in (("resnet_rollout", ours), (rival, theirs))
-        for metric in audit.REDUCTION_METRICS
+        for metric in claim_measures.REDUCTION_METRICS
     }
 
 
 def test_a_rate_claim_is_a_bound_in_the_claims_direction():
     def sharp_shooter(cell):
-        return judged("Sharp-Shooter", audit.Evidence(grid_of({"rivals/sharp_shooter/detection": cell})))
+        return judged("Sharp-Shooter", verdict_rule.Evidence(grid_of({"rivals/sharp_shooter/detection": cell})))
 
     line, verdict = sharp_shooter(row(0.45, low=0.0, high=1.0))
     assert verdict == INCONCLUSIVE and "45% [0, 100]" in line  # as unstable as claimed, the interval excludes nothing
@@ -142,7 +143,7 @@ def test_a_rate_claim_is_a_bound_in_the_claims_direction():
 
     def detection(held_out, paper_protocol):
         cells = {"one_trajectory/held_out/detection": held_out, "one_trajectory/paper/detection": paper_protocol}
-        return judged("99% detection", audit.Evidence(grid_of(cells)))
+        return judged("99% detection", verdict_rule.Evidence(grid_of(cells)))
 
     sure = row(1.0, low=0.995, high=1.0)
     assert detection(sure, sure)[1] == HOLDS
@@ -156,11 +157,11 @@ def test_a_rate_claim_is_a_bound_in_the_claims_direction():
         "100.0% [99.5, 100.0] of dreamed frames of held-out" in line and "98.5% [97.0, 100.0] under the paper's" in line
     )
     for present in ("one_trajectory/held_out/detection", "one_trajectory/paper/detection"):  # one part alone
-        assert judged("99% detection", audit.Evidence(grid_of({present: sure})))[1] == audit.PENDING
+        assert judged("99% detection", verdict_rule.Evidence(grid_of({present: sure})))[1] == verdict_rule.PENDING
 
 
 def test_a_reduction_against_a_row_whose_interval_reaches_zero_is_judged_not_crashed():
-    ev = audit.Evidence(grid_of(both_errors("rollout_unet", row(40), row(1, low=0, high=2))))
+    ev = verdict_rule.Evidence(grid_of(both_errors("rollout_unet", row(40), row(1, low=0, high=2))))
     assert judged("56% reduction", ev)[1] == CONTRADICTED  # 40 px against 1 px: far more error, not less
 
 
@@ -171,7 +172,7 @@ def test_a_compound_claim_is_checked_on_every_part():
             "rivals/resnet_rollout/detection": ours_detection,
             "rivals/sharp_shooter/detection": row(0.4, 0.05),
         }
-        return judged("34% better RMSE", audit.Evidence(grid_of(cells)))
+        return judged("34% better RMSE", verdict_rule.Evidence(grid_of(cells)))
 
     line, verdict = sharp_shooter(row(0.95, 0.05))  # 60% less error, 55 points more detection
     assert verdict == HOLDS and "+55 points [+48, +62]" in line
@@ -185,8 +186,10 @@ def test_the_speed_against_our_own_small_u_net_is_shown_never_judged():
             "rivals/resnet_rollout/samples_per_s": row(ratio * 100, 0),
             "rivals/rollout_unet/samples_per_s": row(100, 0),
         }
-        line, verdict = judged("3x faster", audit.Evidence(grid_of(cells)))
-        assert verdict == audit.UNTESTABLE and line.startswith(f"{ratio:.1f}x [{ratio:.1f}, {ratio:.1f}] the Rollout")
+        line, verdict = judged("3x faster", verdict_rule.Evidence(grid_of(cells)))
+        assert verdict == verdict_rule.UNTESTABLE and line.startswith(
+            f"{ratio:.1f}x [{ratio:.1f}, {ratio:.1f}] the Rollout"
+        )
     section = METHODS.read_text().split("(verdict-rule)=\n## ")[1].split("\n## ")[0]
     untestable = section.split('is "not testable here"')[0].rsplit("A claim that our setting cannot test", 1)[1]
     assert "the training speed against them" in untestable and "::paper_speed_ratio" in untestable
@@ -195,9 +198,9 @@ def test_the_speed_against_our_own_small_u_net_is_shown_never_judged():
 def test_the_blur_threshold_and_the_detection_rate_are_the_ones_the_methods_page_names():
     def blur(one, four):
         sweep = {"1": {"sharpness_ratio": one}, "4": {"sharpness_ratio": four}}
-        return judged("a 4-frame context eliminates", audit.Evidence({}, context=sweep))[1]
+        return judged("a 4-frame context eliminates", verdict_rule.Evidence({}, context=sweep))[1]
 
-    sharp = audit.SHARP_AS_THE_TOKENIZER
+    sharp = verdict_rule.SHARP_AS_THE_TOKENIZER
     # one run each: no interval, so one run decides nothing, whichever way its estimates lean
     assert blur(0.66, sharp) == blur(0.66, sharp - 0.01) == blur(sharp + 0.02, sharp + 0.01) == INCONCLUSIVE
     section = METHODS.read_text().split("(verdict-rule)=\n## ")[1].split("\n## ")[0]
@@ -217,16 +220,19 @@ def test_the_inverted_u_needs_the_widest_model_worse_than_a_narrower_one_in_both
     leaning = [(1e3, 80), (1e4, 50), (1e5, 51)]  # worse at the widest, inside the intervals
     falling = [(1e3, 80), (1e4, 60), (1e5, 50)]  # the widest is the best
     line, v = judged(
-        "small beats big", audit.Evidence({**width_sweep("width_resnet", rising), **width_sweep("width_unet", rising)})
+        "small beats big",
+        verdict_rule.Evidence({**width_sweep("width_resnet", rising), **width_sweep("width_unet", rising)}),
     )
     expected = "ResNet-Rollout: the widest (100,000 parameters) 90.0 [89.0, 91.0] px strict RMSE, "
     expected += "the best narrower (10,000) 50.0"
     assert v == HOLDS and expected in line and "a difference of +40.0 [+38.7, +41.3] px" in line
-    ev = audit.Evidence({**width_sweep("width_resnet", rising), **width_sweep("width_unet", leaning)})
+    ev = verdict_rule.Evidence({**width_sweep("width_resnet", rising), **width_sweep("width_unet", leaning)})
     assert judged("small beats big", ev)[1] == INCONCLUSIVE
-    ev = audit.Evidence({**width_sweep("width_resnet", falling), **width_sweep("width_unet", rising)})
+    ev = verdict_rule.Evidence({**width_sweep("width_resnet", falling), **width_sweep("width_unet", rising)})
     assert judged("small beats big", ev)[1] == CONTRADICTED
-    assert judged("small beats big", audit.Evidence(width_sweep("width_resnet", rising)))[1] == audit.PENDING
+    assert (
+        judged("small beats big", verdict_rule.Evidence(width_sweep("width_resnet", rising)))[1] == verdict_rule.PENDING
+    )
 
 
 def test_generalising_better_also_needs_a_smaller_gap_to_the_training_trajectory():
@@ -236,12 +242,12 @@ def test_generalising_better_also_needs_a_smaller_gap_to_the_training_trajectory
         "protocol/probabilistic_plus_paper/strict_512": row(20),
         "protocol/probabilistic_plus_held_out/strict_512": row(80),
     }
-    line, v = judged("small models generalise", audit.Evidence(grid_of(cells)))
+    line, v = judged("small models generalise", verdict_rule.Evidence(grid_of(cells)))
     assert v == HOLDS and "+20.0 [+18.7, +21.3] against +60.0 [+58.7, +61.3]" in line
     cells["protocol/probabilistic_plus_paper/strict_512"] = row(75)  # better held out, yet overfits more
-    assert judged("small models generalise", audit.Evidence(grid_of(cells)))[1] == CONTRADICTED
+    assert judged("small models generalise", verdict_rule.Evidence(grid_of(cells)))[1] == CONTRADICTED
     del cells["protocol/resnet_rollout_paper/strict_512"]
-    assert judged("small models generalise", audit.Evidence(grid_of(cells)))[1] == audit.PENDING
+    assert judged("small models generalise", verdict_rule.Evidence(grid_of(cells)))[1] == verdict_rule.PENDING
 
 
 METRIC_SCALES = {
@@ -284,7 +290,7 @@ GRID_ROWS = {
 }
 
 
-def synthetic_evidence(rng) -> audit.Evidence:
+def synthetic_evidence(rng) -> verdict_rule.Evidence:
     """Every grid row of the cpu preset with random means and intervals (narrow, wide or none; always
     above 0, like every measure here), and a context sweep."""
     scales = np.array(list(METRIC_SCALES.values()))
@@ -299,7 +305,7 @@ def synthetic_evidence(rng) -> audit.Evidence:
         metrics = {name: row(means[i, j], low=lows[i, j], high=highs[i, j]) for j, name in enumerate(METRIC_SCALES)}
         cells[key] = {"metrics": {**metrics, "parameters": row(float(width), 0)}}
     sweep = {k: {"sharpness_ratio": rng.uniform(0.5, 1.0)} for k in ("1", "2", "4", "8")}
-    return audit.Evidence(cells, sweep)
+    return verdict_rule.Evidence(cells, sweep)
 
 
 @pytest.mark.slow  # 300 rounds of the whole audit
@@ -332,14 +338,14 @@ def test_every_claim_follows_the_rule_on_synthetic_evidence():
             reached[claim.text].add(result["verdict"])
             if m.status is not None:
                 # shown, not judged; or, for the blur of the grid's dreams, never measured
-                assert result["verdict"] == m.status in (audit.UNTESTABLE, audit.PENDING) and not m.parts
+                assert result["verdict"] == m.status in (verdict_rule.UNTESTABLE, verdict_rule.PENDING) and not m.parts
                 continue
             assert len(m.parts) == next((n for text, n in PARTS.items() if claim.text.startswith(text)), 1)
             for part in m.parts:
                 assert part.value.low <= part.value.mean <= part.value.high or np.isnan(part.value.low)
             assert result["verdict"] == stated_rule(m.parts), claim.text
     for claim in audit.CLAIMS:
-        if reached[claim.text] in ({audit.UNTESTABLE}, {audit.PENDING}):
+        if reached[claim.text] in ({verdict_rule.UNTESTABLE}, {verdict_rule.PENDING}):
             continue
         # one run per context size: no interval, so the blur claim can never be decided
         possible = {INCONCLUSIVE} if claim.evidence == "02_posterior_collapse" else {HOLDS, INCONCLUSIVE, CONTRADICTED}
@@ -348,7 +354,7 @@ def test_every_claim_follows_the_rule_on_synthetic_evidence():
 
 def test_each_verdict_names_its_world_and_the_recipe_claims_what_the_map_found():
     found = {"recipe_keeps_h16": "1 of 6 (cube5_speed0.25)", "one_step_keeps_h16": "0 of 6"}
-    rows = audit.audit(audit.Evidence({}, world="cube 4.8 latent cells, 0.48 cells/frame", conditions=found))
+    rows = audit.audit(verdict_rule.Evidence({}, world="cube 4.8 latent cells, 0.48 cells/frame", conditions=found))
     by_claim = {r["claim"]: r for r in rows}
     detection = next(r for text, r in by_claim.items() if "detection (96/97" in text)
     assert detection["world"].startswith("cube 4.8 latent cells") and detection["world"].endswith(
@@ -358,9 +364,9 @@ def test_each_verdict_names_its_world_and_the_recipe_claims_what_the_map_found()
     assert rollout["world"] == detection["world"]  # both about the recipe's dreams, at the same horizon
     speed = next(r for text, r in by_claim.items() if text.startswith("500 epochs"))
     assert speed["world"] == "chapter 6's benchmark machine"  # measured on a machine, not in a world
-    unmapped = audit.audit(audit.Evidence({}, world="w", conditions={"recipe_keeps_h16": "not run yet"}))
+    unmapped = audit.audit(verdict_rule.Evidence({}, world="w", conditions={"recipe_keeps_h16": "not run yet"}))
     assert {r["world"] for r in unmapped} == {"w", "chapter 6's benchmark machine"}  # no "in not run yet worlds"
-    shown = audit.audit_table(rows, "cube 4.8 latent cells, 0.48 cells/frame")
+    shown = audit_report.audit_table(rows, "cube 4.8 latent cells, 0.48 cells/frame")
     where = dict(zip(shown.frame["the paper's claim (source)"], shown.frame["measured in"]))
     assert where[f"{detection['claim']} ({detection['source']})"] == (
         "ch. 8; the map: the recipe keeps the cube to horizon 16 in 1 of 6 worlds (cube5_speed0.25), "
@@ -368,8 +374,10 @@ def test_each_verdict_names_its_world_and_the_recipe_claims_what_the_map_found()
     )  # the main world is said once on the page; what the map adds stays
     assert where[f"{speed['claim']} ({speed['source']})"] == "ch. 6; chapter 6's benchmark machine"
     # grouped by verdict in the rule's order, each row coloured by its verdict
-    order = [audit.VERDICTS.index(r["verdict"]) for r in rows]
-    assert [audit.VERDICTS.index(c.split("-", 1)[1].replace("-", " ")) for c in shown.row_classes] == sorted(order)
+    order = [audit_report.VERDICTS.index(r["verdict"]) for r in rows]
+    assert [audit_report.VERDICTS.index(c.split("-", 1)[1].replace("-", " ")) for c in shown.row_classes] == sorted(
+        order
+    )
     html = shown._repr_html_()
     assert 'class="lucid-table lucid-stacked"' in html and "verdict-not-testable-here" in html
 
@@ -384,17 +392,17 @@ def test_the_report_s_stability_claims_are_judged_on_jitter_flicker_and_the_firs
         "context/k4/strict_h4_512": row(50.0),
         "context/k1/strict_h4_512": row(80.0),
     }
-    assert judged("stable, smooth", audit.Evidence(grid_of(cells)))[1] == HOLDS  # no rougher than the true cube
-    line, verdict = judged("no flickering", audit.Evidence(grid_of(cells)))
+    assert judged("stable, smooth", verdict_rule.Evidence(grid_of(cells)))[1] == HOLDS  # no rougher than the true cube
+    line, verdict = judged("no flickering", verdict_rule.Evidence(grid_of(cells)))
     assert verdict == HOLDS and "0.0% [0.0, 0.0] of consecutive dreamed frames of ResNet-Rollout" in line
-    assert judged("a 4-frame context provides", audit.Evidence(grid_of(cells)))[1] == HOLDS
+    assert judged("a 4-frame context provides", verdict_rule.Evidence(grid_of(cells)))[1] == HOLDS
     cells["rivals/unet_single/flicker"] = row(0.0, 0.0)  # one U-Net never flickers: a tie, no difference
-    assert judged("no flickering", audit.Evidence(grid_of(cells)))[1] == CONTRADICTED
+    assert judged("no flickering", verdict_rule.Evidence(grid_of(cells)))[1] == CONTRADICTED
     cells["rivals/resnet_rollout/jitter_512"] = row(9.0, 0.5)  # rougher than the true motion
-    assert judged("stable, smooth", audit.Evidence(grid_of(cells)))[1] == CONTRADICTED
+    assert judged("stable, smooth", verdict_rule.Evidence(grid_of(cells)))[1] == CONTRADICTED
     cells["context/k1/strict_h4_512"] = row(50.0)
-    assert judged("a 4-frame context provides", audit.Evidence(grid_of(cells)))[1] == INCONCLUSIVE
-    assert judged("the Rollout U-Net's dreams are blurry", audit.Evidence({}))[1] == audit.PENDING
+    assert judged("a 4-frame context provides", verdict_rule.Evidence(grid_of(cells)))[1] == INCONCLUSIVE
+    assert judged("the Rollout U-Net's dreams are blurry", verdict_rule.Evidence({}))[1] == verdict_rule.PENDING
 
 
 def test_a_difference_between_rows_scored_on_the_same_episodes_is_judged_paired():
@@ -411,10 +419,10 @@ def test_a_difference_between_rows_scored_on_the_same_episodes_is_judged_paired(
         for v, offset in (("rollout", 0.0), ("forced", 2.0))
     }
     cells = {f"teacher_forcing/{v}/strict_h16_512": row(100.0, 30.0) for v in ("rollout", "forced")}
-    line, verdict = judged("rollout training prevents", audit.Evidence(grid_of(cells), episodes=table))
+    line, verdict = judged("rollout training prevents", verdict_rule.Evidence(grid_of(cells), episodes=table))
     assert verdict == HOLDS and "a difference of -1.8 [-2.2, -1.4]" in line  # an RMS, so not quite 2
     table[("teacher_forcing", "forced")]["episodes"] = "other"  # as if scored on other episodes
-    assert judged("rollout training prevents", audit.Evidence(grid_of(cells), episodes=table))[1] == INCONCLUSIVE
+    assert judged("rollout training prevents", verdict_rule.Evidence(grid_of(cells), episodes=table))[1] == INCONCLUSIVE
 
 
 def test_a_claimed_difference_of_exactly_zero_is_no_difference():
@@ -438,17 +446,17 @@ def test_small_against_large_judges_each_larger_rival_by_the_rule():
         "rivals/baseline_resnet/parameters": row(90.0, 0),  # smaller: not asked
         "rivals/baseline_resnet/strict_512": row(500.0, 1.0),
     }
-    sentence = audit.small_against_large(audit.Evidence(grid_of(cells)))
+    sentence = audit_report.small_against_large(verdict_rule.Evidence(grid_of(cells)))
     assert sentence.startswith("against the 3 rivals larger than it here (3.0x to 10x its 100 parameters)")
     assert sentence.endswith(
         "is lower than 1 (hero); indistinguishable from 1 (probabilistic_plus); higher than 1 (unet_single)"
     )
-    assert audit.small_against_large(audit.Evidence({})).startswith("not measured yet")
+    assert audit_report.small_against_large(verdict_rule.Evidence({})).startswith("not measured yet")
 
 
 def test_the_tally_sentence_counts_every_outcome():
-    verdicts = [HOLDS, HOLDS, INCONCLUSIVE, CONTRADICTED, audit.UNTESTABLE, audit.PENDING]
-    assert audit.tally_sentence([{"verdict": v} for v in verdicts]) == (
+    verdicts = [HOLDS, HOLDS, INCONCLUSIVE, CONTRADICTED, verdict_rule.UNTESTABLE, verdict_rule.PENDING]
+    assert audit_report.tally_sentence([{"verdict": v} for v in verdicts]) == (
         "Of the paper's 6 claims we audit, 2 hold, 1 is inconclusive and 1 is contradicted; "
         "1 cannot be tested here and 1 is not measured yet"
     )

@@ -16,9 +16,9 @@ import torch
 from safetensors.torch import save_file
 
 from lucid_dreamer import cli
-from lucid_dreamer.data import Normalizer
-from lucid_dreamer.models import ModelConfig
-from lucid_dreamer.train import TrainConfig, train
+from lucid_dreamer.method.data import Normalizer
+from lucid_dreamer.method.models import ModelConfig
+from lucid_dreamer.method.train import TrainConfig, train
 
 DOCS = Path(__file__).parent.parent / "book" / "own_data.md"
 
@@ -362,9 +362,12 @@ def test_artifacts_root_that_is_a_file(tmp_path, monkeypatch, capsys):
 
 def test_tokenize_frames_wider_than_tall(tmp_path, monkeypatch, capsys):
     """40x72 frames (not square) encode, and their conditions are measured, with no IndexError."""
-    from lucid_dreamer.tokenizer import ConvTokenizer, TokenizerConfig
+    from lucid_dreamer.method.tokenizer import ConvTokenizer, TokenizerConfig
+    from lucid_dreamer.pipeline import user_data
 
-    monkeypatch.setattr(cli, "_tokenizer", lambda args, preset: ConvTokenizer(TokenizerConfig(widths=(4, 4, 4))))
+    monkeypatch.setattr(
+        user_data, "tokenizer_for", lambda args, preset: ConvTokenizer(TokenizerConfig(widths=(4, 4, 4)))
+    )
     import imageio.v3 as iio
 
     (tmp_path / "f").mkdir()
@@ -383,8 +386,8 @@ def test_tokenize_frames_wider_than_tall(tmp_path, monkeypatch, capsys):
 
 
 def test_load_model_refuses_nan_weights_and_damaged_settings(tmp_path):
-    from lucid_dreamer.errors import UserError
-    from lucid_dreamer.train import load_model, read_checkpoint
+    from lucid_dreamer.method.errors import UserError
+    from lucid_dreamer.method.train import load_model, read_checkpoint
 
     ckpt = checkpoint(tmp_path / "run")
     load_model(ckpt)  # a sound checkpoint loads
@@ -400,7 +403,7 @@ def test_load_model_refuses_nan_weights_and_damaged_settings(tmp_path):
 
 
 def test_train_leaves_nothing_when_it_diverges_before_validating(tmp_path):
-    from lucid_dreamer.errors import UserError
+    from lucid_dreamer.method.errors import UserError
 
     far = Normalizer(torch.full((16,), 3e38), torch.ones(16))
     z = far.normalize(torch.randn(3, 12, 16, 4, 4))  # near -3e38: the first loss overflows
@@ -414,8 +417,8 @@ def test_train_leaves_nothing_when_it_diverges_before_validating(tmp_path):
 
 
 def test_check_writable(tmp_path):
-    from lucid_dreamer.atomic import check_writable
-    from lucid_dreamer.errors import UserError
+    from lucid_dreamer.method.atomic import check_writable
+    from lucid_dreamer.method.errors import UserError
 
     (tmp_path / "f").write_text("a file")
     check_writable(tmp_path / "new" / "deeper" / "x.json", "--out")  # folders to be made are fine
@@ -432,8 +435,8 @@ def test_check_writable(tmp_path):
 
 
 def test_read_sequences_checks_episode_ids(tmp_path):
-    from lucid_dreamer.data import read_sequences
-    from lucid_dreamer.errors import UserError
+    from lucid_dreamer.method.data import read_sequences
+    from lucid_dreamer.method.errors import UserError
 
     frames = torch.zeros(2, 2, 8, 8, 3, dtype=torch.uint8)
     for ids in ([0], [0, -1], [0.0, 1.0], [[0, 1]]):
@@ -445,7 +448,7 @@ def test_read_sequences_checks_episode_ids(tmp_path):
 
 
 def test_measure_on_frames_wider_than_tall():
-    from lucid_dreamer.conditions import measure
+    from lucid_dreamer.method.conditions import measure
 
     frames = np.zeros((1, 3, 40, 72, 3), np.uint8)
     frames[:, :, 16:24, 30:38, 0] = 255  # a red square, moving nowhere

@@ -2,11 +2,11 @@ from dataclasses import replace
 
 import torch
 
-from lucid_dreamer import bench
-from lucid_dreamer.data import Windows
-from lucid_dreamer.models import ModelConfig, ResNetRollout3d
-from lucid_dreamer.precision import Hardware
-from lucid_dreamer.train import TrainConfig
+from lucid_dreamer.method.data import Windows
+from lucid_dreamer.method.models import ModelConfig, ResNetRollout3d
+from lucid_dreamer.method.precision import Hardware
+from lucid_dreamer.method.train import TrainConfig
+from lucid_dreamer.pipeline import bench, bench_report, costs
 
 MODEL = ModelConfig(name="resnet_rollout_3d", width=16, blocks=1)
 TRAIN = TrainConfig(batch_size=4)
@@ -55,8 +55,8 @@ def test_a_runner_learns():
 
 def test_sample_cost_counts_a_third_of_the_flops_in_conv2d_form():
     cfg = ModelConfig(width=16, blocks=1)
-    flat = bench.sample_cost(cfg, TrainConfig(), 8, conv3d=False)
-    deep = bench.sample_cost(cfg, TrainConfig(), 8, conv3d=True)
+    flat = costs.sample_cost(cfg, TrainConfig(), 8, conv3d=False)
+    deep = costs.sample_cost(cfg, TrainConfig(), 8, conv3d=True)
     # the Conv3d kernel is 3 deep over a time axis of 1: three times the multiply-adds of the conv layers
     assert 2.9 < deep["flops"] / flat["flops"] <= 3.0
     # stem: 2 * (8*8 positions) * (64 in * 16 out * 9) MACs forward; backward costs about twice that
@@ -76,7 +76,7 @@ def test_utilisation_divides_by_the_limit_of_each_variants_precision():
             }
         },
     }
-    u = bench.utilisation(result)["16"]
+    u = bench_report.utilisation(result)["16"]
     assert u["ref"] == {"flops": 2 * 10 / 100, "bytes": 2 * 2 / 10}  # useful work: the Conv2d count
     assert u["ours"] == {"flops": 4 * 10 / 200, "bytes": 4 * 2 / 10}
 

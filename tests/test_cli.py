@@ -4,7 +4,7 @@ import sys
 import pytest
 
 from lucid_dreamer import cli
-from lucid_dreamer.presets import PRESETS
+from lucid_dreamer.pipeline.presets import PRESETS
 
 
 def run_cli(*args, env=None):

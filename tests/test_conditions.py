@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from lucid_dreamer import conditions
-from lucid_dreamer.world import WorldConfig
+from lucid_dreamer.book import conditions_report
+from lucid_dreamer.method import conditions
+from lucid_dreamer.method.world import WorldConfig
 
 RED = (220, 20, 15)
 
@@ -69,7 +70,7 @@ def row(name, training, h4_low, ratio_high):
 def test_findings_count_the_worlds_that_keep_the_cube_and_beat_copy_last_by_the_rule():
     recipe, one_step = conditions.TRAININGS["recipe"], conditions.TRAININGS["one_step"]
     rows = [row("a", recipe, 0.95, 0.9), row("b", recipe, 0.5, 1.1), row("a", one_step, 0.89, 0.99)]
-    found = conditions.findings(rows)
+    found = conditions_report.findings(rows)
     assert found["recipe_keeps_h4"] == "1 of 2 (a)" and found["recipe_keeps_h16"] == "0 of 2"
     assert found["recipe_beats_copy_last"] == "1 of 2 (a)"  # b's interval reaches above 1
     assert found["one_step_keeps_h4"] == "0 of 1" and found["one_step_beats_copy_last"] == "1 of 1 (a)"
@@ -86,7 +87,7 @@ def test_map_rows_scale_to_512_px_and_carry_the_references_of_their_world():
     metrics = dict.fromkeys(
         ("detection_h1", "detection_h4", "detection_h16", "detection", "strict_512", "strict_vs_copy_last"), cell
     )
-    (row,) = conditions.map_rows([record], {("map", "cube5_speed0.5_recipe"): {"seeds": 3, "metrics": metrics}})
+    (row,) = conditions_report.map_rows([record], {("map", "cube5_speed0.5_recipe"): {"seeds": 3, "metrics": metrics}})
     assert (row["condition"], row["cube_cells"], row["speed_cells"], row["seeds"]) == ("cube5_speed0.5", 5, 0.5, 3)
     assert row["measured_cube_cells"] == 4.8 and row["training"] == conditions.TRAININGS["recipe"]
     assert row["copy_last_strict_512"] == 200.0 and row["oracle_rmse_512"] == 2.0  # 128 px -> 512 px
@@ -101,14 +102,14 @@ def test_a_condition_spans_the_same_latent_cells_at_any_frame_size():
 
 
 def test_an_unknown_condition_is_a_one_line_error():
-    from lucid_dreamer.errors import UserError
+    from lucid_dreamer.method.errors import UserError
 
     with pytest.raises(UserError, match="no condition is called 'cube9'.*cube1.3_speed0.25"):
         conditions.condition("cube9")
 
 
 def test_findings_say_not_run_yet_before_the_map_has_run():
-    found = conditions.findings([])
+    found = conditions_report.findings([])
     assert found["recipe_keeps_h4"] == found["one_step_beats_copy_last"] == "not run yet" and len(found) == 8
 
 
@@ -118,20 +119,20 @@ def test_the_protocol_sentences_lead_with_our_tracker_and_say_how_many_seeds_hav
 
     metrics = {"detection": stats(0.97), "strict_512": stats(206.5), "paper_detection": stats(1.0)}
     summary = {("one_trajectory", "paper"): {"seeds": 2, "metrics": metrics | {"paper_rmse_512": stats(161.3)}}}
-    sentences = conditions.protocol_sentences(summary, "1,500 steps, lr 1e-4", 3)
+    sentences = conditions_report.protocol_sentences(summary, "1,500 steps, lr 1e-4", 3)
     paper = sentences["paper"]
     assert "2 of 3 seeds" in paper and "1,500 steps, lr 1e-4" in paper and "101 frames" in paper
     assert paper.index("our tracker finds the cube in 97.0%") < paper.index("The paper's tracker finds it in 100.0%")
     assert "not the cube" in paper and "71.08" in paper  # the paper's rate qualified, its pixels not compared
     assert sentences["held_out"].endswith("have not run yet.") and "not run yet px" not in " ".join(sentences.values())
     summary[("one_trajectory", "held_out")] = {"seeds": 1, "metrics": metrics}
-    held_out = conditions.protocol_sentences(summary, "1,500 steps, lr 1e-4", 3)["held_out"]
+    held_out = conditions_report.protocol_sentences(summary, "1,500 steps, lr 1e-4", 3)["held_out"]
     assert "1 of 3 seeds" in held_out and "97.0%" in held_out and "206.5 [206.5, 206.5] px" in held_out
-    assert "has not run yet" in conditions.protocol_sentences({}, "x", 3)["paper"]
+    assert "has not run yet" in conditions_report.protocol_sentences({}, "x", 3)["paper"]
 
 
 def test_the_cpu_world_is_the_maps_5_cell_cube_and_the_hard_condition_is_on_the_map():
-    from lucid_dreamer.presets import MAIN_CONDITION, get_preset
+    from lucid_dreamer.pipeline.presets import MAIN_CONDITION, get_preset
 
     cpu, smoke = get_preset("cpu").world, get_preset("smoke").world
     assert MAIN_CONDITION.name == "cube5_speed0.5" and MAIN_CONDITION.world(cpu) == cpu
@@ -143,11 +144,11 @@ def test_against_copy_last_follows_the_verdict_rule():
     def row(low, high):
         return {"strict_vs_copy_last": (low + high) / 2, "intervals": {"strict_vs_copy_last": (low, high)}}
 
-    assert conditions.against_copy_last(row(0.8, 0.9)).endswith(
+    assert conditions_report.against_copy_last(row(0.8, 0.9)).endswith(
         "better than copying the last frame (the whole interval below 1)"
     )
-    assert "worse than copying" in conditions.against_copy_last(row(1.1, 1.3))
-    reaches = conditions.against_copy_last(row(0.93, 1.11))
+    assert "worse than copying" in conditions_report.against_copy_last(row(1.1, 1.3))
+    reaches = conditions_report.against_copy_last(row(0.93, 1.11))
     assert reaches.startswith("1.02 [0.93, 1.11]") and "does not beat copying" in reaches
     one_seed = {"strict_vs_copy_last": 0.9, "intervals": {"strict_vs_copy_last": (float("nan"), float("nan"))}}
-    assert conditions.against_copy_last(one_seed) == "0.90 (one seed: no interval, so no verdict)"
+    assert conditions_report.against_copy_last(one_seed) == "0.90 (one seed: no interval, so no verdict)"

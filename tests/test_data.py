@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lucid_dreamer.data import (
+from lucid_dreamer.method.data import (
     DataConfig,
     Normalizer,
     Windows,
@@ -14,7 +14,7 @@ from lucid_dreamer.data import (
     read_frames,
     split_episodes,
 )
-from lucid_dreamer.errors import UserError
+from lucid_dreamer.method.errors import UserError
 
 
 def latents(e=3, t=10, h=2, w=3, seed=0):

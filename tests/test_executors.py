@@ -20,10 +20,12 @@ import torch
 from filelock import FileLock
 from safetensors.torch import load_file
 
-from lucid_dreamer import cli, executors, grid, stages
-from lucid_dreamer.executors import ExecutorConfig
-from lucid_dreamer.presets import PRESETS
-from lucid_dreamer.stages import BUILD_LOG
+from lucid_dreamer import cli
+from lucid_dreamer.method.track import TRACKER_VERSION
+from lucid_dreamer.pipeline import executors, grid, grid_runner, paths, stages
+from lucid_dreamer.pipeline.cache import BUILD_LOG
+from lucid_dreamer.pipeline.executors import ExecutorConfig
+from lucid_dreamer.pipeline.presets import PRESETS
 
 SMOKE = PRESETS["smoke"]
 # The smoke preset with a short tokenizer training and runs long enough to be stopped part way
@@ -64,13 +66,13 @@ def runs_named(preset, ids):
 
 def fake_run_one(preset, run, progress=False):
     """A run's record, without training: enough for `is_done`."""
-    path = grid.results_dir(preset) / f"{run.id}.json"
+    path = paths.grid_records_dir(preset) / f"{run.id}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "id": run.id,
-        "configs": grid._configs(preset, run),
+        "configs": grid_runner.run_configs(preset, run),
         "provenance": {"commit": "abc1234"},
-        "metrics": {"tracker_version": grid.TRACKER_VERSION},
+        "metrics": {"tracker_version": TRACKER_VERSION},
     }
     path.write_text(json.dumps(record))
 
@@ -123,13 +125,13 @@ def test_each_run_is_done_running_queued_failed_or_todo(home):
     def entry(job_id):
         return {"job": str(job_id), "cluster": "local", "log": str(log), "result": str(home / "no_result.pkl")}
 
-    jobs = grid.jobs_dir(SMOKE)
+    jobs = paths.jobs_dir(SMOKE)
     (jobs / "runs").mkdir(parents=True)
     (jobs / "runs.json").write_text(
         json.dumps({queued.id: entry(os.getpid()), failed.id: entry(os.getpid()), killed.id: entry(gone)})
     )
     (jobs / "runs" / f"{failed.id}.error.json").write_text(json.dumps({"error": "ValueError: boom"}))
-    with FileLock(grid.run_lock_path(SMOKE, running.id)):  # as a worker holds it while it runs the run
+    with FileLock(paths.run_lock_path(SMOKE, running.id)):  # as a worker holds it while it runs the run
         states = executors.run_states(SMOKE, [done, running, queued, failed, killed, todo])
     assert {run_id: state.state for run_id, state in states.items()} == {
         done.id: "done",
@@ -151,9 +153,9 @@ def test_a_run_runs_under_its_lock_and_a_finished_run_is_not_run_again(home, mon
         seen.append(executors.run_states(preset, [run])[run.id].state)  # what `grid --list` says meanwhile
         fake_run_one(preset, run)
 
-    monkeypatch.setattr(grid, "run_one", run_one)
+    monkeypatch.setattr(grid_runner, "run_one", run_one)
     run = grid.grid_runs(SMOKE)[0]
-    assert grid.run_pending(SMOKE, run) and not grid.run_pending(SMOKE, run)
+    assert grid_runner.run_pending(SMOKE, run) and not grid_runner.run_pending(SMOKE, run)
     assert seen == ["running"]
 
 
@@ -161,14 +163,14 @@ def test_a_run_runs_under_its_lock_and_a_finished_run_is_not_run_again(home, mon
 
 
 def test_slurm_settings_run_through_submitits_debug_executor_one_job_per_training(home, monkeypatch):
-    monkeypatch.setattr(grid, "run_one", fake_run_one)
+    monkeypatch.setattr(grid_runner, "run_one", fake_run_one)
     runs = runs_named(SMOKE, SHARED + OTHERS)
     cfg = ExecutorConfig("slurm", partition="gpu", gpus_per_job=1, timeout_min=60, slurm_options=(("account", "lab"),))
     jobs = executors.submit(SMOKE, runs, cfg, cluster="debug")
     assert len(jobs) == 4  # the two rows that share a configuration share a job
     executors.wait(SMOKE, runs, jobs, progress=False)
     assert {state.state for state in executors.run_states(SMOKE, runs).values()} == {"done"}
-    entries = json.loads((grid.jobs_dir(SMOKE) / "runs.json").read_text())
+    entries = json.loads((paths.jobs_dir(SMOKE) / "runs.json").read_text())
     assert entries[SHARED[0]]["job"] == entries[SHARED[1]]["job"]
     assert len({entries[run_id]["job"] for run_id in SHARED + OTHERS}) == 4
 
@@ -195,7 +197,7 @@ def test_the_slurm_command_line_submits_one_array_with_the_settings_asked_for(ho
 
     assert cli.main([*submit, *settings]) == 0
     assert "submitted 14 runs as 14 Slurm jobs (array 4242)" in capsys.readouterr().out
-    (script,) = grid.jobs_dir(SMOKE).glob("*/4242_submission.sh")
+    (script,) = paths.jobs_dir(SMOKE).glob("*/4242_submission.sh")
     lines = set(script.read_text().splitlines())
     for line in (
         "--partition=gpu",
@@ -236,7 +238,7 @@ def test_a_failing_run_is_reported_with_its_log_and_the_jobs_other_runs_go_on(ho
     jobs = executors.submit(SMOKE, ghosts, ExecutorConfig("local", workers=1))
     executors.wait(SMOKE, ghosts, jobs, progress=False)
     states = executors.run_states(SMOKE, ghosts)
-    log = Path(json.loads((grid.jobs_dir(SMOKE) / "runs.json").read_text())[ghosts[1].id]["log"])
+    log = Path(json.loads((paths.jobs_dir(SMOKE) / "runs.json").read_text())[ghosts[1].id]["log"])
     for run in ghosts:
         assert states[run.id].state == "failed"
         assert states[run.id].detail == (
@@ -285,14 +287,14 @@ def test_two_local_workers_give_the_inline_records_and_build_each_shared_stage_o
         assert cli.main(["grid", "--preset", "smoke", "--quiet", *only]) == 0
     finally:
         torch.set_num_threads(threads)
-    inline = {record["id"]: record for record in grid.load_records(SMOKE)}
+    inline = {record["id"]: record for record in grid_runner.load_records(SMOKE)}
 
     (home / "inline").mkdir()
     (home / "artifacts").rename(home / "inline" / "artifacts")
     log = home / "builds.jsonl"
     monkeypatch.setenv(BUILD_LOG, str(log))
     assert cli.main(["grid", "--preset", "smoke", "--quiet", *only, "--executor", "local", "--workers", "2"]) == 0
-    local = {record["id"]: record for record in grid.load_records(SMOKE)}
+    local = {record["id"]: record for record in grid_runner.load_records(SMOKE)}
 
     assert local.keys() == inline.keys() and len(local) == 14
     for run_id, record in local.items():

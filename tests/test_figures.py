@@ -11,8 +11,8 @@ import pytest  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
-from lucid_dreamer import plots  # noqa: E402
-from lucid_dreamer.analyze import trajectory_metrics  # noqa: E402
+from lucid_dreamer.book import figure_style, grid_plots, plots  # noqa: E402
+from lucid_dreamer.method.analyze import trajectory_metrics  # noqa: E402
 
 DPI = 110  # what the book saves at
 MOST_PX = 760  # the book's column is about 690 px: a wider figure is shown shrunk
@@ -92,7 +92,7 @@ def _intervals():
     rows["not run"] = {}
     paper = {LABELS[0]: {"rmse_512": 71.08, "detection": 0.99}, LABELS[1]: {"detection": 0.0}}
     panels = [("rmse_512", "RMSE, detected frames (px at 512)"), ("detection", "share of frames with a detected cube")]
-    return plots.interval_bars(rows, panels, paper, SOURCE)
+    return grid_plots.interval_bars(rows, panels, paper, SOURCE)
 
 
 def _conditions():
@@ -102,7 +102,7 @@ def _conditions():
         for c in (2.5, 5.0)
         for s in (0.25, 0.5)
     ]
-    return plots.conditions_map(rows, SOURCE)
+    return grid_plots.conditions_map(rows, SOURCE)
 
 
 FIGURES = {
@@ -122,11 +122,11 @@ FIGURES = {
     "architecture": _architecture,
     "speedups": _speedups,
     "interval_bars": _intervals,
-    "inverted_u": lambda: plots.inverted_u(
+    "inverted_u": lambda: grid_plots.inverted_u(
         {"ResNet-Rollout": [(p, _cell(600.0 - p / 1e4)) for p in (2e4, 1e5, 3e5, 1.2e6)]}, "strict RMSE", SOURCE
     ),
     "conditions_map": _conditions,
-    "relative_to_trivial": lambda: plots.relative_to_trivial(
+    "relative_to_trivial": lambda: grid_plots.relative_to_trivial(
         {
             f"the recipe, {steps:,} steps (3 seeds)": {
                 "ratio": 1 + k / np.arange(1, 61),
@@ -240,8 +240,8 @@ def test_plain_log_ticks_labels_without_exponents():
     fig, ax = plt.subplots()
     ax.plot([2e4, 3e6], [0.03, 0.2])
     ax.set(xscale="log", yscale="log")
-    plots.plain_log_ticks(ax.xaxis)
-    plots.plain_log_ticks(ax.yaxis)
+    figure_style.plain_log_ticks(ax.xaxis)
+    figure_style.plain_log_ticks(ax.yaxis)
     fig.canvas.draw()
     assert [t.get_text() for t in ax.xaxis.get_majorticklabels()] == ["30k", "100k", "300k", "1M", "3M"]
     assert [t.get_text() for t in ax.yaxis.get_majorticklabels()] == ["0.05", "0.1", "0.2"]

@@ -4,10 +4,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from lucid_dreamer import book, grid
-from lucid_dreamer.errors import UserError
-from lucid_dreamer.presets import PRESETS
-from lucid_dreamer.stages import config_hash
+from lucid_dreamer.method.errors import UserError
+from lucid_dreamer.method.track import TRACKER_VERSION
+from lucid_dreamer.pipeline import grid, grid_runner, grid_summaries, paths
+from lucid_dreamer.pipeline.cache import config_hash
+from lucid_dreamer.pipeline.presets import PRESETS
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -98,50 +99,50 @@ def test_runs_are_found_by_id():
         grid.find_run(preset, "rivals__hero__seed9")
 
 
-CLEAN = {"provenance": {"commit": "abc1234"}, "metrics": {"tracker_version": grid.TRACKER_VERSION}}
+CLEAN = {"provenance": {"commit": "abc1234"}, "metrics": {"tracker_version": TRACKER_VERSION}}
 """What a record from a clean commit by today's tracker says of itself."""
 
 
 def test_a_run_counts_as_done_only_with_the_same_configs(tmp_path, monkeypatch):
-    monkeypatch.setattr(book, "repo_root", lambda: tmp_path)
+    monkeypatch.setattr(paths, "repo_root", lambda: tmp_path)
     preset = PRESETS["cpu"]
     run = grid.grid_runs(preset)[0]
-    assert not grid.is_done(preset, run)
-    path = grid.results_dir(preset) / f"{run.id}.json"
+    assert not grid_runner.is_done(preset, run)
+    path = paths.grid_records_dir(preset) / f"{run.id}.json"
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"configs": grid._configs(preset, run), **CLEAN}))
-    assert grid.is_done(preset, run)
-    path.write_text(json.dumps({"configs": {**grid._configs(preset, run), "train": {}}, **CLEAN}))
-    assert not grid.is_done(preset, run)
+    path.write_text(json.dumps({"configs": grid_runner.run_configs(preset, run), **CLEAN}))
+    assert grid_runner.is_done(preset, run)
+    path.write_text(json.dumps({"configs": {**grid_runner.run_configs(preset, run), "train": {}}, **CLEAN}))
+    assert not grid_runner.is_done(preset, run)
     path.write_text("{truncated")
-    assert not grid.is_done(preset, run)
+    assert not grid_runner.is_done(preset, run)
 
 
 def test_a_record_forced_to_bf16_counts_as_done_under_auto_but_not_a_float32_one(tmp_path, monkeypatch):
-    monkeypatch.setattr(book, "repo_root", lambda: tmp_path)
+    monkeypatch.setattr(paths, "repo_root", lambda: tmp_path)
     preset = PRESETS["cpu"]
     run = grid.grid_runs(preset)[0]
-    configs = grid._configs(preset, run)
+    configs = grid_runner.run_configs(preset, run)
     assert configs["train"]["bf16"] == "auto"
-    path = grid.results_dir(preset) / f"{run.id}.json"
+    path = paths.grid_records_dir(preset) / f"{run.id}.json"
     path.parent.mkdir(parents=True)
     # a record from before the "auto" setting, made with bf16 forced on
     path.write_text(json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": True}}, **CLEAN}))
-    assert grid.is_done(preset, run)
+    assert grid_runner.is_done(preset, run)
     path.write_text(
         json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": True, "lr": 0.5}}, **CLEAN})
     )
-    assert not grid.is_done(preset, run)
+    assert not grid_runner.is_done(preset, run)
     path.write_text(json.dumps({"configs": {**configs, "train": {**configs["train"], "bf16": False}}, **CLEAN}))
-    assert not grid.is_done(preset, run)  # a float32 run is another run
+    assert not grid_runner.is_done(preset, run)  # a float32 run is another run
 
 
 def test_a_records_precision_is_what_it_used_or_its_forced_setting():
     new = {"train": {"precision": {"precision": "float32", "setting": "auto"}}, "configs": {"train": {"bf16": "auto"}}}
     old = {"train": {}, "configs": {"train": {"bf16": True}}}
     forced = {"train": {}, "configs": {"train": {"bf16": False}}}
-    assert [grid.record_precision(r) for r in (new, old, forced)] == ["float32", "bf16 autocast", "float32"]
-    assert grid.precision_counts([new, old, forced]) == {"float32": 2, "bf16 autocast": 1}
+    assert [grid_runner.record_precision(r) for r in (new, old, forced)] == ["float32", "bf16 autocast", "float32"]
+    assert grid_summaries.precision_counts([new, old, forced]) == {"float32": 2, "bf16 autocast": 1}
 
 
 def record(strict, resolution=128):
@@ -170,7 +171,7 @@ def record(strict, resolution=128):
 
 
 def test_summaries_give_a_mean_and_interval_per_row_at_512_px():
-    cell = grid.summarize([record(s) for s in (1.0, 2.0, 3.0)])[("g", "v")]
+    cell = grid_summaries.summarize([record(s) for s in (1.0, 2.0, 3.0)])[("g", "v")]
     strict = cell["metrics"]["strict_512"]
     assert (
         cell["seeds"] == 3
@@ -186,17 +187,17 @@ def test_summaries_give_a_mean_and_interval_per_row_at_512_px():
 @pytest.mark.parametrize(
     "commit, version, committed, trusted",
     [
-        ("abc1234", grid.TRACKER_VERSION, True, True),
-        ("abc1234+dirty", grid.TRACKER_VERSION, True, False),  # a dirty tree's numbers are run again
-        ("unknown", grid.TRACKER_VERSION, True, False),
-        ("abc1234+dirty", grid.TRACKER_VERSION, False, True),  # smoke's records are made afresh, never committed
-        ("abc1234", grid.TRACKER_VERSION - 1, True, False),  # an older tracker's numbers are run again
+        ("abc1234", TRACKER_VERSION, True, True),
+        ("abc1234+dirty", TRACKER_VERSION, True, False),  # a dirty tree's numbers are run again
+        ("unknown", TRACKER_VERSION, True, False),
+        ("abc1234+dirty", TRACKER_VERSION, False, True),  # smoke's records are made afresh, never committed
+        ("abc1234", TRACKER_VERSION - 1, True, False),  # an older tracker's numbers are run again
         ("abc1234", None, False, False),
     ],
 )
 def test_a_record_is_trusted_only_from_a_clean_commit_and_the_current_tracker(commit, version, committed, trusted):
     record = {"provenance": {"commit": commit}, "metrics": {} if version is None else {"tracker_version": version}}
-    assert grid.trusted(record, committed) is trusted
+    assert grid_runner.trusted(record, committed) is trusted
 
 
 def test_compute_hours_counts_a_shared_run_once():
@@ -209,15 +210,15 @@ def test_compute_hours_counts_a_shared_run_once():
         }
 
     records = [timed({"a": 1}, 3600.0, 3000.0), timed({"a": 1}, 2.0, 3000.0), timed({"b": 1}, 5.0, 1790.0)]
-    assert grid.compute_hours(records) == 1.5  # b came from the cache: its training and dreaming count
-    assert grid.distinct_trainings(records) == 2
+    assert grid_summaries.compute_hours(records) == 1.5  # b came from the cache: its training and dreaming count
+    assert grid_summaries.distinct_trainings(records) == 2
 
 
 def test_the_main_worlds_conditions_come_from_any_record_made_in_it():
     mine = {"configs": {"world": {}}, "conditions": {"cube_cells": 4.8}}
     other = {"configs": {"world": {}, "tokenizer_world": {}}, "conditions": {"cube_cells": 1.3}}
-    assert grid.main_conditions([other, mine]) == {"cube_cells": 4.8}
-    assert grid.main_conditions([other]) is None
+    assert grid_summaries.main_conditions([other, mine]) == {"cube_cells": 4.8}
+    assert grid_summaries.main_conditions([other]) is None
 
 
 def test_an_experiment_names_its_budget_with_steps_and_learning_rate():
@@ -227,15 +228,15 @@ def test_an_experiment_names_its_budget_with_steps_and_learning_rate():
 
 
 def test_strict_within_scores_only_the_first_frames_of_a_dream(tmp_path, monkeypatch):
-    monkeypatch.setattr(grid, "tracks_path", lambda preset, name: tmp_path / f"{name}.json")
+    monkeypatch.setattr(paths, "tracks_path", lambda preset, name: tmp_path / f"{name}.json")
     truth = np.full((2, 5, 2), 64.0)
     dream = truth.copy()
     dream[:, 3:] = np.nan  # the cube lost after 3 frames: the diagonal is charged from then on
-    grid._write_tracks(tmp_path / "truth.json", {"cube": truth, "paper": truth})
-    grid._write_tracks(tmp_path / "run.json", {"cube": dream, "paper": dream}, truth="truth")
+    grid_runner._write_tracks(tmp_path / "truth.json", {"cube": truth, "paper": truth})
+    grid_runner._write_tracks(tmp_path / "run.json", {"cube": dream, "paper": dream}, truth="truth")
     record = {"id": "run", "metrics": {"resolution": 128}}
-    assert grid.strict_within(None, record, 3) == 0.0
-    assert grid.strict_within(None, record, 5) == pytest.approx(724.1 * np.sqrt(2 / 5), rel=1e-3)
+    assert grid_summaries.strict_within(None, record, 3) == 0.0
+    assert grid_summaries.strict_within(None, record, 5) == pytest.approx(724.1 * np.sqrt(2 / 5), rel=1e-3)
 
 
 def curve_record(group, variant, steps, val_loss):
@@ -258,12 +259,12 @@ def test_the_budget_is_the_smallest_within_two_percent_of_the_longest_on_validat
         curve_record("rivals", "rollout_unet", 400, 0.1),  # not a training of the curve
         {**curve_record("rivals", "resnet_rollout", 1500, 0.1), "claim_steps": 1500},  # a claim row again
     ]
-    curve = grid.learning_curve(records)
+    curve = grid_summaries.learning_curve(records)
     assert {name: sorted(b) for name, b in curve.items()} == {"recipe": [400, 1500, 6000], "one_step": [400, 1500]}
-    assert grid.chosen_budget(curve["recipe"]) == 1500  # 1.61 is within 2% of 1.58; 2.10 is not
-    assert grid.chosen_budget(curve["one_step"]) == 1500  # the longest is always within
+    assert grid_summaries.chosen_budget(curve["recipe"]) == 1500  # 1.61 is within 2% of 1.58; 2.10 is not
+    assert grid_summaries.chosen_budget(curve["one_step"]) == 1500  # the longest is always within
     curve["recipe"][6000][0]["train"]["best_val_loss"] = 1.50  # 1.61 is 7% above: the longest is needed
-    assert grid.chosen_budget(curve["recipe"]) == 6000
+    assert grid_summaries.chosen_budget(curve["recipe"]) == 6000
 
 
 def test_every_claim_row_trains_again_at_the_chosen_budget_and_nothing_else_does():
@@ -289,9 +290,9 @@ def test_the_claims_are_judged_at_the_chosen_budget_only_once_every_claim_row_la
     runs = grid.grid_runs(cpu)
     own = [claim_record(r) for r in runs if r.claim_steps is None]
     again = [claim_record(r) for r in runs if r.claim_steps is not None]
-    records, budget = grid.claim_records(cpu, own + again[:-1])
+    records, budget = grid_summaries.claim_records(cpu, own + again[:-1])
     assert budget == 400 and records == own
-    records, budget = grid.claim_records(cpu, own + again)
+    records, budget = grid_summaries.claim_records(cpu, own + again)
     assert budget == 1500
     assert {r["id"] for r in records} == {r["id"] for r in own if r["group"] not in grid.CLAIM_GROUPS} | {
         r["id"] for r in again
@@ -299,59 +300,66 @@ def test_the_claims_are_judged_at_the_chosen_budget_only_once_every_claim_row_la
 
 
 def test_a_run_with_another_records_very_configs_takes_it_over_without_training(tmp_path, monkeypatch):
-    from lucid_dreamer import stages
+    from lucid_dreamer.pipeline import stages
 
-    monkeypatch.setattr(book, "repo_root", lambda: tmp_path)
+    monkeypatch.setattr(paths, "repo_root", lambda: tmp_path)
     monkeypatch.setattr(stages, "train_stage", lambda *a, **k: pytest.fail("trained again"))
     cpu = PRESETS["cpu"]
     runs = {r.id: r for r in grid.grid_runs(cpu)}
     curve, claim = runs["curve__recipe_s1500__seed1"], runs["rivals__resnet_rollout__s1500__seed1"]
-    twin = {"id": curve.id, "group": "curve", "variant": curve.variant, "seed": 1, "configs": grid._configs(cpu, curve)}
-    grid.results_dir(cpu).mkdir(parents=True)
-    (grid.results_dir(cpu) / f"{curve.id}.json").write_text(json.dumps({**twin, **CLEAN}))
-    grid.tracks_path(cpu, curve.id).parent.mkdir()
-    grid.tracks_path(cpu, curve.id).write_text(json.dumps({"truth": "truth__x__k4", "cube": [[[1.0, 2.0]]]}))
-    record = grid.run_one(cpu, claim)
+    twin = {
+        "id": curve.id,
+        "group": "curve",
+        "variant": curve.variant,
+        "seed": 1,
+        "configs": grid_runner.run_configs(cpu, curve),
+    }
+    paths.grid_records_dir(cpu).mkdir(parents=True)
+    (paths.grid_records_dir(cpu) / f"{curve.id}.json").write_text(json.dumps({**twin, **CLEAN}))
+    paths.tracks_path(cpu, curve.id).parent.mkdir()
+    paths.tracks_path(cpu, curve.id).write_text(json.dumps({"truth": "truth__x__k4", "cube": [[[1.0, 2.0]]]}))
+    record = grid_runner.run_one(cpu, claim)
     assert record["twin_of"] == curve.id and record["id"] == claim.id and record["claim_steps"] == 1500
-    assert grid.is_done(cpu, claim)
-    assert json.loads(grid.tracks_path(cpu, claim.id).read_text())["cube"] == [[[1.0, 2.0]]]
+    assert grid_runner.is_done(cpu, claim)
+    assert json.loads(paths.tracks_path(cpu, claim.id).read_text())["cube"] == [[[1.0, 2.0]]]
     # a twin from a dirty tree is no twin: the run trains
     dirty = {**twin, **CLEAN, "provenance": {"commit": "abc1234+dirty"}}
-    (grid.results_dir(cpu) / f"{curve.id}.json").write_text(json.dumps(dirty))
-    (grid.results_dir(cpu) / f"{claim.id}.json").unlink()
+    (paths.grid_records_dir(cpu) / f"{curve.id}.json").write_text(json.dumps(dirty))
+    (paths.grid_records_dir(cpu) / f"{claim.id}.json").unlink()
     with pytest.raises(pytest.fail.Exception, match="trained again"):
-        grid.run_one(cpu, claim)
+        grid_runner.run_one(cpu, claim)
 
 
 def test_every_committed_truth_file_has_the_reference_tracks_beside_it():
-    from lucid_dreamer.analyze import REFERENCES, REFERENCES_VERSION
+    from lucid_dreamer.method.references import REFERENCES, REFERENCES_VERSION
 
     preset = PRESETS["cpu"]
-    folder = grid.results_dir(preset) / "tracks"
+    folder = paths.grid_records_dir(preset) / "tracks"
     truths = sorted(p.stem for p in folder.glob("truth__*.json"))
-    assert truths and set(truths) <= set(grid.world_contexts(preset))
+    assert truths and set(truths) <= set(grid_runner.world_contexts(preset))
     for truth in truths:
-        refs = json.loads(grid.tracks_path(preset, grid.references_name(truth)).read_text())
+        refs = json.loads(paths.tracks_path(preset, grid_runner.references_name(truth)).read_text())
         assert refs["truth"] == truth and refs["references_version"] == REFERENCES_VERSION
-        shape = np.shape(json.loads(grid.tracks_path(preset, truth).read_text())["cube"])
+        shape = np.shape(json.loads(paths.tracks_path(preset, truth).read_text())["cube"])
         for name in REFERENCES:
-            assert np.shape(grid.reference_tracks(preset, truth)[name]) == shape
+            assert np.shape(grid_summaries.reference_tracks(preset, truth)[name]) == shape
 
 
 def test_the_horizon_table_scores_a_record_and_the_references_on_the_same_frames(tmp_path, monkeypatch):
-    from lucid_dreamer.analyze import REFERENCES, TRIVIAL, pool_sums
+    from lucid_dreamer.method.analyze import pool_sums
+    from lucid_dreamer.method.references import REFERENCES, TRIVIAL
 
     preset = PRESETS["cpu"]
-    monkeypatch.setattr(grid, "results_dir", lambda p: tmp_path)
+    monkeypatch.setattr(paths, "grid_records_dir", lambda p: tmp_path)
     truth = np.full((2, 6, 2), 10.0)
-    grid._write_tracks(grid.tracks_path(preset, "truth__x__k4"), {"cube": truth, "paper": truth})
-    grid._write_tracks(
-        grid.tracks_path(preset, "r__a__seed0"), {"cube": truth + [3, 4], "paper": truth}, truth="truth__x__k4"
+    grid_runner._write_tracks(paths.tracks_path(preset, "truth__x__k4"), {"cube": truth, "paper": truth})
+    grid_runner._write_tracks(
+        paths.tracks_path(preset, "r__a__seed0"), {"cube": truth + [3, 4], "paper": truth}, truth="truth__x__k4"
     )
     refs = {f"{n}/{t}": truth + [6, 8] for n in REFERENCES for t in ("cube", "paper")}
-    grid._write_tracks(grid.tracks_path(preset, "references__x__k4"), refs, truth="truth__x__k4")
+    grid_runner._write_tracks(paths.tracks_path(preset, "references__x__k4"), refs, truth="truth__x__k4")
     record = {"id": "r__a__seed0", "group": "r", "variant": "a", "metrics": {"resolution": 128}}
-    row = grid.horizon_table(preset, [record])[("r", "a")]
-    assert set(grid.trivial_of(row)) == set(TRIVIAL)
+    row = grid_summaries.horizon_table(preset, [record])[("r", "a")]
+    assert set(grid_summaries.trivial_of(row)) == set(TRIVIAL)
     assert pool_sums(row["seeds"][0].sum(0))["strict_rmse"][-1] == pytest.approx(5 * 4)  # px at 512
     assert pool_sums(row["references"]["copy_last"].sum(0))["strict_rmse"][0] == pytest.approx(10 * 4)

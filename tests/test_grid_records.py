@@ -5,9 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from lucid_dreamer import grid
-from lucid_dreamer.analyze import REFERENCES, score
-from lucid_dreamer.presets import PRESETS
+from lucid_dreamer.method.analyze import score
+from lucid_dreamer.method.references import REFERENCES
+from lucid_dreamer.method.track import TRACKER_VERSION
+from lucid_dreamer.pipeline import grid, grid_runner, grid_summaries, paths
+from lucid_dreamer.pipeline.presets import PRESETS
 
 SMOKE = PRESETS["smoke"]
 
@@ -22,9 +24,9 @@ def test_a_records_centroids_give_back_its_metrics_and_its_world(artifacts, tmp_
     (tmp_path / "_toc.yml").write_text("")
     # a map world of its own, encoded by the smoke world's tokenizer
     run = next(r for r in grid.grid_runs(SMOKE) if r.group == "map" and r.experiment.world is not None)
-    record = grid.run_one(SMOKE, run)
-    saved = json.loads(grid.tracks_path(SMOKE, run.id).read_text())
-    truth = json.loads(grid.tracks_path(SMOKE, saved["truth"]).read_text())
+    record = grid_runner.run_one(SMOKE, run)
+    saved = json.loads(paths.tracks_path(SMOKE, run.id).read_text())
+    truth = json.loads(paths.tracks_path(SMOKE, saved["truth"]).read_text())
     again = score(
         {k: array(saved[k]) for k in ("cube", "paper")},
         {k: array(truth[k]) for k in ("cube", "paper")},
@@ -37,10 +39,10 @@ def test_a_records_centroids_give_back_its_metrics_and_its_world(artifacts, tmp_
     # the record names its world's conditions and references, and counts as done
     assert record["conditions"]["cube_cells"] > 0 and set(record["references"]) == set(REFERENCES)
     # the reference points' tracks go beside the world's true tracks, on the same frames
-    assert grid.write_reference_tracks(SMOKE, progress=False) == [grid.references_name(saved["truth"])]
-    refs = grid.reference_tracks(SMOKE, saved["truth"])
+    assert grid_runner.write_reference_tracks(SMOKE, progress=False) == [grid_runner.references_name(saved["truth"])]
+    refs = grid_summaries.reference_tracks(SMOKE, saved["truth"])
     assert set(refs) == set(REFERENCES) and all(xy.shape == array(truth["cube"]).shape for xy in refs.values())
-    assert record["metrics"]["tracker_version"] == grid.TRACKER_VERSION and grid.is_done(SMOKE, run)
+    assert record["metrics"]["tracker_version"] == TRACKER_VERSION and grid_runner.is_done(SMOKE, run)
     assert record["configs"]["tokenizer_world"] == record["configs"]["world"] | {
         "cube_half_size": SMOKE.world.cube_half_size,
         "max_speed": SMOKE.world.max_speed,

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from lucid_dreamer.errors import UserError
-from lucid_dreamer.losses import motion_weighted_l1
-from lucid_dreamer.models import ModelConfig, ResNetRollout, ResNetRollout3d, build_model, count_parameters
+from lucid_dreamer.method.errors import UserError
+from lucid_dreamer.method.losses import motion_weighted_l1
+from lucid_dreamer.method.models import ModelConfig, ResNetRollout, ResNetRollout3d, build_model, count_parameters
 
 
 def test_parameter_counts_at_the_papers_defaults():
@@ -104,7 +104,7 @@ def test_the_probabilistic_head_starts_at_unit_variance_and_samples_around_its_m
 
 
 def test_gradient_difference_by_hand():
-    from lucid_dreamer.losses import gradient_difference
+    from lucid_dreamer.method.losses import gradient_difference
 
     target = torch.tensor([[0.0, 2.0], [0.0, 0.0]])  # |vertical steps| 0, 2; |horizontal| 2, 0
     prediction = torch.tensor([[0.0, 1.0], [1.0, 1.0]])  # vertical 1, 0; horizontal 1, 0
@@ -118,7 +118,7 @@ def test_gradient_difference_by_hand():
 def test_gaussian_nll_by_hand():
     import math
 
-    from lucid_dreamer.losses import gaussian_nll
+    from lucid_dreamer.method.losses import gaussian_nll
 
     mean, target = torch.zeros(2), torch.tensor([1.0, 3.0])
     log_var = torch.tensor([0.0, math.log(4.0)])

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from lucid_dreamer import book, grid, stages
-from lucid_dreamer.analyze import REFERENCES
-from lucid_dreamer.presets import PRESETS, context_sweep_experiments
+from lucid_dreamer.method.references import REFERENCES
+from lucid_dreamer.pipeline import grid, grid_runner, grid_summaries, paths, stages
+from lucid_dreamer.pipeline.presets import PRESETS, context_sweep_experiments
 
 pytestmark = pytest.mark.slow
 PAPER = PRESETS["paper"]
@@ -33,7 +33,7 @@ def tiny(preset):
 @pytest.fixture
 def dry_run(tmp_path, monkeypatch):
     monkeypatch.setenv("LUCID_DREAMER_ARTIFACTS", str(tmp_path / "artifacts"))
-    monkeypatch.setattr(book, "repo_root", lambda: tmp_path)  # grid records go under tmp_path/figures
+    monkeypatch.setattr(paths, "repo_root", lambda: tmp_path)  # grid records go under tmp_path/figures
     return tiny(PAPER)
 
 
@@ -56,8 +56,8 @@ def test_every_stage_runs_at_the_papers_shapes(dry_run):
     chosen = ("sharp_shooter", "probabilistic_plus", "hero")
     runs = [r for r in grid.grid_runs(P) if r.group == "rivals" and r.variant in chosen]
     for run in runs:
-        grid.run_one(P, run)
-    records = grid.load_records(P)
+        grid_runner.run_one(P, run)
+    records = grid_runner.load_records(P)
     assert sorted(r["id"] for r in records) == sorted(r.id for r in runs)
     assert all(r["metrics"]["resolution"] == 512 for r in records)
-    assert set(grid.summarize(records)) == {(r.group, r.variant) for r in runs}
+    assert set(grid_summaries.summarize(records)) == {(r.group, r.variant) for r in runs}

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from lucid_dreamer import cli, offline, paper_scale, paper_scale_book
-from lucid_dreamer.analyze import REFERENCES
+from lucid_dreamer import cli
+from lucid_dreamer.book import paper_scale_book
+from lucid_dreamer.method.references import REFERENCES
+from lucid_dreamer.pipeline import offline, paper_scale, paper_scale_run
 
 
 def test_check_reports_a_missing_package_in_one_line(monkeypatch, capsys):
@@ -97,7 +99,7 @@ def test_the_command_keeps_finished_stages_when_its_budget_runs_out(tmp_path, mo
         time.sleep(0.3)
         return {"episodes": 5}
 
-    monkeypatch.setattr(paper_scale.Run, "world", world)
+    monkeypatch.setattr(paper_scale_run.Run, "world", world)
     code = cli.main(["paper-scale", "--dry-run", "--quiet", "--out", str(tmp_path), "--budget", "0.1"])
     record = json.loads((tmp_path / paper_scale.RECORD).read_text())
     assert code == 0

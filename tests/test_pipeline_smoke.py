@@ -6,10 +6,11 @@ import math
 import pytest
 import torch
 
-from lucid_dreamer import cli, stages
-from lucid_dreamer.analyze import REFERENCES
-from lucid_dreamer.data import Windows, split_episodes
-from lucid_dreamer.presets import PRESETS
+from lucid_dreamer import cli
+from lucid_dreamer.method.data import Windows, split_episodes
+from lucid_dreamer.method.references import REFERENCES
+from lucid_dreamer.pipeline import paths, stages
+from lucid_dreamer.pipeline.presets import PRESETS
 
 pytestmark = pytest.mark.slow
 SMOKE = PRESETS["smoke"]
@@ -249,7 +250,7 @@ def test_dream_horizon_must_be_positive(tmp_path, capsys):
 
 
 def test_training_under_the_default_setting_computes_in_this_machines_best_precision(tmp_path, capsys):
-    from lucid_dreamer import precision
+    from lucid_dreamer.method import precision
 
     expected = precision.name(precision.detect("cpu").native_bf16)
     assert cli.main(["train", "--preset", "smoke", "--quiet", "--steps", "3", "--output_dir", str(tmp_path)]) == 0
@@ -287,8 +288,8 @@ def test_the_users_own_frames_end_to_end(tmp_path, capsys):
     """Folders of PNGs and a video in, through tokenize, train, dream and analyze (book/own_data.md)."""
     import imageio.v3 as iio
 
-    from lucid_dreamer.data import user_splits
-    from lucid_dreamer.plots import write_video
+    from lucid_dreamer.book.videos import write_video
+    from lucid_dreamer.method.data import user_splits
 
     frames = stages.load_episodes(SMOKE, progress=False)["frames"][:3]
     sources = [tmp_path / "run1", tmp_path / "run2", tmp_path / "run3.mp4"]
@@ -319,7 +320,7 @@ def test_the_users_own_frames_end_to_end(tmp_path, capsys):
 
 
 def test_the_papers_latent_files_train_and_dream(tmp_path):
-    from lucid_dreamer.train import read_checkpoint
+    from lucid_dreamer.method.train import read_checkpoint
 
     latent, stats, run = tmp_path / "latent.pt", tmp_path / "latent_stats.pt", tmp_path / "run"
     torch.save(torch.randn(16, 12, 4, 4), latent)
@@ -331,9 +332,7 @@ def test_the_papers_latent_files_train_and_dream(tmp_path):
 
 
 def test_the_grid_writes_each_run_and_skips_finished_ones(tmp_path, monkeypatch, capsys):
-    from lucid_dreamer import book
-
-    monkeypatch.setattr(book, "repo_root", lambda: tmp_path)
+    monkeypatch.setattr(paths, "repo_root", lambda: tmp_path)
     ok("grid", "--only", "rivals__probabilistic_plus")
     files = sorted((tmp_path / "artifacts/smoke/figures/data/grid/smoke").glob("*.json"))
     assert [f.stem for f in files] == [f"rivals__probabilistic_plus__seed{s}" for s in SMOKE.grid.seeds]

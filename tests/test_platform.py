@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from lucid_dreamer import world
+from lucid_dreamer.method import world
 
 
 @pytest.mark.parametrize("platform", ["darwin", "win32"])
@@ -32,7 +32,7 @@ def test_on_linux_egl_is_the_default_and_an_explicit_choice_is_kept(monkeypatch)
 
 def test_importing_the_package_on_a_faked_macos_leaves_mujoco_gl_unset():
     code = (
-        "import os, sys; sys.platform = 'darwin'; import lucid_dreamer.world as w; "
+        "import os, sys; sys.platform = 'darwin'; import lucid_dreamer.method.world as w; "
         "print(os.environ.get('MUJOCO_GL', 'unset'), 'apt-get' in w.GL_HELP)"
     )
     env = {k: v for k, v in os.environ.items() if k != "MUJOCO_GL"}

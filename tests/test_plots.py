@@ -3,8 +3,8 @@ import matplotlib
 matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 
-from lucid_dreamer.analyze import trajectory_metrics  # noqa: E402
-from lucid_dreamer.plots import tracking_analysis  # noqa: E402
+from lucid_dreamer.book.plots import tracking_analysis  # noqa: E402
+from lucid_dreamer.method.analyze import trajectory_metrics  # noqa: E402
 
 
 def test_tracking_analysis_draws_trajectories_errors_and_metrics():
@@ -30,7 +30,7 @@ def test_tracking_analysis_accepts_a_single_trajectory():
 
 
 def test_comparison_figures_draw_missing_rows_as_not_run_yet():
-    from lucid_dreamer.plots import interval_bars, inverted_u
+    from lucid_dreamer.book.grid_plots import interval_bars, inverted_u
 
     cell = {"mean": 2.0, "low": 1.0, "high": 3.0, "values": [1.5, 2.0, 2.5]}
     fig = interval_bars({"a": {"m": cell}, "b": {}}, [("m", "metric")], paper={"a": {"m": 2.5}})
@@ -44,7 +44,7 @@ def test_comparison_figures_draw_missing_rows_as_not_run_yet():
 
 
 def test_interval_bars_draw_each_reference_as_a_labelled_line_across_the_rows():
-    from lucid_dreamer.plots import interval_bars
+    from lucid_dreamer.book.grid_plots import interval_bars
 
     cell = {"mean": 2.0, "low": 1.0, "high": 3.0, "values": [1.5, 2.0, 2.5]}
     references = {"copy-last": {"m": 4.0}, "oracle": {"m": 0.5}, "prior": {"other": 9.0}}
@@ -57,7 +57,7 @@ def test_interval_bars_draw_each_reference_as_a_labelled_line_across_the_rows():
 def test_the_animation_puts_at_most_three_panels_a_row(monkeypatch):
     from matplotlib import pyplot
 
-    from lucid_dreamer.plots import animation_html
+    from lucid_dreamer.book.videos import animation_html
 
     shapes = []
     subplots = pyplot.subplots
@@ -68,11 +68,13 @@ def test_the_animation_puts_at_most_three_panels_a_row(monkeypatch):
 
 
 def test_the_video_player_links_the_video_instead_of_embedding_it(tmp_path, monkeypatch):
-    from lucid_dreamer import book
+    from lucid_dreamer.book import notebook
+    from lucid_dreamer.pipeline import paths
+    from lucid_dreamer.pipeline.presets import get_preset
 
-    monkeypatch.setattr(book, "repo_root", lambda: tmp_path)
+    monkeypatch.setattr(paths, "repo_root", lambda: tmp_path)
     monkeypatch.chdir(tmp_path)
-    nb = book.Notebook("04_dreaming", book.get_preset("smoke"))
+    nb = notebook.Notebook("04_dreaming", get_preset("smoke"))
     html = nb.video_html(nb.figures / "demo.mp4", 640)
     assert 'preload="none"' in html and "base64" not in html
     # the built book's copy first, then the file beside the notebooks folder (Jupyter)
@@ -80,7 +82,7 @@ def test_the_video_player_links_the_video_instead_of_embedding_it(tmp_path, monk
 
 
 def test_relative_to_trivial_draws_each_models_ratio_with_its_band_and_the_line_at_one():
-    from lucid_dreamer.plots import relative_to_trivial
+    from lucid_dreamer.book.grid_plots import relative_to_trivial
 
     h = np.arange(1, 61)
     ratios = {

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from lucid_dreamer import precision
-from lucid_dreamer.errors import UserError
-from lucid_dreamer.precision import Hardware, use_bf16
+from lucid_dreamer.method import precision
+from lucid_dreamer.method.errors import UserError
+from lucid_dreamer.method.precision import Hardware, use_bf16
 
 AVX2 = Hardware("cpu", native_bf16=False, capability="AVX2, no bf16 instructions")
 AVX512_BF16 = Hardware("cpu", native_bf16=True, capability="AVX512, bf16 instructions: AVX-512 BF16")
@@ -72,7 +72,7 @@ def test_the_record_names_precision_setting_and_hardware():
 @pytest.fixture
 def autocast_seen(monkeypatch):
     """Whether bf16 autocast was on in each rollout-loss call of training."""
-    import lucid_dreamer.train as train_module
+    import lucid_dreamer.method.train as train_module
 
     seen, real = [], train_module.rollout_loss
 
@@ -88,9 +88,9 @@ def autocast_seen(monkeypatch):
 def test_training_under_auto_computes_in_the_hardwares_precision(
     tmp_path, monkeypatch, autocast_seen, hardware, expected
 ):
-    from lucid_dreamer.data import Normalizer
-    from lucid_dreamer.models import ModelConfig
-    from lucid_dreamer.train import TrainConfig, read_checkpoint, train
+    from lucid_dreamer.method.data import Normalizer
+    from lucid_dreamer.method.models import ModelConfig
+    from lucid_dreamer.method.train import TrainConfig, read_checkpoint, train
 
     monkeypatch.setattr(precision, "detect", lambda device_type="cpu": hardware)
     z = torch.randn(3, 10, 16, 4, 4)
@@ -111,7 +111,7 @@ def test_training_under_auto_computes_in_the_hardwares_precision(
 
 @pytest.mark.parametrize("hardware", [AVX2, AVX512_BF16])
 def test_dreaming_under_auto_computes_in_the_hardwares_precision(monkeypatch, hardware):
-    from lucid_dreamer.dream import dream
+    from lucid_dreamer.method.dream import dream
 
     class Probe(torch.nn.Module):
         def __init__(self):

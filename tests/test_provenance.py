@@ -2,14 +2,14 @@ import json
 import re
 
 import lucid_dreamer
-from lucid_dreamer import book
-from lucid_dreamer.provenance import caption, provenance
+from lucid_dreamer.book import notebook
+from lucid_dreamer.pipeline.provenance import caption, provenance
 
 
 def test_a_record_names_commit_device_versions_and_seeds(tmp_path, monkeypatch):
     (tmp_path / "_toc.yml").write_text("format: jb-book\n")
     monkeypatch.chdir(tmp_path)
-    nb = book.start("99_test", "smoke")
+    nb = notebook.start("99_test", "smoke")
     r = nb.record
     assert r["notebook"] == "99_test" and r["preset"] == "smoke"
     assert re.fullmatch(r"[0-9a-f]{7,}(\+dirty)?|unknown", r["commit"])
@@ -33,7 +33,7 @@ def test_provenance_without_a_notebook():
 def test_the_cpu_is_named_with_its_thread_count_in_words(monkeypatch):
     import torch
 
-    from lucid_dreamer.provenance import device_name
+    from lucid_dreamer.pipeline.provenance import device_name
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     for threads, words in ((1, "1 thread)"), (2, "2 threads)")):

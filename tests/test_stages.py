@@ -8,9 +8,9 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from lucid_dreamer import stages
-from lucid_dreamer.presets import PRESETS
-from lucid_dreamer.stages import BUILD_LOG, cached, config_hash
+from lucid_dreamer.pipeline import cache, stages
+from lucid_dreamer.pipeline.cache import BUILD_LOG, cached, config_hash
+from lucid_dreamer.pipeline.presets import PRESETS
 
 PRESET = PRESETS["smoke"]
 
@@ -65,8 +65,8 @@ def test_a_stale_partial_folder_is_not_trusted(artifacts):
 BUILDER = """
 import sys, time
 from pathlib import Path
-from lucid_dreamer.presets import PRESETS
-from lucid_dreamer.stages import cached
+from lucid_dreamer.pipeline.presets import PRESETS
+from lucid_dreamer.pipeline.cache import cached
 
 go, seconds = Path(sys.argv[1]), float(sys.argv[2])
 print("ready", flush=True)
@@ -137,9 +137,7 @@ def test_a_builder_killed_mid_build_frees_its_entry_and_leaves_nothing_trusted(a
 def test_the_training_stage_is_keyed_by_its_training_settings(monkeypatch, tmp_path):
     # a training setting left out of the key would silently reuse stale weights
     keys = []
-    monkeypatch.setattr(
-        stages, "cached", lambda stage, preset, key, *a, **k: keys.append(config_hash(*key)) or tmp_path
-    )
+    monkeypatch.setattr(cache, "cached", lambda stage, preset, key, *a, **k: keys.append(config_hash(*key)) or tmp_path)
     experiment = PRESETS["smoke"].experiments[0]
     for changed in (experiment, replace(experiment, train=replace(experiment.train, lr=0.5))):
         stages.train_stage(PRESETS["smoke"], changed, progress=False)

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from lucid_dreamer import comparison, tables
+from lucid_dreamer.book import comparison, tables
 
 
 def test_an_interval_cell_says_mean_and_interval_or_why_there_is_none():

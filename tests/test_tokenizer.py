@@ -3,8 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from lucid_dreamer.errors import UserError
-from lucid_dreamer.tokenizer import (
+from lucid_dreamer.method.errors import UserError
+from lucid_dreamer.method.tokenizer import (
     ConvTokenizer,
     CosmosTokenizer,
     TokenizerConfig,
@@ -116,7 +116,7 @@ def test_cosmos_adapter_pads_crops_and_round_trips_flat_colour(cosmos_dir):
     ],
 )
 def test_cosmos_adapter_casts_to_bf16_by_the_precision_rule(cosmos_dir, monkeypatch, native, setting, dtype):
-    from lucid_dreamer import precision
+    from lucid_dreamer.method import precision
 
     monkeypatch.setattr(precision, "detect", lambda device_type="cpu": precision.Hardware("cpu", native, "test"))
     tok = CosmosTokenizer(cosmos_dir, device="cpu", bf16=setting)

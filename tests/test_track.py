@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lucid_dreamer.track import (
+from lucid_dreamer.method.track import (
     TRACKERS,
     detection_shares,
     expected_cube_area,
@@ -15,7 +15,7 @@ from lucid_dreamer.track import (
     track_paper,
     tracking_error,
 )
-from lucid_dreamer.world import World, WorldConfig
+from lucid_dreamer.method.world import World, WorldConfig
 
 RED = (220, 20, 15)
 

@@ -5,12 +5,12 @@ import pytest
 import torch
 from torch import nn
 
-from lucid_dreamer.data import Normalizer, Windows
-from lucid_dreamer.dream import copy_last, dream
-from lucid_dreamer.errors import UserError
-from lucid_dreamer.losses import motion_weighted_l1
-from lucid_dreamer.models import MODELS, ModelConfig, build_model
-from lucid_dreamer.train import (
+from lucid_dreamer.method.data import Normalizer, Windows
+from lucid_dreamer.method.dream import copy_last, dream
+from lucid_dreamer.method.errors import UserError
+from lucid_dreamer.method.losses import motion_weighted_l1
+from lucid_dreamer.method.models import MODELS, ModelConfig, build_model
+from lucid_dreamer.method.train import (
     TrainConfig,
     channels_last,
     load_model,
@@ -143,7 +143,7 @@ def test_resume_refuses_other_settings(tmp_path):
 
 
 def test_a_diverging_run_stops_and_keeps_the_best_checkpoint(tmp_path, monkeypatch):
-    import lucid_dreamer.train as train_module
+    import lucid_dreamer.method.train as train_module
 
     real, calls = train_module.rollout_loss, []
 
@@ -208,7 +208,7 @@ def test_dreaming_with_sample_draws_and_feeds_the_draws_back():
 
 
 def test_the_gradient_difference_term_is_added_per_rollout_step():
-    from lucid_dreamer.losses import gradient_difference
+    from lucid_dreamer.method.losses import gradient_difference
 
     context, targets = torch.randn(2, 4, 16, 3, 3), torch.randn(2, 2, 16, 3, 3)
     base = rollout_loss(Recorder(), context, targets, IDENTITY, TrainConfig())

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from lucid_dreamer import stages, weights
-from lucid_dreamer.presets import PRESETS
+from lucid_dreamer.pipeline import cache, weights
+from lucid_dreamer.pipeline.presets import PRESETS
 
 CPU = PRESETS["cpu"]
 CONFIGS = ({"width": 64},)
@@ -18,7 +18,7 @@ def shipped(tmp_path, monkeypatch):
     tokenizer = tmp_path / "weights" / "cpu" / "tokenizer" / "tok123"
     tokenizer.mkdir(parents=True)
     (tokenizer / "tokenizer.safetensors").write_bytes(b"the tokenizer it was trained with")
-    entry = tmp_path / "weights" / "cpu" / "train" / stages.config_hash(*CONFIGS)
+    entry = tmp_path / "weights" / "cpu" / "train" / cache.config_hash(*CONFIGS)
     entry.mkdir(parents=True)
     (entry / "best.safetensors").write_bytes(b"shipped")
     (entry / "last.safetensors").write_bytes(b"optimizer state, never shipped")
@@ -35,19 +35,19 @@ def test_a_shipped_entry_with_the_same_configs_is_used_instead_of_training(shipp
     def fail(folder):
         raise AssertionError("trained although the weights are shipped")
 
-    folder = stages.cached("train", CPU, CONFIGS, fail, resumable=True)
+    folder = cache.cached("train", CPU, CONFIGS, fail, resumable=True)
     assert (folder / "best.safetensors").read_bytes() == b"shipped"
     assert not (folder / "last.safetensors").exists()
 
 
 def test_other_configs_train_as_usual(shipped):
-    folder = stages.cached("train", CPU, ({"width": 32},), built)
+    folder = cache.cached("train", CPU, ({"width": 32},), built)
     assert (folder / "best.safetensors").read_bytes() == b"trained here"
 
 
 def test_shipped_weights_can_be_switched_off(shipped, monkeypatch):
     monkeypatch.setenv("LUCID_DREAMER_SHIPPED", "0")
-    folder = stages.cached("train", CPU, CONFIGS, built)
+    folder = cache.cached("train", CPU, CONFIGS, built)
     assert (folder / "best.safetensors").read_bytes() == b"trained here"
 
 
@@ -60,7 +60,7 @@ def cache_tokenizer(tmp_path, weights_bytes: bytes) -> None:
 
 def test_a_model_is_not_taken_with_another_tokenizer_than_its_own(shipped, tmp_path):
     cache_tokenizer(tmp_path, b"a tokenizer trained here: other latents")
-    folder = stages.cached("train", CPU, CONFIGS, built)
+    folder = cache.cached("train", CPU, CONFIGS, built)
     assert (folder / "best.safetensors").read_bytes() == b"trained here"
 
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from lucid_dreamer.errors import UserError
-from lucid_dreamer.track import expected_cube_area, track_cube, tracking_error
-from lucid_dreamer.world import World, WorldConfig, simulate
+from lucid_dreamer.method.errors import UserError
+from lucid_dreamer.method.track import expected_cube_area, track_cube, tracking_error
+from lucid_dreamer.method.world import World, WorldConfig, simulate
 
 TINY = WorldConfig(resolution=64, frames_per_episode=24, episodes=3, seed=7)
 
@@ -57,7 +57,7 @@ def test_bad_resolution_is_a_user_error():
 
 
 def test_a_cube_free_frame_shows_no_red_and_the_arena_is_unchanged(episodes):
-    from lucid_dreamer.track import cube_blobs
+    from lucid_dreamer.method.track import cube_blobs
 
     with World(TINY) as world:
         empty = world.cube_free_frame()
@@ -71,7 +71,7 @@ def test_a_cube_free_frame_shows_no_red_and_the_arena_is_unchanged(episodes):
 
 
 def test_the_camera_projects_as_the_renderer_does_and_lands_on_the_tracked_cube(episodes):
-    from lucid_dreamer.world import Camera
+    from lucid_dreamer.method.world import Camera
 
     camera = Camera.of(TINY)
     np.testing.assert_allclose(camera.project(episodes["position"]), episodes["pixel"], atol=1e-6)
@@ -81,7 +81,7 @@ def test_the_camera_projects_as_the_renderer_does_and_lands_on_the_tracked_cube(
 
 
 def test_unproject_inverts_project_on_the_cubes_plane():
-    from lucid_dreamer.world import Camera
+    from lucid_dreamer.method.world import Camera
 
     cfg = WorldConfig()
     camera = Camera.of(cfg)

@@ -1,0 +1,90 @@
+"""Where a result came from: commit, device, versions and preset, for captions and JSON."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from .. import __version__
+from ..method.precision import record as precision_record
+
+
+def _commit() -> str:
+    """The commit, with "+dirty" if the code (package or notebook sources) differs from it.
+
+    Executed notebooks and figures are outputs: a book build rewrites them, which is not dirt.
+    """
+    here = Path(__file__).resolve().parent
+
+    def git(*args):
+        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=5, cwd=here)
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        if head.returncode:
+            return "unknown"
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", ":/lucid_dreamer", ":/notebooks/*.py").stdout
+        return head.stdout.strip() + ("+dirty" if dirty.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def device_name() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    threads = torch.get_num_threads()
+    return f"CPU ({platform.processor() or platform.machine()}, {threads} thread{'s' if threads > 1 else ''})"
+
+
+def versions() -> dict:
+    """The versions of this package and of every library its numbers pass through (by distribution
+    name, so nothing heavy is imported); a library that is not installed is named as missing."""
+
+    def of(*names):
+        for name in names:
+            try:
+                return version(name)
+            except PackageNotFoundError:
+                pass
+        return "missing"
+
+    return {
+        "lucid_dreamer": __version__,
+        "numpy": of("numpy"),
+        "scipy": of("scipy"),
+        "opencv": of("opencv-python-headless", "opencv-python", "opencv-contrib-python-headless"),
+        "matplotlib": of("matplotlib"),
+        "pandas": of("pandas"),
+        "safetensors": of("safetensors"),
+    }
+
+
+def provenance(notebook: str, preset: str) -> dict:
+    """A record of how a result was made; `precision` is what the default setting (`auto`) computes
+    in on this device, and the hardware it read (a run's own record names what it used)."""
+    import torch
+
+    return {
+        "notebook": notebook,
+        "preset": preset,
+        "commit": _commit(),
+        "device": device_name(),
+        "precision": precision_record("auto", "cuda" if torch.cuda.is_available() else "cpu"),
+        "torch": torch.__version__,
+        "mujoco": version("mujoco"),
+        "python": platform.python_version(),
+        **versions(),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def caption(record: dict) -> str:
+    """One line for the foot of a figure."""
+    r = record
+    used = f", {r['precision']['precision']} ({r['precision']['hardware']})" if "precision" in r else ""
+    return f"{r['notebook']} | preset {r['preset']} | commit {r['commit']} | {r['device']}{used} | {r['date']}"
