@@ -43,11 +43,12 @@ import numpy as np
 from IPython.display import display
 from myst_nb import glue
 
-from lucid_dreamer import book, stages, tables
-from lucid_dreamer.data import split_episodes
-from lucid_dreamer.plots import frame_grid, latent_channels
+from lucid_dreamer.book import notebook, tables
+from lucid_dreamer.book.plots import frame_grid, latent_channels
+from lucid_dreamer.method.data import split_episodes
+from lucid_dreamer.pipeline import stages
 
-nb = book.start("01_tokenization", preset)
+nb = notebook.start("01_tokenization", preset)
 P = nb.preset
 print(nb.header)
 

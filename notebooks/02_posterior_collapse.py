@@ -46,11 +46,12 @@ from IPython.display import display
 from myst_nb import glue
 from safetensors.numpy import load_file
 
-from lucid_dreamer import book, stages, tables
-from lucid_dreamer.plots import context_sweep, frame_grid
-from lucid_dreamer.presets import context_sweep_experiments
+from lucid_dreamer.book import notebook, tables
+from lucid_dreamer.book.plots import context_sweep, frame_grid
+from lucid_dreamer.pipeline import stages
+from lucid_dreamer.pipeline.presets import context_sweep_experiments
 
-nb = book.start("02_posterior_collapse", preset)
+nb = notebook.start("02_posterior_collapse", preset)
 P = nb.preset
 sweep = context_sweep_experiments(P)
 print(nb.header)

@@ -46,11 +46,12 @@ import matplotlib.pyplot as plt
 import torch
 from myst_nb import glue
 
-from lucid_dreamer import book, stages
-from lucid_dreamer.models import ModelConfig, ResNetRollout, ResNetRollout3d, count_parameters, describe
-from lucid_dreamer.plots import architecture, training_curves
+from lucid_dreamer.book import notebook
+from lucid_dreamer.book.plots import architecture, training_curves
+from lucid_dreamer.method.models import ModelConfig, ResNetRollout, ResNetRollout3d, count_parameters, describe
+from lucid_dreamer.pipeline import stages
 
-nb = book.start("03_training", preset)
+nb = notebook.start("03_training", preset)
 P = nb.preset
 print(nb.header)
 

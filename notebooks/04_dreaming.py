@@ -43,11 +43,12 @@ import numpy as np
 from IPython.display import HTML, display
 from myst_nb import glue
 
-from lucid_dreamer import book, grid, stages
-from lucid_dreamer.data import split_episodes
-from lucid_dreamer.plots import animation_html, side_by_side, write_video
+from lucid_dreamer.book import notebook
+from lucid_dreamer.book.videos import animation_html, side_by_side, write_video
+from lucid_dreamer.method.data import split_episodes
+from lucid_dreamer.pipeline import grid, paths, stages
 
-nb = book.start("04_dreaming", preset)
+nb = notebook.start("04_dreaming", preset)
 P = nb.preset
 k = P.experiments[0].model.context_frames
 test = split_episodes(P.world.episodes, P.data)["test"]
@@ -105,7 +106,7 @@ video_frames = np.concatenate(
 video_path = nb.figures / "demo.mp4"
 write_video(video_path, video_frames, fps=10)
 print(
-    f"{video_path.relative_to(book.repo_root())}: {len(video_frames)} frames, {video_path.stat().st_size / 1e3:.0f} kB"
+    f"{video_path.relative_to(paths.repo_root())}: {len(video_frames)} frames, {video_path.stat().st_size / 1e3:.0f} kB"
 )
 # the book's column is about 690 px wide: the video fits it, and shrinks with a narrower window
 display(HTML(nb.video_html(video_path, width=min(680, video_frames.shape[2]))))

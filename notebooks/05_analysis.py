@@ -62,14 +62,17 @@ from IPython.display import display
 from myst_nb import glue
 from safetensors.numpy import load_file
 
-from lucid_dreamer import book, comparison, grid, stages, tables
-from lucid_dreamer.analyze import REFERENCES, TRIVIAL, beats_until, horizon_ratios, pool_sums, scale_to
-from lucid_dreamer.paper import PAPER_RESULTS
-from lucid_dreamer.paper import book_values as paper_values
-from lucid_dreamer.plots import error_by_horizon, relative_to_trivial, results_bars, tracking_analysis
-from lucid_dreamer.presets import one_step_experiment
+from lucid_dreamer.book import comparison, notebook, tables
+from lucid_dreamer.book.grid_plots import relative_to_trivial
+from lucid_dreamer.book.paper import PAPER_RESULTS
+from lucid_dreamer.book.paper import book_values as paper_values
+from lucid_dreamer.book.plots import error_by_horizon, results_bars, tracking_analysis
+from lucid_dreamer.method.analyze import beats_until, horizon_ratios, pool_sums, scale_to
+from lucid_dreamer.method.references import REFERENCES, TRIVIAL
+from lucid_dreamer.pipeline import grid_runner, grid_summaries, stages
+from lucid_dreamer.pipeline.presets import one_step_experiment
 
-nb = book.start("05_analysis", preset)
+nb = notebook.start("05_analysis", preset)
 P = nb.preset
 res = P.world.resolution
 print(nb.header)
@@ -246,8 +249,8 @@ nb.save_data("results", {"reports": reports, "verdicts": verdicts, "paper": PAPE
 # horizon 16, where a paper detection whose blob is not cube-sized is a smear, not the cube.
 
 # %% tags=["hide-input"]
-from lucid_dreamer.track import detection_shares
-from lucid_dreamer.world import World
+from lucid_dreamer.method.track import detection_shares
+from lucid_dreamer.method.world import World
 
 area = stages.load_conditions(P)["cube_area_px"]
 tokenizer = stages.load_tokenizer(P)
@@ -300,15 +303,15 @@ plt.show()
 # episode draws for the model and the predictors. Below 1 the recipe beats all three.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The recipe's strict RMSE divided by the best trivial predictor's at each horizon and budget, with 95% intervals. Below the line at 1 the model beats all three trivial predictors.", "name": "fig-relative"}}
-records = grid.load_records(P)
+records = grid_runner.load_records(P)
 recipe_rows = {("rivals", "resnet_rollout"): P.grid.steps, **{("curve", f"recipe_s{s}"): s for s in P.grid.curve_steps}}
-horizons = grid.horizon_table(P, [r for r in records if (r["group"], r["variant"]) in recipe_rows])
+horizons = grid_summaries.horizon_table(P, [r for r in records if (r["group"], r["variant"]) in recipe_rows])
 ratios, until = {}, {}
 for key, steps in recipe_rows.items():
     if key in horizons:
         row = horizons[key]
         label = f"the recipe, {steps:,} steps ({len(row['seeds'])} seeds)"
-        r = horizon_ratios(row["seeds"], grid.trivial_of(row))
+        r = horizon_ratios(row["seeds"], grid_summaries.trivial_of(row))
         ratios[label], until[label] = {k: v.tolist() for k, v in r.items()}, beats_until(r)
 first_label, first_row = next(iter(ratios)), horizons[next(iter(recipe_rows))]
 whole = {name: float(pool_sums(sums.sum(0))["strict_rmse"][-1]) for name, sums in first_row["references"].items()}

@@ -47,11 +47,12 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 from myst_nb import glue
 
-from lucid_dreamer import bench, book, stages, tables
-from lucid_dreamer.data import split_episodes
-from lucid_dreamer.plots import speedups
+from lucid_dreamer.book import notebook, tables
+from lucid_dreamer.book.plots import speedups
+from lucid_dreamer.method.data import split_episodes
+from lucid_dreamer.pipeline import bench, bench_report, stages
 
-nb = book.start("06_performance", preset)
+nb = notebook.start("06_performance", preset)
 P = nb.preset
 print(nb.header)
 
@@ -107,7 +108,7 @@ print(
 # Ours computes in bf16 autocast only where the device computes bf16 natively (a CPU with
 # AVX-512 BF16 or AMX, a GPU from compute capability 8.0), and in float32 elsewhere: a CPU
 # without bf16 instructions (AVX2 only, common in laptops and hosted CI runners) emulates it,
-# about 9x slower than float32. The rule is `lucid_dreamer.precision.use_bf16` (methods page).
+# about 9x slower than float32. The rule is `lucid_dreamer.method.precision.use_bf16` (methods page).
 # So on such a CPU the last float32 step of the ladder is ours, and the speed-ups a reader gets
 # are the float32 ones below (measured here in the same run, float32 against float32).
 
@@ -173,7 +174,7 @@ tables.utilisation(result)
 
 # %% tags=["hide-input"]
 if f32 is not None:
-    used = bench.utilisation(result)
+    used = bench_report.utilisation(result)
     for size in result["train"]:
         share = used[size][f32["variant"]]["flops"]
         glue(f"f32_flops_share_{size}", 100 * share, display=False)

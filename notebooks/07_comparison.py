@@ -46,49 +46,45 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 from myst_nb import glue
 
-from lucid_dreamer import book, comparison, conditions, grid
-from lucid_dreamer.analyze import MISS_CHARGES
-from lucid_dreamer.audit import (
-    PENDING,
-    Evidence,
-    audit,
-    small_against_large,
-    tally_sentence,
-    verdict_counts,
-    with_other_charges,
-)
-from lucid_dreamer.audit import audit_table as audit_table_of
-from lucid_dreamer.paper import PAPER_STEPS
-from lucid_dreamer.plots import interval_bars, inverted_u, learning_curve
+from lucid_dreamer.book import comparison, notebook
+from lucid_dreamer.book.audit import audit
+from lucid_dreamer.book.audit_report import audit_table as audit_table_of
+from lucid_dreamer.book.audit_report import small_against_large, tally_sentence, verdict_counts, with_other_charges
+from lucid_dreamer.book.grid_plots import interval_bars, inverted_u, learning_curve
+from lucid_dreamer.book.verdict_rule import PENDING, Evidence
+from lucid_dreamer.method import conditions
+from lucid_dreamer.method.analyze import MISS_CHARGES
+from lucid_dreamer.method.recipe import PAPER_STEPS
+from lucid_dreamer.pipeline import grid, grid_runner, grid_summaries
 
-nb = book.start("07_comparison", preset)
+nb = notebook.start("07_comparison", preset)
 P = nb.preset
 if P.name == "smoke":  # CI exercises the code path on the rivals; real presets render committed runs
-    grid.run_grid(P, only="rivals__", progress=False)
-every_run, every_record = grid.grid_runs(P), grid.load_records(P)
+    grid_runner.run_grid(P, only="rivals__", progress=False)
+every_run, every_record = grid.grid_runs(P), grid_runner.load_records(P)
 # the claims are judged on the claim rows trained again at the chosen budget once all have landed
-records, claims_steps = grid.claim_records(P, every_record)
+records, claims_steps = grid_summaries.claim_records(P, every_record)
 runs = [r for r in every_run if (r.claim_steps or P.grid.steps) == claims_steps or r.group not in grid.CLAIM_GROUPS]
-own = grid.at_grid_budget(every_record)  # the runs at the grid's budget: the learning curve's first point
-own_episodes = grid.episode_table(P, own)  # per test episode, from the committed tracks
-episodes = own_episodes if claims_steps == P.grid.steps else grid.episode_table(P, records)
-summary = grid.summarize(records, episodes)
+own = grid_summaries.at_grid_budget(every_record)  # the runs at the grid's budget: the learning curve's first point
+own_episodes = grid_summaries.episode_table(P, own)  # per test episode, from the committed tracks
+episodes = own_episodes if claims_steps == P.grid.steps else grid_summaries.episode_table(P, records)
+summary = grid_summaries.summarize(records, episodes)
 labels = {r.variant: r.experiment.label for r in runs if r.group == "rivals"}
 print(nb.header)
 budget = next(r for r in runs if r.group == "rivals").experiment.budget
 print(
     f"{len(every_record)} of {len(every_run)} grid runs done at preset {P.name} "
-    f"({grid.distinct_trainings(every_record)} distinct trainings);\n"
+    f"({grid_summaries.distinct_trainings(every_record)} distinct trainings);\n"
     f"the comparison's at {budget}, seeds {', '.join(map(str, P.grid.seeds))}"
 )
-precisions = grid.precision_counts(records)
+precisions = grid_summaries.precision_counts(records)
 print("precision of the runs: " + ", ".join(f"{name} {count}" for name, count in precisions.items()))
 glue("grid_precisions", ", ".join(f"{count} in {name}" for name, count in precisions.items()), display=False)
-hours = grid.compute_hours(every_record)
+hours = grid_summaries.compute_hours(every_record)
 device = every_record[0]["train"]["device"] if every_record else "-"
 print(f"the distinct runs among them took {hours:.2f} h to train and dream, on {device}")
 glue("grid_done", f"{len(every_record)} of {len(every_run)}", display=False)
-glue("grid_distinct", grid.distinct_trainings(every_record), display=False)
+glue("grid_distinct", grid_summaries.distinct_trainings(every_record), display=False)
 comparison_runs = [r for r in runs if r.group not in grid.CHAPTER_8_GROUPS]
 comparison_records = [r for r in records if r["group"] not in grid.CHAPTER_8_GROUPS]
 glue("comparison_done", f"{len(comparison_records)} of {len(comparison_runs)}", display=False)
@@ -118,7 +114,7 @@ def saved(name):
 # curves are compared with themselves, not with each other.
 
 # %%
-curve = grid.learning_curve(every_record)
+curve = grid_summaries.learning_curve(every_record)
 print(textwrap.fill(comparison.budget_sentence(curve, PAPER_STEPS), 100))
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "The three trainings at each budget: validation loss (first panel, the only one the budget is chosen on) and test strict RMSE (px at 512) within 1, 4, 16 frames and over the whole dream, with the references as grey lines.", "name": "fig-learning-curve"}}
@@ -156,8 +152,8 @@ glue("claim_rows_done", f"{len(again)} of {len(claim_runs)} runs", display=False
 glue("claim_steps", f"{P.grid.claim_steps or P.grid.steps:,}", display=False)
 if again:
     budget_table = comparison.claim_budget_table(
-        grid.summarize(own, own_episodes),
-        grid.summarize(again, grid.episode_table(P, again)),
+        grid_summaries.summarize(own, own_episodes),
+        grid_summaries.summarize(again, grid_summaries.episode_table(P, again)),
         (P.grid.steps, P.grid.claim_steps),
     )
     glue("claim_budget_table", budget_table, display=False)
@@ -185,7 +181,7 @@ display(models_table)
 # the mean frame-to-frame acceleration of the dreamed cube (the true cube's is beside it). The
 # second table measures the same dreams with the paper's tracker (its asymmetric thresholds).
 # The paper's columns are its README's table and its results chart, Figure 3 (the numbers its
-# code release types into that chart's plotting script; `lucid_dreamer.paper`).
+# code release types into that chart's plotting script; `lucid_dreamer.book.paper`).
 
 # %% tags=["hide-input"]
 readme, by_paper_tracker, report = comparison.rivals_tables(summary, labels)
@@ -205,8 +201,8 @@ display(readme, by_paper_tracker, report)
 # same horizons for every model.
 
 # %% tags=["hide-input"]
-span = grid.common_span(P, comparison_runs)
-aligned = grid.strict_within_rows(P, comparison_records, span)
+span = grid_summaries.common_span(P, comparison_runs)
+aligned = grid_summaries.strict_within_rows(P, comparison_records, span)
 glue("common_span", span, display=False)
 shifts = comparison.same_horizon_shifts(summary, aligned, span)
 print(
@@ -232,7 +228,7 @@ rivals, paper = comparison.figure3_data(summary, labels)
 panels = [
     ("rmse_512", "RMSE, detected frames (px at 512)"),
     ("strict_512", "strict RMSE (px at 512)"),
-    ("detection", "share of frames with a detected cube"),
+    ("detection", "frames with a detected cube (%)"),
 ]
 fig = interval_bars(rivals, panels, paper, source=nb.source, references=comparison.references(records))
 nb.save_figure(fig, "figure3_intervals")
@@ -282,7 +278,7 @@ nb.save_data(
 # the rivals' ResNet-Rollout (in its records' precision) and the same row forced to float32.
 
 # %% tags=["hide-input"]
-precision_table = comparison.precision_table(summary, records, grid.record_precision)
+precision_table = comparison.precision_table(summary, records, grid_runner.record_precision)
 glue("precision_table", precision_table, display=False)
 display(precision_table)
 glue("precision_difference", comparison.precision_difference(records), display=False)  # speed: chapter 6
@@ -301,16 +297,16 @@ glue("precision_difference", comparison.precision_difference(records), display=F
 # ({glue:text}`main_world`) unless its last column names another place or adds what the map found.
 
 # %% tags=["hide-input"]
-main_world = grid.main_conditions(records)
+main_world = grid_summaries.main_conditions(records)
 world = conditions.describe_short(main_world) if main_world else "not run yet"
 conditions_map = saved("conditions_map")
 
 
 def evidence_charging(charge):
     """The audit's evidence with a lost cube charged as `charge` says (analyze.MISS_CHARGES)."""
-    table = episodes if charge == "diagonal" else grid.episode_table(P, records, charge)
+    table = episodes if charge == "diagonal" else grid_summaries.episode_table(P, records, charge)
     return Evidence(
-        grid=grid.summarize(records, table),
+        grid=grid_summaries.summarize(records, table),
         context=saved("posterior_collapse"),
         world=world,
         conditions=conditions_map and conditions_map["findings"],

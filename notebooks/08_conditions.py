@@ -53,21 +53,23 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 from myst_nb import glue
 
-from lucid_dreamer import book, conditions, grid, tables
-from lucid_dreamer.paper import book_values as paper_values
-from lucid_dreamer.plots import conditions_map
-from lucid_dreamer.presets import MAIN_CONDITION
+from lucid_dreamer.book import conditions_report, notebook, tables
+from lucid_dreamer.book.grid_plots import conditions_map
+from lucid_dreamer.book.paper import book_values as paper_values
+from lucid_dreamer.method import conditions
+from lucid_dreamer.pipeline import grid, grid_runner, grid_summaries
+from lucid_dreamer.pipeline.presets import MAIN_CONDITION
 
-nb = book.start("08_conditions", preset)
+nb = notebook.start("08_conditions", preset)
 P = nb.preset
 if P.name == "smoke":  # CI exercises the code path; real presets render committed runs
-    grid.run_grid(P, only="map__", progress=False)
-    grid.run_grid(P, only="one_trajectory__", progress=False)
-records = [r for r in grid.load_records(P) if r["group"] in grid.CHAPTER_8_GROUPS]
-summary = grid.summarize(records)
+    grid_runner.run_grid(P, only="map__", progress=False)
+    grid_runner.run_grid(P, only="one_trajectory__", progress=False)
+records = [r for r in grid_runner.load_records(P) if r["group"] in grid.CHAPTER_8_GROUPS]
+summary = grid_summaries.summarize(records)
 runs = [r for r in grid.grid_runs(P) if r.group in grid.CHAPTER_8_GROUPS]
 map_records = [r for r in records if r["group"] == "map"]
-hours = grid.compute_hours(map_records)
+hours = grid_summaries.compute_hours(map_records)
 print(nb.header)
 print(
     f"{len(map_records)} of {sum(r.group == 'map' for r in runs)} runs of the map done at preset {P.name}, "
@@ -102,7 +104,7 @@ glue("map_seeds", len(P.grid.seeds), display=False)
 # cells), so the map's results did not pick the world the other chapters measure in.
 
 # %% tags=["hide-input"]
-measured = conditions.measured_worlds(records)
+measured = conditions_report.measured_worlds(records)
 on_map = MAIN_CONDITION.world(P.world) == P.world
 glue("main_condition", MAIN_CONDITION.name if on_map else "none (this preset's world is not on it)", display=False)
 glue("hard_condition", conditions.HARD, display=False)
@@ -124,7 +126,7 @@ display(worlds_table)
 # decoded and tracked).
 
 # %% tags=["hide-input"]
-rows = conditions.map_rows(records, summary)
+rows = conditions_report.map_rows(records, summary)
 map_table = tables.map_results(rows)
 glue("map_table", map_table, display=False)
 display(map_table)
@@ -159,13 +161,17 @@ if rows:
 #   {glue:text}`map_one_step_beats_copy_last`.
 
 # %% tags=["hide-input"]
-findings = conditions.findings(rows)
+findings = conditions_report.findings(rows)
 for name, value in findings.items():
     glue(f"map_{name}", value, display=False)
 main_recipe = [
     r for r in rows if (r["condition"], r["training"]) == (MAIN_CONDITION.name, conditions.TRAININGS["recipe"])
 ]
-glue("main_vs_copy_last", conditions.against_copy_last(main_recipe[0]) if main_recipe else "not run yet", display=False)
+glue(
+    "main_vs_copy_last",
+    conditions_report.against_copy_last(main_recipe[0]) if main_recipe else "not run yet",
+    display=False,
+)
 
 # %% [markdown]
 # ## The paper's own protocol in a paper-like world
@@ -184,7 +190,7 @@ glue("one_trajectory_table", protocol_table, display=False)
 display(protocol_table)
 protocol = next(r.experiment for r in runs if r.group == "one_trajectory")
 glue("protocol_budget", protocol.budget, display=False)
-for variant, sentence in conditions.protocol_sentences(summary, protocol.budget, len(P.grid.seeds)).items():
+for variant, sentence in conditions_report.protocol_sentences(summary, protocol.budget, len(P.grid.seeds)).items():
     glue(f"protocol_{variant}", sentence, display=False)
     glue(
         f"protocol_{variant}_detection",

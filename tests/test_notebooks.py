@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lucid_dreamer.provenance import package_hash
+from lucid_dreamer.pipeline.provenance import package_hash
 
 jupytext = pytest.importorskip("jupytext", reason="the book extras are not installed")
 
@@ -116,7 +116,6 @@ def glued(nb: dict, name: str):
 def test_every_committed_chapter_was_executed_against_the_committed_package():
     """`make book` executes every chapter at one commit; a chapter left from an older package fails here."""
     package = package_hash()
-    stale = [
-        p.stem for p in NOTEBOOKS if glued(json.loads(p.with_suffix(".ipynb").read_text()), "chapter_package") != package
-    ]
+    executed = {p.stem: json.loads(p.with_suffix(".ipynb").read_text()) for p in NOTEBOOKS}
+    stale = [name for name, nb in executed.items() if glued(nb, "chapter_package") != package]
     assert not stale, f"executed against another version of lucid_dreamer: {', '.join(stale)} (run `make book`)"

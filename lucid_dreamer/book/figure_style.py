@@ -32,14 +32,14 @@ def foot(fig: plt.Figure, source: str) -> float:
     chars = max(20, int(fig.get_figwidth() * 72 / (0.5 * FOOT_PT)))
     text = fig.text(0.01, pad, "", fontsize=FOOT_PT, color="0.35", ha="left", va="bottom")
     while True:  # wrap at the estimate, then tighter until the measured lines fit
-        text.set_text(_wrap(source, chars))
+        text.set_text(wrap(source, chars))
         if text.get_window_extent().width <= 0.98 * fig.bbox.width or chars <= 20:
             break
         chars = int(chars * 0.9)
     return (text.get_window_extent().height + 2 * pad * fig.bbox.height) / fig.bbox.height
 
 
-def _wrap(source: str, chars: int) -> str:
+def wrap(source: str, chars: int) -> str:
     """Lines of at most `chars` characters; a short field of a provenance line (between " | ",
     such as the date) is never split, a long one (the device) may be."""
     keep = "\xa0"  # a space textwrap does not break at

@@ -9,16 +9,20 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import Normalize, TwoSlopeNorm
+from matplotlib.ticker import PercentFormatter
 
 from .figure_style import SMALL, WIDTH, figure_legend, fit_layout, legend_above, plain_log_ticks
 
+SHARES = {"detection"}
+"""Metrics that are shares of frames, drawn in percent as the tables print them."""
 
-def reference_lines(ax, references: dict[str, dict[str, float]], metric: str, line) -> None:
-    """The reference predictors' `metric` as grey lines of their own dash, labelled for the legend;
-    `line` is `ax.axhline` or `ax.axvline`."""
+
+def reference_lines(ax, references: dict[str, dict[str, float]], metric: str, line, scale: float = 1.0) -> None:
+    """The reference predictors' `metric` (times `scale`) as grey lines of their own dash, labelled for
+    the legend; `line` is `ax.axhline` or `ax.axvline`."""
     for j, (label, values) in enumerate(references.items()):
         if metric in values:
-            line(values[metric], color="0.3", lw=1, ls=("--", ":", "-.", (0, (5, 1)))[j % 4], label=label)
+            line(scale * values[metric], color="0.3", lw=1, ls=("--", ":", "-.", (0, (5, 1)))[j % 4], label=label)
 
 
 def interval_bars(
@@ -29,7 +33,7 @@ def interval_bars(
     references: dict[str, dict[str, float]] | None = None,
 ) -> plt.Figure:
     """One panel per metric, stacked: a bar per row at the mean over seeds, its 95% interval, and each
-    seed as a dot.
+    seed as a dot. Shares (`SHARES`) are drawn in percent.
 
     `rows` maps a label to {metric: {"mean", "low", "high", "values"}}; `panels` lists (metric, axis label);
     `paper` maps a label to {metric: the paper's value}, drawn as a star; `references` maps a
@@ -40,22 +44,23 @@ def interval_bars(
     fig, axes = plt.subplots(len(panels), 1, figsize=(WIDTH, len(panels) * (0.27 * n + 0.85) + 0.9), squeeze=False)
     y = np.arange(n)
     for ax, (metric, xlabel) in zip(axes[:, 0], panels):
+        scale = 100.0 if metric in SHARES else 1.0
         cells = [rows[k].get(metric) for k in labels]
-        means = [np.nan if c is None else c["mean"] for c in cells]
+        means = [np.nan if c is None else scale * c["mean"] for c in cells]
         ax.barh(y, means, 0.6, color="C0", alpha=0.6)
         for i, c in enumerate(cells):
             if c is None:
                 ax.text(0, i, "  not run yet", va="center", fontsize=SMALL, color="0.4")
                 continue
             if np.isfinite(c["low"]):
-                ax.plot([c["low"], c["high"]], [i, i], color="k", lw=1.5, clip_on=False)
-            ax.plot(c["values"], np.full(len(c["values"]), i), "o", ms=3, color="C3", clip_on=False)
+                ax.plot([scale * c["low"], scale * c["high"]], [i, i], color="k", lw=1.5, clip_on=False)
+            ax.plot(scale * np.asarray(c["values"]), np.full(len(c["values"]), i), "o", ms=3, color="C3")
             if paper and metric in paper.get(labels[i], {}):
-                ax.plot(paper[labels[i]][metric], i, "k*", ms=10, clip_on=False)  # a star at 0 stays whole
-        reference_lines(ax, references or {}, metric, ax.axvline)
+                ax.plot(scale * paper[labels[i]][metric], i, "k*", ms=10)
+        reference_lines(ax, references or {}, metric, ax.axvline, scale)
         ax.set_yticks(y, labels, fontsize=SMALL)
         ax.set_ylim(n - 0.5, -0.5)
-        ax.set_xlim(left=0)
+        ax.set_xlim(left=-0.03 * ax.get_xlim()[1])  # a star or a dot at 0 stays whole, clear of the labels
         ax.set_xlabel(xlabel, fontsize=9)
         ax.tick_params(axis="x", labelsize=SMALL)
     first = axes[0, 0]
@@ -155,7 +160,9 @@ def conditions_map(rows: list[dict], source: str = "") -> plt.Figure:
                 if r["training"] == training:
                     grid[sizes.index(r["cube_cells"]), speeds.index(r["speed_cells"])] = r[key]
             ax = axes[i, j]
-            ax.imshow(grid, cmap=cmap, norm=norm, origin="lower", aspect="auto")
+            image = ax.imshow(grid, cmap=cmap, norm=norm, origin="lower", aspect="auto")
+            bar = fig.colorbar(image, ax=ax, fraction=0.08, pad=0.03, format=PercentFormatter(1.0) if j == 0 else None)
+            bar.ax.tick_params(labelsize=SMALL)
             for (y, x), value in np.ndenumerate(grid):
                 ax.text(x, y, "-" if value != value else text.format(value), ha="center", va="center", fontsize=10)
             ax.set_xticks(range(len(speeds)), [f"{s:.2f}" for s in speeds])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,12 @@ from ..method.atomic import atomic_write
 from ..pipeline import paths
 from ..pipeline.presets import Preset, get_preset, seeds
 from ..pipeline.provenance import caption, provenance
+from .figure_style import wrap
+
+HEADER_CHARS = 100
+"""The widest line a notebook prints (the book's text column holds about 110 characters)."""
+SAVE_DPI = 220
+"""Figures saved to `figures/` at twice the book's 110 dpi, sharp on a phone or a high-density screen."""
 
 
 @dataclass
@@ -26,6 +33,7 @@ class Notebook:
     preset: Preset
     record: dict = field(init=False)
     figures: Path = field(init=False)
+    started: float = field(init=False, default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
         self.record = provenance(self.name, self.preset.name) | {"seeds": seeds(self.preset)}
@@ -37,9 +45,19 @@ class Notebook:
         """The provenance line printed under each figure."""
         return caption(self.record)
 
+    @property
+    def header(self) -> str:
+        """The provenance line as a notebook prints it at its top: wrapped to the book's column."""
+        return wrap(self.source, HEADER_CHARS)
+
+    def runtime(self) -> str:
+        """How long the notebook has run since `start`, for its opening's "Takes" line."""
+        seconds = time.monotonic() - self.started
+        return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
     def save_figure(self, fig, name: str):
         with atomic_write(self.figures / f"{name}.png") as tmp:
-            fig.savefig(tmp, format="png", dpi=110)
+            fig.savefig(tmp, format="png", dpi=SAVE_DPI)
         return fig
 
     def video_html(self, path: Path, width: int) -> str:
@@ -62,6 +80,13 @@ class Notebook:
 
 
 def start(name: str, preset: str | None = None) -> Notebook:
-    """Begin a notebook: run from the repository root (so `artifacts/` is shared) and pick the preset."""
+    """Begin a notebook: run from the repository root (so `artifacts/` is shared), pick the preset, and
+    show figures at twice their pixel density (sharp on a phone) at the book's column width."""
     os.chdir(paths.repo_root())
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
+    except ImportError:  # outside Jupyter the figures are saved, not shown
+        pass
     return Notebook(name, get_preset(preset))

@@ -17,6 +17,9 @@ import numpy as np
 from ..pipeline.bench_report import table_rows
 from .figure_style import SMALL, WIDTH, figure_legend, fit_layout, legend_above, plain_log_ticks
 
+PATHS_SHOWN = 4
+"""How many episodes' paths the tracking-analysis figure draws (its error panel uses them all)."""
+
 
 def tracking_analysis(
     truth_xy: np.ndarray, dream_xy: np.ndarray, metrics: dict, resolution: int, title: str = "", source: str = ""
@@ -24,7 +27,8 @@ def tracking_analysis(
     """The paper's tracking-analysis figure, for one or many episodes.
 
     Top: trajectories in image coordinates (y down), ground truth solid and dream dashed, one
-    colour per episode, with the legend and a box of the pooled metrics beside it. Bottom: error
+    colour per episode, for the first `PATHS_SHOWN` episodes (more cannot be told apart), with the
+    legend and a box of the metrics pooled over all episodes beside it. Bottom: error
     per frame after the context (mean over episodes where both detect, +-1 std band). `truth_xy`
     and `dream_xy` are [E, T, 2] or [T, 2]; `metrics` is a `trajectory_metrics` dict; `source` is
     a provenance line printed under the plot.
@@ -32,8 +36,9 @@ def tracking_analysis(
     truth_xy = truth_xy.reshape(-1, truth_xy.shape[-2], 2)
     dream_xy = dream_xy.reshape(truth_xy.shape)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(WIDTH, 7.4), gridspec_kw={"height_ratios": [3, 2]})
-    colours = plt.cm.tab10(np.arange(len(truth_xy)) % 10)
-    for truth, dream, colour in zip(truth_xy, dream_xy, colours):
+    shown = min(len(truth_xy), PATHS_SHOWN)
+    colours = plt.cm.tab10(np.arange(shown))
+    for truth, dream, colour in zip(truth_xy[:shown], dream_xy[:shown], colours):
         top.plot(truth[:, 0], truth[:, 1], "-", color=colour, lw=1.5)
         top.plot(dream[:, 0], dream[:, 1], "--", color=colour, lw=1.2)
         top.plot(*truth[0], "o", color=colour, ms=4)
@@ -41,7 +46,8 @@ def tracking_analysis(
     top.plot([], [], "k--", label="dream")
     top.plot([], [], "ko", ms=4, label="start")
     top.set(xlim=(0, resolution), ylim=(resolution, 0), aspect="equal", xlabel="x (px)", ylabel="y (px)")
-    top.set_title(textwrap.fill(title or "Trajectories", 60), fontsize=10)
+    paths = f"paths of the first {shown} of {len(truth_xy)} episodes" if shown < len(truth_xy) else "paths"
+    top.set_title(textwrap.fill(f"{title or 'Trajectories'}: {paths}", 60), fontsize=10)
     top.legend(loc="upper left", bbox_to_anchor=(1.04, 1), fontsize=SMALL, borderaxespad=0)
     box = "\n".join(
         [
@@ -103,14 +109,17 @@ def frame_grid(
 
 
 def latent_channels(latent: np.ndarray, source: str = "") -> plt.Figure:
-    """The 16 channels of one latent frame [16, h, w], each on its own colour scale."""
-    fig, axes = plt.subplots(2, 8, figsize=(WIDTH, 2.4))
+    """The 16 channels of one latent frame [16, h, w], each on its own colour scale with its colour bar
+    (four to a row, so titles and bars stay legible at the book's width)."""
+    fig, axes = plt.subplots(4, 4, figsize=(WIDTH, 6.6))
     for i, ax in enumerate(axes.flat):
-        ax.imshow(latent[i], cmap="RdBu_r")
+        image = ax.imshow(latent[i], cmap="RdBu_r")
         ax.set_title(f"channel {i}", fontsize=SMALL)
         ax.set_xticks([])
         ax.set_yticks([])
-    fit_layout(fig, source, w_pad=0.2)
+        bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
+        bar.ax.tick_params(labelsize=SMALL)
+    fit_layout(fig, source, w_pad=0.4, h_pad=0.6)
     return fig
 
 

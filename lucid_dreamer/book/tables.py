@@ -172,14 +172,15 @@ def utilisation(result: dict) -> Table:
 
 
 def map_worlds(measured: dict[str, dict]) -> Table:
-    """Chapter 8's worlds as measured (`conditions.measure`, by world): cube size and speed in px
-    and latent cells, frames in view, and the reach of the paper's motion mask."""
+    """Chapter 8's worlds as measured (`conditions.measure`, by world): cube size and speed in px (at
+    512 px, as every pixel figure of the book) and latent cells, frames in view, and the reach of the
+    paper's motion mask."""
     rows = [
         [
             name,
-            number(c["cube_px"]),
+            number(c["cube_px"] * 512 / c["resolution"]),
             number(c["cube_cells"], 2),
-            number(c["speed_px"]["median"], 2),
+            number(c["speed_px"]["median"] * 512 / c["resolution"], 2),
             f"{c['speed_cells']['median']:.2f} ({c['speed_cells']['p90']:.2f})",
             number(c["in_view"], 0, True),
             number(c["motion_mask"]["near_cube"], 0, True),
@@ -189,9 +190,9 @@ def map_worlds(measured: dict[str, dict]) -> Table:
     ]
     header = [
         "world",
-        "cube (px at 128)",
+        "cube (px at 512)",
         "cube (latent cells)",
-        "speed (px/frame)",
+        "speed (px/frame at 512)",
         "speed (cells/frame, median (p90))",
         "in view",
         "motion mask near the cube",

@@ -132,8 +132,8 @@ def describe(conditions: dict) -> str:
     if c["cube_px"] != c["cube_px"]:
         return "no red cube found by our tracker, so no size or speed to report"
     line = (
-        f"cube {c['cube_px']:.1f} px across ({c['cube_cells']:.2f} latent cells), moving a median "
-        f"{c['speed_px']['median']:.1f} px ({c['speed_cells']['median']:.2f} cells) per frame "
+        f"cube {c['cube_px']:.1f} px across in {c['resolution']} px frames ({c['cube_cells']:.2f} latent cells), "
+        f"moving a median {c['speed_px']['median']:.1f} px ({c['speed_cells']['median']:.2f} cells) per frame "
         f"(p90 {c['speed_cells']['p90']:.2f} cells), in view in {c['in_view']:.0%} of frames"
     )
     if "motion_mask" in c:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import subprocess
 from datetime import datetime, timezone
@@ -30,6 +31,17 @@ def _commit() -> str:
         return head.stdout.strip() + ("+dirty" if dirty.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def package_hash() -> str:
+    """A short hash of the package's source (every module's path and text): two runs that agree on it ran
+    the same code, whatever their commits (the book's test that every chapter ran against the committed
+    package compares it)."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
 
 
 def device_name() -> str:
@@ -73,6 +85,7 @@ def provenance(notebook: str, preset: str) -> dict:
         "notebook": notebook,
         "preset": preset,
         "commit": _commit(),
+        "package": package_hash(),
         "device": device_name(),
         "precision": precision_record("auto", "cuda" if torch.cuda.is_available() else "cpu"),
         "torch": torch.__version__,
