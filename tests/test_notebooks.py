@@ -60,8 +60,8 @@ def visible_text(output: dict) -> str:
     if output["output_type"] == "stream":
         return "".join(output["text"])
     data = output.get("data", {})
-    if "text/html" in data or "image/png" in data:
-        return ""  # a table or a figure, sized by the page
+    if {"text/html", "image/png", "application/vnd.jupyter.widget-view+json"} & set(data):
+        return ""  # a table, a figure or a widget, sized by the page (which shows these before any text)
     return "".join(data.get("text/plain", ""))
 
 
@@ -109,7 +109,10 @@ def glued(nb: dict, name: str):
     for cell in nb["cells"]:
         for output in cell.get("outputs", []):
             if output.get("metadata", {}).get("scrapbook", {}).get("name") == name:
-                return ast.literal_eval("".join(output["data"]["text/plain"]))
+                text = next(
+                    v for k, v in output["data"].items() if k.endswith("text/plain")
+                )
+                return ast.literal_eval("".join(text))
     return None
 
 
