@@ -13,14 +13,6 @@
 
 # %% [markdown]
 # # 1. The world and the tokenizer
-#
-# The paper dreams in the latent space of NVIDIA's Cosmos image tokenizer, on a video of a
-# red cube rendered in Isaac Sim. Neither the video nor a downloadable tokenizer is available
-# here, so this chapter builds both from scratch: a MuJoCo arena in which a red cube is tossed
-# or slid and bounces off the walls, and a convolutional autoencoder with the Cosmos CI8x8
-# shape (8x8 spatial compression, 16 channels). It then measures the two floors every later
-# number stands on: how accurately the tracker finds the cube in real frames, and how much
-# the tokenizer's round trip moves it.
 
 # %% [markdown]
 # ```{admonition} At a glance
@@ -29,6 +21,15 @@
 # - **Takes**: {glue:text}`chapter_runtime` in this build of the book (stages built before are
 #   loaded from cache); from scratch at the `cpu` preset on 2 CPU cores, about 1.5 min, plus about 5 min to train the tokenizer.
 # ```
+
+# %% [markdown]
+# The paper dreams in the latent space of NVIDIA's Cosmos image tokenizer, on a video of a
+# red cube rendered in Isaac Sim. Neither the video nor a downloadable tokenizer is available
+# here, so this chapter builds both from scratch: a MuJoCo arena in which a red cube is tossed
+# or slid and bounces off the walls, and a convolutional autoencoder with the Cosmos CI8x8
+# shape (8x8 spatial compression, 16 channels). It then measures the two floors every later
+# number stands on: how accurately the tracker finds the cube in real frames, and how much
+# the tokenizer's round trip moves it.
 
 # %% tags=["parameters"]
 import os
@@ -72,7 +73,6 @@ fig = frame_grid(
     source=nb.source,
 )
 nb.save_figure(fig, "world_episodes")
-glue("world_fig", fig, display=False)
 plt.show()
 
 # %% [markdown]
@@ -92,11 +92,11 @@ glue("sim_seconds", sim["seconds"], display=False)
 glue("n_episodes", P.world.episodes, display=False)
 glue("n_frames", P.world.frames_per_episode, display=False)
 glue("resolution", P.world.resolution, display=False)
-print(
+nb.say(
     f"{P.world.episodes} episodes x {P.world.frames_per_episode} frames at {P.world.resolution} px, "
     f"rendered in {sim['seconds']:.1f} s"
 )
-print(
+nb.say(
     f"tracker vs projected centre: RMSE {tracker['rmse'] * to_512:.2f} px at 512, "
     f"detected {tracker['detected']}/{tracker['total']}"
 )
@@ -118,7 +118,7 @@ glue("tok_psnr", rt["psnr_db"], display=False)
 glue("tok_rmse", rt["rmse_px"] * to_512, display=False)
 glue("tok_detected", f"{rt['detected']}/{rt['total']}", display=False)
 glue("tok_seconds", tok["train_seconds"], display=False)
-print(
+nb.say(
     f"trained in {tok['train_seconds']:.0f} s; on test episodes PSNR {rt['psnr_db']:.1f} dB, "
     f"centroid moved {rt['rmse_px'] * to_512:.2f} px RMSE at 512, detected {rt['detected']}/{rt['total']}"
 )
@@ -136,7 +136,6 @@ fig = frame_grid(
     source=nb.source,
 )
 nb.save_figure(fig, "tokenizer_round_trip")
-glue("round_trip_fig", fig, display=False)
 plt.show()
 
 # %% [markdown]
@@ -152,7 +151,7 @@ z = latents[test[0], P.world.frames_per_episode // 2].numpy()
 fig = latent_channels(z, source=nb.source)
 nb.save_figure(fig, "latent_channels")
 plt.show()
-print("latents", list(latents.shape), "| per-channel std from", f"{norm.std.min():.2f}", "to", f"{norm.std.max():.2f}")
+nb.say("latents", list(latents.shape), "| per-channel std from", f"{norm.std.min():.2f}", "to", f"{norm.std.max():.2f}")
 
 # %% [markdown]
 # ## The world's conditions

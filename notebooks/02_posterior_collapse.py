@@ -15,14 +15,6 @@
 
 # %% [markdown]
 # # 2. Posterior collapse: does one frame blur?
-#
-# The paper's central idea: from a single frame a model cannot see which way the cube is
-# moving, so the loss-minimising prediction is an average over the possible futures, a blur.
-# Two or more frames reveal the velocity, and the prediction can be sharp. The paper shows
-# this with a hand-drawn diagram (its Figure 1). Here it is measured, in this preset's world: the same network is
-# trained with 1, 2, 4 and 8 context frames to predict the next frame (one step, R = 1, for
-# the paper's budget of optimizer steps), then asked to predict the next frame of the same
-# held-out test frames.
 
 # %% [markdown]
 # ```{admonition} At a glance
@@ -31,6 +23,15 @@
 # - **Takes**: {glue:text}`chapter_runtime` in this build of the book (stages built before are
 #   loaded from cache); from scratch at the `cpu` preset on 2 CPU cores, about 12 min (four trainings).
 # ```
+
+# %% [markdown]
+# The paper's central idea: from a single frame a model cannot see which way the cube is
+# moving, so the loss-minimising prediction is an average over the possible futures, a blur.
+# Two or more frames reveal the velocity, and the prediction can be sharp. The paper shows
+# this with a hand-drawn diagram (its Figure 1). Here it is measured, in this preset's world: the same network is
+# trained with 1, 2, 4 and 8 context frames to predict the next frame (one step, R = 1, for
+# the paper's budget of optimizer steps), then asked to predict the next frame of the same
+# held-out test frames.
 
 # %% tags=["parameters"]
 import os
@@ -55,7 +56,7 @@ nb = notebook.start("02_posterior_collapse", preset)
 P = nb.preset
 sweep = context_sweep_experiments(P)
 print(nb.header)
-print(f"each model: {sweep[0].budget}, rollout steps {sweep[0].train.rollout_steps}, seed {sweep[0].train.seed}")
+nb.say(f"each model: {sweep[0].budget}, rollout steps {sweep[0].train.rollout_steps}, seed {sweep[0].train.seed}")
 glue("sweep_budget", f"{sweep[0].budget}, seed {sweep[0].train.seed}", display=False)
 
 # %% [markdown]
@@ -113,7 +114,6 @@ glue(
 ks = list(rows)
 fig = context_sweep(rows, source=nb.source)
 nb.save_figure(fig, "context_sweep")
-glue("context_sweep_fig", fig, display=False)
 plt.show()
 
 # %% [markdown]
@@ -128,7 +128,6 @@ examples = {k: load_file(stages.one_step_stage(P, exp) / "examples.safetensors")
 grid = np.stack([examples[ks[0]]["truth"], *(examples[k]["prediction"] for k in ks)])
 fig = frame_grid(grid, row_labels=["ground truth", *(f"K = {k}" for k in ks)], source=nb.source)
 nb.save_figure(fig, "figure1_from_data")
-glue("figure1_fig", fig, display=False)
 plt.show()
 
 # %% [markdown]

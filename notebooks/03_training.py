@@ -15,15 +15,6 @@
 
 # %% [markdown]
 # # 3. Training ResNet-Rollout
-#
-# The paper's network: the last K = 4 latent frames stacked on channels, a 3x3 convolution to
-# 64 channels, four residual blocks with GroupNorm, SiLU and dropout, and a convolution back
-# to 16 channels. It is trained with *teacher-less rollout*: each of R = 4 predictions is fed
-# back as context for the next, without detaching, and the loss is a motion-weighted L1 on
-# de-normalised latents (weight 10 where the target moved by more than 0.1).
-#
-# Two runs: the paper's own hyper-parameters and budget (AdamW, lr 1e-4, 1,500 steps of
-# 32 windows), and a tuned run of ours with a higher learning rate, labelled as ours.
 
 # %% [markdown]
 # ```{admonition} At a glance
@@ -32,6 +23,16 @@
 # - **Takes**: {glue:text}`chapter_runtime` in this build of the book (stages built before are
 #   loaded from cache); from scratch at the `cpu` preset on 2 CPU cores, about 16 min (two trainings of 1,500 steps).
 # ```
+
+# %% [markdown]
+# The paper's network: the last K = 4 latent frames stacked on channels, a 3x3 convolution to
+# 64 channels, four residual blocks with GroupNorm, SiLU and dropout, and a convolution back
+# to 16 channels. It is trained with *teacher-less rollout*: each of R = 4 predictions is fed
+# back as context for the next, without detaching, and the loss is a motion-weighted L1 on
+# de-normalised latents (weight 10 where the target moved by more than 0.1).
+#
+# Two runs: the paper's own hyper-parameters and budget (AdamW, lr 1e-4, 1,500 steps of
+# 32 windows), and a tuned run of ours with a higher learning rate, labelled as ours.
 
 # %% tags=["parameters"]
 import os
@@ -75,7 +76,7 @@ card = {
     "max_abs_difference": max_diff,
     "main_model": asdict(P.experiments[0].model),
 }
-print(
+nb.say(
     f"Conv3d form: {card['parameters_conv3d']:,} parameters; Conv2d form: {card['parameters_conv2d']:,}; "
     f"largest output difference {max_diff:.2e}"
 )
@@ -85,7 +86,7 @@ glue("params_3d", f"{card['parameters_conv3d']:,}", display=False)
 glue("params_2d", f"{card['parameters_conv2d']:,}", display=False)
 glue("equivalence_diff", max_diff, display=False)
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 2, drawn from the model this book trains: each layer's output shape and parameter count.", "name": "fig-architecture"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 2, drawn from the model this book trains: each layer, what it computes and its output shape; the blue arcs are the residual connections.", "name": "fig-architecture"}}
 latent_size = P.world.resolution // 8
 fig = architecture(
     describe(ResNetRollout(ModelConfig()), latent_size),
@@ -93,7 +94,6 @@ fig = architecture(
     source=nb.source,
 )
 nb.save_figure(fig, "figure2_architecture")
-glue("architecture_fig", fig, display=False)
 plt.show()
 
 # %% [markdown]
@@ -118,7 +118,7 @@ for exp in P.experiments:
     }
     logs[exp.label] = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
 for name, s in summaries.items():
-    print(
+    nb.say(
         f"{s['label']}:\n  {s['steps']} steps in {s['train_seconds'] / 60:.1f} min "
         f"({s['samples_per_s']:.0f} rollout samples/s, {s['precision']['precision']}), "
         f"best validation loss {s['best_val_loss']:.4f}"
@@ -135,7 +135,6 @@ nb.save_data("training", {"model_card": card, "runs": summaries})
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Training and validation loss of the two runs, step by step: the paper's settings (lr 1e-4) and ours (lr 1e-3). A validation curve still falling at the end has not converged.", "name": "fig-training"}}
 fig = training_curves(logs, source=nb.source)
 nb.save_figure(fig, "training_curves")
-glue("training_curves_fig", fig, display=False)
 plt.show()
 
 # %% [markdown]

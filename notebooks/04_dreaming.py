@@ -15,14 +15,6 @@
 
 # %% [markdown]
 # # 4. Dreaming
-#
-# A dream starts from the first K = 4 latent frames of a held-out test episode and rolls the
-# model out, each prediction becoming context for the next, to the end of the episode: the
-# paper dreams T - K frames the same way. All test episodes are dreamed together in one batch,
-# then decoded by the tokenizer. Beside this book's two ResNet-Rollout runs (1,500 steps each)
-# the video shows Probabilistic Plus, the paper's best rival (chapter 7 defines it): the first seed
-# of the comparison grid, trained at the grid's shorter budget, and sampled from its Gaussian head
-# at every step, which is why its cube jitters.
 
 # %% [markdown]
 # ```{admonition} At a glance
@@ -31,6 +23,15 @@
 # - **Takes**: {glue:text}`chapter_runtime` in this build of the book (stages built before are
 #   loaded from cache); from scratch at the `cpu` preset on 2 CPU cores, about 6 min.
 # ```
+
+# %% [markdown]
+# A dream starts from the first K = 4 latent frames of a held-out test episode and rolls the
+# model out, each prediction becoming context for the next, to the end of the episode: the
+# paper dreams T - K frames the same way. All test episodes are dreamed together in one batch,
+# then decoded by the tokenizer. Beside this book's two ResNet-Rollout runs (1,500 steps each)
+# the video shows Probabilistic Plus, the paper's best rival (chapter 7 defines it): the first seed
+# of the comparison grid, trained at the grid's shorter budget, and sampled from its Gaussian head
+# at every step, which is why its cube jitters.
 
 # %% tags=["parameters"]
 import os
@@ -56,7 +57,7 @@ truth = stages.load_episodes(P)["frames"][test, k:]
 rival = grid.find_run(P, "rivals__probabilistic_plus__seed0").experiment  # shares the grid's cached run
 dreams = {exp.label: stages.load_dream_frames(P, exp) for exp in (*P.experiments, rival)}
 print(nb.header)
-print(f"{len(test)} test episodes, {truth.shape[1]} dreamed frames each; models:", *dreams, sep="\n  ")
+nb.say(f"{len(test)} test episodes, {truth.shape[1]} dreamed frames each; models:", *dreams, sep="\n  ")
 
 # %% [markdown]
 # ## Explore the dreams
@@ -90,6 +91,11 @@ panels = {"ground truth": truth[0], **{label: frames[0] for label, frames in dre
 HTML(animation_html(panels))
 
 # %% [markdown]
+# *The first held-out test episode, frame by frame: the true frames (left) beside each model's
+# dream of them from the same four context frames. Play it, or step with the buttons; watch
+# where each dream's cube drifts from the true one, or fades.*
+
+# %% [markdown]
 # ## The demo video
 #
 # The paper's demo shows ground truth beside Probabilistic Plus and ResNet-Rollout; ours does the
@@ -105,12 +111,16 @@ video_frames = np.concatenate(
 )
 video_path = nb.figures / "demo.mp4"
 write_video(video_path, video_frames, fps=10)
-print(
+nb.say(
     f"{video_path.relative_to(paths.repo_root())}: {len(video_frames)} frames, {video_path.stat().st_size / 1e3:.0f} kB"
 )
 # the book's column is about 690 px wide: the video fits it, and shrinks with a narrower window
 display(HTML(nb.video_html(video_path, width=min(680, video_frames.shape[2]))))
 glue("video_frames", len(video_frames), display=False)
+
+# %% [markdown]
+# *The demo video: three held-out test episodes one after another, the true frames beside both
+# ResNet-Rollout runs' dreams, each panel labelled; 10 frames a second.*
 
 # %% [markdown]
 # ## What this chapter showed

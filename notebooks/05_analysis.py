@@ -15,7 +15,16 @@
 
 # %% [markdown]
 # # 5. Analysis: tracking the dreamed cube
-#
+
+# %% [markdown]
+# ```{admonition} At a glance
+# - **Shows**: how far the dreamed cube is from the true one, frame by frame, beside three trivial predictors and the tokenizer's floor.
+# - **Needs**: chapter 4's dreams, and the committed grid records for the learning-curve section.
+# - **Takes**: {glue:text}`chapter_runtime` in this build of the book (stages built before are
+#   loaded from cache); from scratch at the `cpu` preset on 2 CPU cores, about 1 min.
+# ```
+
+# %% [markdown]
 # The paper's headline numbers come from tracking the red cube in dreamed frames and in the
 # true frames: {glue:text}`paper_rmse` px RMSE and {glue:text}`paper_detection` detection at
 # 512 px (the paper's numbers, measured on its training video). Here every dream is of a
@@ -40,14 +49,6 @@
 # frames. The cube counts as found where our tracker finds a cube-sized red blob by one rule for
 # true and dreamed frames; a second table uses the paper's tracker (strict thresholds on true
 # frames, lenient ones and a fallback on dreams), as the paper's own numbers did (methods page).
-
-# %% [markdown]
-# ```{admonition} At a glance
-# - **Shows**: how far the dreamed cube is from the true one, frame by frame, beside three trivial predictors and the tokenizer's floor.
-# - **Needs**: chapter 4's dreams, and the committed grid records for the learning-curve section.
-# - **Takes**: {glue:text}`chapter_runtime` in this build of the book (stages built before are
-#   loaded from cache); from scratch at the `cpu` preset on 2 CPU cores, about 1 min.
-# ```
 
 # %% tags=["parameters"]
 import os
@@ -98,7 +99,7 @@ reports |= {REFERENCES[k]: v for k, v in refs.items()}
 # the paper's settings (top: trajectories, solid true and dashed dreamed; bottom: error per
 # frame after the context, mean over episodes with a band of one standard deviation).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Top: the true (solid) and dreamed (dashed) cube paths of every held-out episode. Bottom: the error per dreamed frame (px at 512), mean over episodes with one standard deviation.", "name": "fig-tracking"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Top: the true (solid) and dreamed (dashed) cube paths of four held-out episodes (drawing all 16 hides them). Bottom: the error per dreamed frame (px at 512), mean over every held-out episode with one standard deviation; the dotted line is the mean error, below the RMSE in the title, which squares each error before averaging.", "name": "fig-tracking"}}
 main = P.experiments[0]
 dream_xy = load_file(stages.dream_stage(P, main) / "tracks.safetensors")["dream/cube"]
 truth_xy = stages.load_truth_tracks(P, main.model.context_frames)["cube"]
@@ -111,7 +112,6 @@ fig = tracking_analysis(
     source=nb.source,
 )
 nb.save_figure(fig, "tracking_analysis")
-glue("tracking_fig", fig, display=False)
 plt.show()
 
 # %% [markdown]
@@ -167,7 +167,7 @@ for h in ("4", "16"):
             for name, r in (("model", best_r), ("copy_last", copy_r), ("bouncing_velocity", cv_r), ("prior", prior_r))
         }
         v = verdicts[h]
-        print(
+        nb.say(
             f"within {h} frames, strict RMSE at 512 px: {best_label} {v['model']:.1f} px;\n"
             f"  copy last frame {v['copy_last']:.1f}, bouncing constant velocity {v['bouncing_velocity']:.1f}, "
             f"prior {v['prior']:.1f}"
@@ -287,7 +287,6 @@ display(false_table)
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Strict RMSE within the first h dreamed frames (px at 512) for each model and reference. Where a model's line lies above a trivial predictor's, that predictor forecasts better at that horizon.", "name": "fig-horizon"}}
 fig = error_by_horizon({label: scale_to(r) for label, r in reports.items()}, 512, source=nb.source)
 nb.save_figure(fig, "error_by_horizon")
-glue("horizon_fig", fig, display=False)
 plt.show()
 
 # %% [markdown]
@@ -303,7 +302,7 @@ plt.show()
 # episode draws for the model and the predictors. Below 1 the recipe beats all three.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The recipe's strict RMSE divided by the best trivial predictor's at each horizon and budget, with 95% intervals. Below the line at 1 the model beats all three trivial predictors.", "name": "fig-relative"}}
-records = grid_runner.load_records(P)
+records = grid_summaries.at_grid_budget(grid_runner.load_records(P))  # the claim rows again at 1,500 are the curve's
 recipe_rows = {("rivals", "resnet_rollout"): P.grid.steps, **{("curve", f"recipe_s{s}"): s for s in P.grid.curve_steps}}
 horizons = grid_summaries.horizon_table(P, [r for r in records if (r["group"], r["variant"]) in recipe_rows])
 ratios, until = {}, {}
@@ -349,7 +348,6 @@ glue(
 )
 fig = relative_to_trivial({label: r for label, r in ratios.items()}, source=nb.source)
 nb.save_figure(fig, "relative_to_trivial")
-glue("relative_to_trivial_fig", fig, display=False)
 plt.show()
 
 # %% [markdown]
@@ -375,7 +373,6 @@ fig = results_bars(
     source=nb.source,
 )
 nb.save_figure(fig, "figure3_results")
-glue("figure3_fig", fig, display=False)
 plt.show()
 
 # %% [markdown]

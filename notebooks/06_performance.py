@@ -13,7 +13,16 @@
 
 # %% [markdown]
 # # 6. Performance: the paper's implementation against ours
-#
+
+# %% [markdown]
+# ```{admonition} At a glance
+# - **Shows**: how fast the paper's implementation and ours train and dream on this machine, one change at a time, at equal quality.
+# - **Needs**: chapter 1's latents.
+# - **Takes**: {glue:text}`chapter_runtime` in this build of the book (stages built before are
+#   loaded from cache); from scratch at the `cpu` preset on 2 CPU cores, about 5 min (a live benchmark).
+# ```
+
+# %% [markdown]
 # The paper trains for about 15 minutes on an RTX 5090 and calls the model fast. This chapter
 # times the paper's implementation and ours on the same machine, in the same run, doing the
 # same computation (the function of the paper's ResNet and the loss of its 4-step rollout):
@@ -28,14 +37,6 @@
 # Between them, one change at a time, so each optimisation's share is measured. Within each
 # repeat the variants take turns, so a slow spell of the machine hits all of them; the table
 # shows medians. The same run from the command line: `lucid-dreamer bench --json bench.json`.
-
-# %% [markdown]
-# ```{admonition} At a glance
-# - **Shows**: how fast the paper's implementation and ours train and dream on this machine, one change at a time, at equal quality.
-# - **Needs**: chapter 1's latents.
-# - **Takes**: {glue:text}`chapter_runtime` in this build of the book (stages built before are
-#   loaded from cache); from scratch at the `cpu` preset on 2 CPU cores, about 5 min (a live benchmark).
-# ```
 
 # %% tags=["parameters"]
 import os
@@ -83,7 +84,6 @@ display(table)
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Speed-up over the paper's implementation, one change at a time, for training and dreaming (medians of the repeats). Each bar adds one change to the one before.", "name": "fig-speedups"}}
 fig = speedups(result, source=nb.source)
 nb.save_figure(fig, "bench_speedups")
-glue("bench_fig", fig, display=False)
 plt.show()
 
 # %% tags=["hide-input"]
@@ -97,10 +97,17 @@ glue("quality_steps", cfg.quality_steps, display=False)
 glue("bench_device", result["device"], display=False)
 glue("budget_minutes_ours", train_main["budget_seconds"][ours] / 60, display=False)
 glue("budget_minutes_ref", train_main["budget_seconds"][ref] / 60, display=False)
-print(
+nb.say(
     f"training speed-up {result['train_speedup']:.2f}x, dreaming {result['dream_speedup']:.2f}x, "
     f"validation loss ours / reference {result['val_loss_ratio']:.4f} after {cfg.quality_steps} steps each"
 )
+load = result["load"]
+if load["before"] is not None:  # timings taken beside other work are slower: say how busy the machine was
+    busy = max(load["before"], load["after"]) > load["cores"]
+    nb.say(
+        f"machine load {load['before']:.1f} before and {load['after']:.1f} after the benchmark, on {load['cores']} cores"
+        + ("; other work shared the cores, so these timings are slower than the machine's best" if busy else "")
+    )
 
 # %% [markdown]
 # ## The machine's best precision, and float32 only
@@ -114,7 +121,7 @@ print(
 
 # %% tags=["hide-input"]
 hardware = result["hardware"]
-print(
+nb.say(
     f"{result['device']}: {hardware['capability']}; native bf16: {hardware['native_bf16']}; "
     f"ours computes in {result['precision']}"
 )
@@ -127,7 +134,7 @@ if f32 is not None:  # float32 against float32 is measured where the reference i
     glue("f32_train_speedup", f32["train_speedup"][main_size], display=False)
     glue("f32_dream_speedup", f32["dream_speedup"], display=False)
     sizes = ", ".join(f"{s}x{s} latents {x:.2f}x" for s, x in f32["train_speedup"].items())
-    print(f"float32 only ({f32['variant']}): training {sizes}; dreaming {f32['dream_speedup']:.2f}x")
+    nb.say(f"float32 only ({f32['variant']}): training {sizes}; dreaming {f32['dream_speedup']:.2f}x")
 
 # %% [markdown]
 # ## Equal quality
@@ -139,7 +146,7 @@ if f32 is not None:  # float32 against float32 is measured where the reference i
 
 # %%
 for name, loss in result["quality"]["val_loss"].items():
-    print(f"{name:30} validation loss {loss:.4f}")
+    nb.say(f"{name:30} validation loss {loss:.4f}")
 
 # %% [markdown]
 # ## How close to the machine's limit?
@@ -155,7 +162,7 @@ for name, loss in result["quality"]["val_loss"].items():
 # %%
 limits = result["limits"]
 bf16_rate = f"{limits['bf16_flops_per_s'] / 1e9:.0f} GFLOP/s bf16 matmul, " if "bf16_flops_per_s" in limits else ""
-print(
+nb.say(
     f"measured limits: {limits['fp32_flops_per_s'] / 1e9:.0f} GFLOP/s float32 matmul, "
     f"{bf16_rate}{limits['copy_bytes_per_s'] / 1e9:.1f} GB/s copy"
 )
@@ -178,7 +185,7 @@ if f32 is not None:
     for size in result["train"]:
         share = used[size][f32["variant"]]["flops"]
         glue(f"f32_flops_share_{size}", 100 * share, display=False)
-        print(f"{size}x{size} latents: ours in float32 at {100 * share:.0f}% of the float32 matmul rate")
+        nb.say(f"{size}x{size} latents: ours in float32 at {100 * share:.0f}% of the float32 matmul rate")
 
 # %% [markdown]
 # ## What this chapter found

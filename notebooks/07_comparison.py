@@ -15,15 +15,6 @@
 
 # %% [markdown]
 # # 7. The paper's rivals, ablations and seeds
-#
-# The paper compares ResNet-Rollout with six rival models (four in its README's table, five in
-# its results chart, Figure 3; Hero is in the README only), each trained once, on its training
-# video, with no code released for them. Here every rival is built from the paper's words (the
-# table below puts our definition beside them), all models are trained under one protocol (the
-# same data, steps and learning rate), every row is repeated with several seeds, and dreams are
-# scored on held-out test episodes. The grid of runs is a resumable stage of its own,
-# `lucid-dreamer grid --preset P`, that writes each finished run's metrics to
-# `figures/data/grid/<preset>/`; this notebook renders whatever is there and says what is not.
 
 # %% [markdown]
 # ```{admonition} At a glance
@@ -33,6 +24,16 @@
 #   loaded from cache); from scratch at the `cpu` preset on 2 CPU cores, under a minute: it renders committed records.
 # ```
 
+# %% [markdown]
+# The paper compares ResNet-Rollout with six rival models (four in its README's table, five in
+# its results chart, Figure 3; Hero is in the README only), each trained once, on its training
+# video, with no code released for them. Here every rival is built from the paper's words (the
+# table below puts our definition beside them), all models are trained under one protocol (the
+# same data, steps and learning rate), every row is repeated with several seeds, and dreams are
+# scored on held-out test episodes. The grid of runs is a resumable stage of its own,
+# `lucid-dreamer grid --preset P`, that writes each finished run's metrics to
+# `figures/data/grid/<preset>/`; this notebook renders whatever is there and says what is not.
+
 # %% tags=["parameters"]
 import os
 
@@ -40,7 +41,6 @@ preset = os.environ.get("LUCID_DREAMER_PRESET", "cpu")
 
 # %% tags=["hide-input"]
 import json
-import textwrap
 
 import matplotlib.pyplot as plt
 from IPython.display import display
@@ -72,17 +72,17 @@ summary = grid_summaries.summarize(records, episodes)
 labels = {r.variant: r.experiment.label for r in runs if r.group == "rivals"}
 print(nb.header)
 budget = next(r for r in runs if r.group == "rivals").experiment.budget
-print(
+nb.say(
     f"{len(every_record)} of {len(every_run)} grid runs done at preset {P.name} "
     f"({grid_summaries.distinct_trainings(every_record)} distinct trainings);\n"
     f"the comparison's at {budget}, seeds {', '.join(map(str, P.grid.seeds))}"
 )
 precisions = grid_summaries.precision_counts(records)
-print("precision of the runs: " + ", ".join(f"{name} {count}" for name, count in precisions.items()))
+nb.say("precision of the runs: " + ", ".join(f"{name} {count}" for name, count in precisions.items()))
 glue("grid_precisions", ", ".join(f"{count} in {name}" for name, count in precisions.items()), display=False)
 hours = grid_summaries.compute_hours(every_record)
 device = every_record[0]["train"]["device"] if every_record else "-"
-print(f"the distinct runs among them took {hours:.2f} h to train and dream, on {device}")
+nb.say(f"the distinct runs among them took {hours:.2f} h to train and dream, on {device}")
 glue("grid_done", f"{len(every_record)} of {len(every_run)}", display=False)
 glue("grid_distinct", grid_summaries.distinct_trainings(every_record), display=False)
 comparison_runs = [r for r in runs if r.group not in grid.CHAPTER_8_GROUPS]
@@ -102,6 +102,7 @@ def saved(name):
 
 
 # %% [markdown]
+# (learning-curve)=
 # ## How long to train: the learning curve
 #
 # The comparison's rows below train for {glue:text}`grid_budget` each. Is that enough? The
@@ -115,7 +116,7 @@ def saved(name):
 
 # %%
 curve = grid_summaries.learning_curve(every_record)
-print(textwrap.fill(comparison.budget_sentence(curve, PAPER_STEPS), 100))
+nb.say(comparison.budget_sentence(curve, PAPER_STEPS))
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "The three trainings at each budget: validation loss (first panel, the only one the budget is chosen on) and test strict RMSE (px at 512) within 1, 4, 16 frames and over the whole dream, with the references as grey lines.", "name": "fig-learning-curve"}}
 glue("budget_choice", comparison.budget_sentence(curve, PAPER_STEPS), display=False)
@@ -126,11 +127,10 @@ panels = [
     ("strict_h16_512", "within 16 frames"),
     ("strict_512", "whole dream"),
 ]
-curve_cells, refs = comparison.learning_curve_cells(curve, own_episodes), comparison.references(records)
+curve_cells, refs = comparison.learning_curve_cells(curve, own_episodes), comparison.references(P, records)
 glue("curve_standing", comparison.curve_standing(curve_cells, refs), display=False)
 fig = learning_curve(curve_cells, refs, panels, source=nb.source)
 nb.save_figure(fig, "learning_curve")
-glue("learning_curve_fig", fig, display=False)
 plt.show()
 
 # %% [markdown]
@@ -150,6 +150,16 @@ again = [r for r in every_record if r.get("claim_steps") is not None]
 claim_runs = [r for r in every_run if r.claim_steps is not None]
 glue("claim_rows_done", f"{len(again)} of {len(claim_runs)} runs", display=False)
 glue("claim_steps", f"{P.grid.claim_steps or P.grid.steps:,}", display=False)
+pending_budget = claims_steps != (P.grid.claim_steps or P.grid.steps)
+glue(
+    "budget_status",
+    f"Provisional: these verdicts are judged at {budget}; every row a claim depends on trains again at the "
+    f"chosen budget of {P.grid.claim_steps or P.grid.steps:,} steps ({len(again)} of {len(claim_runs)} runs "
+    "landed so far), and the verdicts are restated when all have"
+    if pending_budget
+    else f"Judged at the chosen budget, {budget}",
+    display=False,
+)
 if again:
     budget_table = comparison.claim_budget_table(
         grid_summaries.summarize(own, own_episodes),
@@ -205,12 +215,9 @@ span = grid_summaries.common_span(P, comparison_runs)
 aligned = grid_summaries.strict_within_rows(P, comparison_records, span)
 glue("common_span", span, display=False)
 shifts = comparison.same_horizon_shifts(summary, aligned, span)
-print(
-    textwrap.fill(
-        f"scored within the first {span} dreamed frames, the largest move of a rival's mean strict RMSE: "
-        f"{shifts['common_span_rivals_shift']} px; of any row: {shifts['common_span_shift']}",
-        100,
-    )
+nb.say(
+    f"scored within the first {span} dreamed frames, the largest move of a rival's mean strict RMSE: "
+    f"{shifts['common_span_rivals_shift']} px; of any row: {shifts['common_span_shift']}"
 )
 for name, text in shifts.items():
     glue(name, text, display=False)
@@ -230,9 +237,8 @@ panels = [
     ("strict_512", "strict RMSE (px at 512)"),
     ("detection", "frames with a detected cube (%)"),
 ]
-fig = interval_bars(rivals, panels, paper, source=nb.source, references=comparison.references(records))
+fig = interval_bars(rivals, panels, paper, source=nb.source, references=comparison.references(P, records))
 nb.save_figure(fig, "figure3_intervals")
-glue("figure3_intervals_fig", fig, display=False)
 plt.show()
 
 # %% [markdown]
@@ -244,7 +250,6 @@ plt.show()
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Strict RMSE (px at 512) against the number of parameters, for two families, with 95% intervals. The paper's inverted U would show as an error that falls and then rises again with size.", "name": "fig-inverted-u"}}
 fig = inverted_u(comparison.width_series(summary), "strict RMSE (px at 512)", source=nb.source)
 nb.save_figure(fig, "inverted_u")
-glue("inverted_u_fig", fig, display=False)
 plt.show()
 
 # %% [markdown]
@@ -258,7 +263,7 @@ plt.show()
 # that cannot beat copying the last frame has learned nothing about motion.
 
 # %% tags=["hide-input"]
-refs = comparison.references(records)
+refs = comparison.references(P, records)
 ablations = comparison.ablation_table(summary, runs, P.grid.seeds[0], refs)
 glue("ablation_table", ablations, display=False)
 display(ablations)
@@ -344,8 +349,8 @@ display(audit_table)
 # grid's other runs, the conditions map and the paper's own protocol, are chapter 8's. Of the
 # paper's {glue:text}`audit_total` claims, the verdicts are: holds {glue:text}`audit_holds`,
 # inconclusive {glue:text}`audit_inconclusive`, contradicted {glue:text}`audit_contradicted`, not
-# testable here {glue:text}`audit_not_testable_here`, not measured yet (its runs have not been
-# made) {glue:text}`audit_not_measured_yet`; every verdict names the world it was measured in, and
+# testable here {glue:text}`audit_not_testable_here`, not measured yet {glue:text}`audit_not_measured_yet`
+# (each such row says what is missing); every verdict names the world it was measured in, and
 # {glue:text}`audit_flips` change where a lost cube is charged otherwise.
 
 # %% tags=["remove-input"]

@@ -122,6 +122,16 @@ def test_a_claimed_reduction_must_hold_in_the_papers_metric_and_in_strict_rmse()
     assert same.count("a reduction of") == 1
 
 
+def test_a_larger_error_than_the_rivals_reads_as_an_increase_not_a_negative_reduction():
+    line, verdict = judged(
+        "56% reduction", verdict_rule.Evidence(grid_of(both_errors("rollout_unet", row(120), row(100))))
+    )
+    assert verdict == CONTRADICTED and "an increase of 20%" in line and "reduction of -" not in line
+    from lucid_dreamer.book.claim_measures import change_text
+
+    assert change_text(verdict_rule.Estimate(-0.07, -0.30, 0.11)) == "an increase of 7% [-11, 30]"
+
+
 def both_errors(rival, ours, theirs):
     """ResNet-Rollout's and the rival's cells in both errors a reduction is judged on."""
     return {
@@ -460,3 +470,15 @@ def test_the_tally_sentence_counts_every_outcome():
         "Of the paper's 6 claims we audit, 2 hold, 1 is inconclusive and 1 is contradicted; "
         "1 cannot be tested here and 1 is not measured yet"
     )
+
+
+def test_a_verdict_that_flips_under_other_miss_charges_says_so_once_per_outcome():
+    from lucid_dreamer.book.audit_report import verdict_text
+
+    both = {"verdict": HOLDS, "flips": {"last_seen": INCONCLUSIVE, "centre": INCONCLUSIVE}}
+    assert verdict_text(both) == (
+        f"{HOLDS}; {INCONCLUSIVE} if a lost cube is put at the dream's last detected position or at the arena's centre"
+    )
+    one = {"verdict": HOLDS, "flips": {"centre": CONTRADICTED}}
+    assert verdict_text(one) == f"{HOLDS}; {CONTRADICTED} if a lost cube is put at the arena's centre"
+    assert verdict_text({"verdict": HOLDS, "flips": {}}) == HOLDS

@@ -96,11 +96,14 @@ TINY = bench.BenchConfig(
 )
 
 
-def test_the_bench_records_the_hardware_and_float32_speedups(monkeypatch):
+def test_the_bench_records_the_hardware_the_machines_load_and_float32_speedups(monkeypatch):
     monkeypatch.setattr(bench, "machine_limits", lambda device, bf16: {"fp32_flops_per_s": 1.0, "bf16": bf16})
+    loads = iter([(3.5, 0, 0), (1.25, 0, 0)])
+    monkeypatch.setattr(bench.os, "getloadavg", lambda: next(loads))
     result = bench.bench(latents(), latents(2), TINY, torch.device("cpu"), progress=False, hardware=AVX2)
     assert result["hardware"] == {"device_type": "cpu", "native_bf16": False, "capability": AVX2.capability}
     assert result["precision"] == "float32" and result["limits"]["bf16"] is False
+    assert result["load"] == {"cores": bench.os.cpu_count(), "before": 3.5, "after": 1.25}
     f32 = result["float32"]
     assert f32["variant"] == result["variants"][-1]
     # without native bf16, ours is float32: its float32 speed-up is the headline speed-up

@@ -87,11 +87,14 @@ def test_map_rows_scale_to_512_px_and_carry_the_references_of_their_world():
     metrics = dict.fromkeys(
         ("detection_h1", "detection_h4", "detection_h16", "detection", "strict_512", "strict_vs_copy_last"), cell
     )
-    (row,) = conditions_report.map_rows([record], {("map", "cube5_speed0.5_recipe"): {"seeds": 3, "metrics": metrics}})
+    today = {"bouncing_velocity": {"strict_512": 150.0}, "position_prior": {"strict_512": 140.0}}
+    summary = {("map", "cube5_speed0.5_recipe"): {"seeds": 3, "metrics": metrics}}
+    (row,) = conditions_report.map_rows([record], summary, lambda r: today if r is record else None)
     assert (row["condition"], row["cube_cells"], row["speed_cells"], row["seeds"]) == ("cube5_speed0.5", 5, 0.5, 3)
     assert row["measured_cube_cells"] == 4.8 and row["training"] == conditions.TRAININGS["recipe"]
     assert row["copy_last_strict_512"] == 200.0 and row["oracle_rmse_512"] == 2.0  # 128 px -> 512 px
     assert row["intervals"]["strict_vs_copy_last"] == (0.4, 0.6)
+    assert (row["bouncing_strict_512"], row["prior_strict_512"]) == (150.0, 140.0)  # today's references
 
 
 def test_a_condition_spans_the_same_latent_cells_at_any_frame_size():

@@ -363,3 +363,21 @@ def test_the_horizon_table_scores_a_record_and_the_references_on_the_same_frames
     assert set(grid_summaries.trivial_of(row)) == set(TRIVIAL)
     assert pool_sums(row["seeds"][0].sum(0))["strict_rmse"][-1] == pytest.approx(5 * 4)  # px at 512
     assert pool_sums(row["references"]["copy_last"].sum(0))["strict_rmse"][0] == pytest.approx(10 * 4)
+
+
+def test_the_reference_points_are_todays_whatever_a_record_carries():
+    """A record made before the reference set changed carries the retired references; the book shows
+    today's, from the committed reference tracks, and they agree with the record where both exist."""
+    from lucid_dreamer.book import comparison
+    from lucid_dreamer.method.references import REFERENCES
+
+    preset = PRESETS["cpu"]
+    record = json.loads((paths.grid_records_dir(preset) / "rivals__resnet_rollout__seed0.json").read_text())
+    shown = comparison.references(preset, [record])
+    assert set(shown) == set(REFERENCES.values())  # the stored tracks are rounded: rel=1e-3 below
+    carried = record["references"]["copy_last"]
+    to_512 = 512 / record["metrics"]["resolution"]
+    copy_last = shown[REFERENCES["copy_last"]]
+    assert copy_last["strict_512"] == pytest.approx(carried["pooled"]["strict_rmse"] * to_512, rel=1e-3)
+    assert copy_last["strict_h4_512"] == pytest.approx(carried["within"]["4"]["strict_rmse"] * to_512, rel=1e-3)
+    assert copy_last["detection"] == pytest.approx(carried["pooled"]["detection_rate"], rel=1e-3)

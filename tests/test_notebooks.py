@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from lucid_dreamer.book import notebook
 from lucid_dreamer.pipeline.provenance import package_hash
 
 jupytext = pytest.importorskip("jupytext", reason="the book extras are not installed")
@@ -77,17 +78,15 @@ def test_no_committed_output_is_longer_than_a_screen(source):
             )
 
 
-OUTPUT_WIDTH = 110
-"""The widest printed line that fits the book's text column at its font."""
-
-
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda p: p.stem)
 def test_no_committed_output_line_is_wider_than_the_column(source):
     nb = json.loads(source.with_suffix(".ipynb").read_text())
     for number, cell in enumerate(nb["cells"]):
         for output in cell.get("outputs", []):
             for line in visible_text(output).splitlines():
-                assert len(line) <= OUTPUT_WIDTH, f"cell {number} of {source.stem} prints a {len(line)}-character line"
+                assert len(line) <= notebook.HEADER_CHARS, (
+                    f"cell {number} of {source.stem} prints a {len(line)}-character line"
+                )
 
 
 def test_the_cells_that_glue_and_save_are_hidden():
@@ -109,9 +108,7 @@ def glued(nb: dict, name: str):
     for cell in nb["cells"]:
         for output in cell.get("outputs", []):
             if output.get("metadata", {}).get("scrapbook", {}).get("name") == name:
-                text = next(
-                    v for k, v in output["data"].items() if k.endswith("text/plain")
-                )
+                text = next(v for k, v in output["data"].items() if k.endswith("text/plain"))
                 return ast.literal_eval("".join(text))
     return None
 

@@ -76,9 +76,33 @@ def test_the_video_player_links_the_video_instead_of_embedding_it(tmp_path, monk
     monkeypatch.chdir(tmp_path)
     nb = notebook.Notebook("04_dreaming", get_preset("smoke"))
     html = nb.video_html(nb.figures / "demo.mp4", 640)
-    assert 'preload="none"' in html and "base64" not in html
+    assert 'preload="metadata"' in html and "base64" not in html  # the first frame shows, the rest waits
     # the built book's copy first, then the file beside the notebooks folder (Jupyter)
     assert html.index('src="../demo.mp4"') < html.index('src="../artifacts/smoke/figures/demo.mp4"')
+
+
+def test_a_notebook_says_its_lines_wrapped_to_the_column(capsys):
+    from lucid_dreamer.book import notebook
+    from lucid_dreamer.pipeline.presets import get_preset
+
+    nb = notebook.Notebook("04_dreaming", get_preset("smoke"))
+    nb.say("models:", "word " * 40, "b", sep="\n  ")
+    lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines)) <= notebook.HEADER_CHARS and lines[0] == "models:"
+    assert lines[1].startswith("  word") and lines[2].startswith("    word") and lines[-1] == "  b"
+
+
+def test_a_chapters_run_time_names_the_load_only_when_the_machine_was_busy(monkeypatch):
+    from lucid_dreamer.book import notebook
+    from lucid_dreamer.pipeline.presets import get_preset
+
+    nb = notebook.Notebook("04_dreaming", get_preset("smoke"))
+    monkeypatch.setattr(notebook.time, "monotonic", lambda: nb.started + 150)
+    monkeypatch.setattr(notebook.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(notebook.os, "getloadavg", lambda: (9.0, 1.5, 1.0))
+    assert nb.runtime() == "2 min"
+    monkeypatch.setattr(notebook.os, "getloadavg", lambda: (1.0, 3.5, 1.0))
+    assert nb.runtime() == "2 min, on a machine busy with other work (load 3.5 on 2 cores)"
 
 
 def test_relative_to_trivial_draws_each_models_ratio_with_its_band_and_the_line_at_one():

@@ -119,12 +119,14 @@ def test_the_map_tables_give_one_reference_row_per_world():
     row = dict.fromkeys(["detection_h1", "detection_h4", "detection_h16", "detection"], 0.5)
     row |= {"strict_512": 300.0, "strict_vs_copy_last": 1.234, "copy_last_strict_512": 250.0}
     row |= {"copy_last_detection_h4": 1.0, "oracle_detection": 0.99, "oracle_rmse_512": 5.0}
+    row |= {"bouncing_strict_512": 150.0, "prior_strict_512": 140.0}
     row |= {"intervals": {k: (row[k] * 0.9, row[k] * 1.1) for k in list(row)[:6]}}
     row["intervals"]["detection"] = (float("nan"), float("nan"))  # one seed: no interval
     rows = [row | {"condition": "w", "training": t} for t in ("recipe", "one step")]
     cells = ["w: recipe", "50% [45, 55]", "50% [45, 55]", "50% [45, 55]", "50%", "300.0 [270.0, 330.0]"]
     assert list(tables.map_results(rows).frame.iloc[0]) == [*cells, "1.23 [1.11, 1.36]"]
-    assert list(tables.map_references(rows, "recipe").frame.iloc[0]) == ["w", "250.0", "100%", "99%", "5.0"]
+    references = ["w", "250.0", "150.0", "140.0", "100%", "99%", "5.0"]
+    assert list(tables.map_references(rows, "recipe").frame.iloc[0]) == references
     assert len(tables.map_references(rows, "recipe").frame) == 1
 
 
@@ -206,3 +208,16 @@ def test_the_claim_budget_table_puts_each_landed_row_beside_itself_at_the_grids_
     assert list(frame["row"]) == ["Hero"] and list(frame["seeds at 1,500"]) == [2]
     assert frame.iloc[0, 2] == "200.0 [199.0, 201.0] → 150.0 [149.0, 151.0]"
     assert frame.columns[2] == "strict RMSE (px at 512), 400 → 1,500 steps"
+
+
+def test_the_learning_curves_standing_names_every_trivial_predictor():
+    from lucid_dreamer.method.references import REFERENCES
+
+    cells = {comparison.CURVE_LABELS["recipe"]: {400: {"strict_512": {"mean": 180.0, "low": 170.0, "high": 190.0}}}}
+    refs = {
+        REFERENCES[k]: {"strict_512": v}
+        for k, v in {"copy_last": 188.6, "bouncing_velocity": 154.1, "position_prior": 143.4, "oracle": 1.0}.items()
+    }
+    text = comparison.curve_standing(cells, refs)
+    assert text.startswith("180.0 [170.0, 190.0] px at 400 steps (the trivial predictors: copy last frame 188.6;")
+    assert "154.1" in text and "143.4 px)" in text and "oracle" not in text

@@ -35,8 +35,11 @@ def with_other_charges(rows: list[dict], others: dict[str, list[dict]]) -> list[
 
 def verdict_text(row: dict) -> str:
     """A row's verdict, and what it becomes where a lost cube is charged otherwise."""
-    flips = "; ".join(f"{v} with a lost cube at {MISS_CHARGES[c]}" for c, v in row.get("flips", {}).items())
-    return f"{row['verdict']} ({flips})" if flips else row["verdict"]
+    by_verdict: dict[str, list[str]] = {}
+    for charge, verdict in row.get("flips", {}).items():
+        by_verdict.setdefault(verdict, []).append(MISS_CHARGES[charge])
+    flips = "; ".join(f"{v} if a lost cube is put at {' or at '.join(at)}" for v, at in by_verdict.items())
+    return f"{row['verdict']}; {flips}" if flips else row["verdict"]
 
 
 def tally_sentence(rows: list[dict]) -> str:

@@ -53,7 +53,7 @@ def reduction_parts(ev: Evidence, rival: str, claimed: float) -> tuple[list[str]
         cut = contrast_estimate(
             ev, [("rivals", "resnet_rollout", metric), ("rivals", rival, metric)], lambda m: 1 - m[0] / m[1]
         )
-        line = f"{px_text(ours)} against {px_text(theirs)} px: a reduction of {share_text(cut)}"
+        line = f"{px_text(ours)} against {px_text(theirs)} px: {change_text(cut)}"
         if metric == "strict_512" and cells["rmse_512"] == (ours, theirs):  # every frame found: one error
             lines[0] = f"{REDUCTION_METRICS['rmse_512']} and {name} (the same here) {line}"
         else:
@@ -62,6 +62,14 @@ def reduction_parts(ev: Evidence, rival: str, claimed: float) -> tuple[list[str]
     lines[0] = f"ResNet-Rollout against {ev.grid[('rivals', rival)].get('label', rival)}, {lines[0]}"
     lines[-1] += f" (claimed {100 * claimed:g}%)"
     return lines, parts
+
+
+def change_text(cut: Estimate) -> str:
+    """A relative cut in error in words without a double negative: "a reduction of 60% [55, 65]", or,
+    where ours is the larger error, "an increase of 7% [-11, 30]"."""
+    if cut.mean >= 0:
+        return f"a reduction of {share_text(cut)}"
+    return f"an increase of {share_text(Estimate(-cut.mean, -cut.high, -cut.low))}"
 
 
 def measure_reduction(ev: Evidence, rival: str, claimed: float) -> Measurement:

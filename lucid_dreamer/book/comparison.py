@@ -12,10 +12,11 @@ import numpy as np
 
 from ..method.analyze import mean_interval
 from ..method.models import build_model, count_parameters
-from ..method.references import REFERENCES, RETIRED_REFERENCES
+from ..method.references import REFERENCES, TRIVIAL
 from ..pipeline.grid import GridRun
 from ..pipeline.grid_runner import record_precision
-from ..pipeline.grid_summaries import chosen_budget, metric_values, summarize
+from ..pipeline.grid_summaries import chosen_budget, metric_values, reference_points, summarize
+from ..pipeline.presets import Preset
 from .paper import PAPER_RESULTS
 from .tables import Table, interval, is_rate, number, shown, table
 
@@ -133,25 +134,14 @@ def width_series(summary: dict) -> dict[str, list[tuple[int, dict]]]:
 ABLATION_COLUMNS = ("strict_512", "strict_h4_512", "strict_h16_512", "detection")
 
 
-def references(records: list[dict]) -> dict[str, dict]:
-    """The reference points on the rivals' test episodes (from a ResNet-Rollout record: every record
-    of the preset's world with 4 context frames carries the same), at 512 px."""
+def references(preset: Preset, records: list[dict]) -> dict[str, dict]:
+    """The reference points on the rivals' test episodes (`grid_summaries.reference_points` of a
+    ResNet-Rollout record: every record of the preset's world with 4 context frames has the same), at
+    512 px, named as the tables name them."""
     for r in records:
         if (r["group"], r["variant"]) == ("rivals", "resnet_rollout"):
-            to_512 = 512 / r["metrics"]["resolution"]
-            labels = {**REFERENCES, **RETIRED_REFERENCES}  # older records carry retired ones
-            return {labels.get(k, k): _at_512(v, to_512) for k, v in r["references"].items()}
+            return {REFERENCES[k]: v for k, v in reference_points(preset, r).items()}
     return {}
-
-
-def _at_512(report: dict, to_512: float) -> dict:
-    return {
-        "strict_512": report["pooled"]["strict_rmse"] * to_512,
-        "strict_h1_512": report["within"]["1"]["strict_rmse"] * to_512,
-        "strict_h4_512": report["within"]["4"]["strict_rmse"] * to_512,
-        "strict_h16_512": report["within"]["16"]["strict_rmse"] * to_512,
-        "detection": report["pooled"]["detection_rate"],
-    }
 
 
 CURVE_LABELS = {
@@ -178,11 +168,11 @@ def learning_curve_cells(curve: dict[str, dict[int, list[dict]]], episodes: dict
 
 
 def curve_standing(cells: dict[str, dict[int, dict]], refs: dict[str, dict], metric: str = "strict_512") -> str:
-    """The recipe's `metric` at each budget of the learning curve, beside copy-last's."""
+    """The recipe's `metric` at each budget of the learning curve, beside the trivial predictors'."""
     recipe = cells.get(CURVE_LABELS["recipe"], {})
     at = ", ".join(f"{interval(c[metric], 1)} px at {steps:,} steps" for steps, c in sorted(recipe.items()))
-    copy = refs.get(REFERENCES["copy_last"], {}).get(metric)
-    return f"{at} (copy-last: {copy:.1f} px)" if copy is not None else at
+    trivial = [f"{REFERENCES[k]} {refs[REFERENCES[k]][metric]:.1f}" for k in TRIVIAL if REFERENCES[k] in refs]
+    return f"{at} (the trivial predictors: {'; '.join(trivial)} px)" if trivial else at
 
 
 def budget_sentence(curve: dict[str, dict[int, list[dict]]], cap: int) -> str:

@@ -111,11 +111,13 @@ def protocol_sentences(summary: dict, budget: str, seeds: int) -> dict[str, str]
     return out
 
 
-def map_rows(records: list[dict], summary: dict) -> list[dict]:
+def map_rows(records: list[dict], summary: dict, reference_points) -> list[dict]:
     """One row per condition and training of the map (grid records and their `grid_summaries.summarize`):
     the measured conditions, detection within the first 1, 4 and 16 dreamed frames and over the
     whole dream, the strict RMSE at 512 px and against copying the last frame (means over seeds;
-    `intervals` holds their bootstrap intervals), and the references' numbers in that world."""
+    `intervals` holds their bootstrap intervals), and the references' numbers in that world: copying
+    and the floor from the record, the other two trivial predictors' whole-dream strict RMSE from
+    `reference_points(record)` (`grid_summaries.reference_points` of the preset)."""
     rows = []
     for cond in CONDITIONS:
         for suffix, training in TRAININGS.items():
@@ -123,7 +125,7 @@ def map_rows(records: list[dict], summary: dict) -> list[dict]:
             if cell is None:
                 continue
             record = next(r for r in records if (r["group"], r["variant"]) == ("map", f"{cond.name}_{suffix}"))
-            measured, refs = record["conditions"], record["references"]
+            measured, refs, today = record["conditions"], record["references"], reference_points(record)
             to_512 = 512 / measured["resolution"]
             m = cell["metrics"]
             keys = ("detection_h1", "detection_h4", "detection_h16", "detection", "strict_512", "strict_vs_copy_last")
@@ -142,6 +144,8 @@ def map_rows(records: list[dict], summary: dict) -> list[dict]:
                     "copy_last_detection_h4": refs["copy_last"]["within"]["4"]["detection_rate"],
                     "oracle_detection": refs["oracle"]["pooled"]["detection_rate"],
                     "oracle_rmse_512": refs["oracle"]["pooled"]["rmse"] * to_512,
+                    "bouncing_strict_512": today["bouncing_velocity"]["strict_512"],
+                    "prior_strict_512": today["position_prior"]["strict_512"],
                 }
             )
     return rows

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,9 @@ from ..pipeline.presets import Preset, get_preset, seeds
 from ..pipeline.provenance import caption, provenance
 from .figure_style import wrap
 
-HEADER_CHARS = 100
-"""The widest line a notebook prints (the book's text column holds about 110 characters)."""
+HEADER_CHARS = 76
+"""The widest line a notebook prints: the book's output boxes hold 77 characters at 1280 px (narrower
+windows scroll them)."""
 SAVE_DPI = 220
 """Figures saved to `figures/` at twice the book's 110 dpi, sharp on a phone or a high-density screen."""
 
@@ -50,10 +52,21 @@ class Notebook:
         """The provenance line as a notebook prints it at its top: wrapped to the book's column."""
         return wrap(self.source, HEADER_CHARS)
 
+    def say(self, *parts, sep: str = " ") -> None:
+        """`print`, each line wrapped to the book's column (`HEADER_CHARS`); a wrapped line's
+        continuation is indented two spaces deeper than the line."""
+        for line in sep.join(map(str, parts)).split("\n"):
+            indent = " " * (len(line) - len(line.lstrip()))
+            print(textwrap.fill(line, HEADER_CHARS, subsequent_indent=indent + "  ") if line.strip() else line)
+
     def runtime(self) -> str:
-        """How long the notebook has run since `start`, for its opening's "Takes" line."""
+        """How long the notebook has run since `start`, for its opening's "Takes" line, and the machine's
+        load (5-minute average) where it exceeded the cores."""
         seconds = time.monotonic() - self.started
-        return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+        took = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+        # a build that shares the machine takes longer than the same chapter alone: say so
+        load, cores = (os.getloadavg()[1] if hasattr(os, "getloadavg") else 0.0), os.cpu_count() or 1
+        return f"{took}, on a machine busy with other work (load {load:.1f} on {cores} cores)" if load > cores else took
 
     def save_figure(self, fig, name: str):
         with atomic_write(self.figures / f"{name}.png") as tmp:
@@ -61,13 +74,13 @@ class Notebook:
         return fig
 
     def video_html(self, path: Path, width: int) -> str:
-        """A player for a saved video that loads it only when played, rather than embedding it in the
-        page: from the built book's root (where `_config.yml`'s `html_extra_path` copies
-        `figures/<name>.mp4`) or, in Jupyter, from the repository beside the notebooks folder; the
-        browser takes the first source it finds."""
+        """A player for a saved video that loads its first frame to show and the rest only when played,
+        rather than embedding it in the page: from the built book's root (where `_config.yml`'s
+        `html_extra_path` copies `figures/<name>.mp4`) or, in Jupyter, from the repository beside the
+        notebooks folder; the browser takes the first source it finds."""
         local = path.resolve().relative_to(paths.repo_root()).as_posix()
         return (
-            f'<video controls loop muted preload="none" width="{width}" style="max-width: 100%; height: auto">'
+            f'<video controls loop muted preload="metadata" width="{width}" style="max-width: 100%; height: auto">'
             f'<source src="../{path.name}" type="video/mp4"><source src="../{local}" type="video/mp4"></video>'
         )
 

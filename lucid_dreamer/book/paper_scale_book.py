@@ -111,26 +111,30 @@ def bench_table(root: Path = Path(".")) -> list[str]:
     return lines
 
 
+ESTIMATE_STAGES = {
+    "startup": "start-up",
+    "paper_settings": "the paper's settings",
+    "tuned": "ours (lr 1e-3)",
+    "one_trajectory": "one trajectory",
+}
+"""The estimate's stages as the page's table heads them (the others by their own name)."""
+
+
 def estimate_section(root: Path = Path(".")) -> list[str]:
     est = _read(root / PAPER_SCALE_DATA / "estimate.json")
     if est is None:
         return ["No estimate is committed; `make paper-estimate` writes one."]
-    lines = [
-        "| sizes | GPU | "
-        + " | ".join(
-            s for s in next(iter(next(iter(est["seconds"].values())).values())) if s not in ("dreamed_frames",)
-        )
-        + " |"
+    stages = [
+        k for k in next(iter(next(iter(est["seconds"].values())).values())) if k not in ("dreamed_frames", "total")
     ]
-    lines.append("| --- | --- |" + " --- |" * (len(lines[0].split("|")) - 4))
+    lines = [
+        "| sizes | GPU | total | " + " | ".join(ESTIMATE_STAGES.get(k, k) for k in stages) + " |",
+        "| --- | --- | --- |" + " --- |" * len(stages),
+    ]
     for name, by_gpu in est["seconds"].items():
         for gpu, s in by_gpu.items():
-            cells = [
-                f"{v:.0f} s ({v / 60:.1f} min)" if k == "total" else f"{v:.0f}"
-                for k, v in s.items()
-                if k != "dreamed_frames"
-            ]
-            lines.append(f"| {name} | {gpu} | {' | '.join(cells)} |")
+            total = f"{s['total']:.0f} s ({s['total'] / 60:.1f} min)"
+            lines.append(f"| {name} | {gpu} | {total} | {' | '.join(f'{s[k]:.0f}' for k in stages)} |")
     lines += ["", "What it assumes (not measured here):", ""]
     lines += [f"- `{k}` = {a['value']}: {a['meaning']}." for k, a in est["assumptions"].items()]
     lines += [

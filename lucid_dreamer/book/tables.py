@@ -234,12 +234,15 @@ def map_results(rows: list[dict]) -> Table:
 
 
 def map_references(rows: list[dict], recipe: str) -> Table:
-    """Chapter 8's references per world (one row per world: the rows of training `recipe`):
-    copying the last frame, and the tokenizer's floor."""
+    """Chapter 8's references per world (one row per world: the rows of training `recipe`): the three
+    trivial predictors' whole-dream strict RMSE, copying's detection at horizon 4, and the tokenizer's
+    floor."""
     cells = [
         [
             r["condition"],
             number(r["copy_last_strict_512"]),
+            number(r["bouncing_strict_512"]),
+            number(r["prior_strict_512"]),
             number(r["copy_last_detection_h4"], 0, True),
             number(r["oracle_detection"], 0, True),
             number(r["oracle_rmse_512"]),
@@ -250,6 +253,8 @@ def map_references(rows: list[dict], recipe: str) -> Table:
     header = [
         "world",
         "copy-last: strict RMSE (px at 512)",
+        "constant velocity, bouncing",
+        "position prior",
         "copy-last: detected h4",
         "tokenizer floor: detected",
         "floor: RMSE (px at 512)",

@@ -25,8 +25,6 @@ TRIVIAL = ("copy_last", "bouncing_velocity", "position_prior")
 that copies would), constant velocity from the last two context frames' tracks bouncing off the
 arena's walls (`bouncing_velocity`), and the training episodes' mean cube position per dreamed frame
 (`position_prior`). The oracle (true latents through the tokenizer) is the floor, not a predictor."""
-RETIRED_REFERENCES = {"constant_velocity": "constant velocity, stopped at the frame's edge"}
-"""References that records made before `REFERENCES_VERSION` 2 carry, as the tables name them."""
 REFERENCES_VERSION = 2
 """Raised whenever the reference set or a reference's rule changes (in the references stage's cache key,
 so its products are remade; 2: bouncing constant velocity and the position prior)."""

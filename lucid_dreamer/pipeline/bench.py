@@ -20,6 +20,7 @@ Timings alternate variants inside each repeat, so a slow spell of the machine hi
 from __future__ import annotations
 
 import math
+import os
 import statistics
 from dataclasses import asdict, dataclass, replace
 
@@ -242,6 +243,7 @@ def bench(
         "variants": [v.name for v in variants],
         "conv3d": {v.name: v.conv3d for v in variants},
         "bf16": {v.name: v.autocast or v.pure_bf16 for v in variants},
+        "load": {"cores": os.cpu_count(), "before": _load()},
     }
     bar = tqdm(total=len(cfg.latent_sizes) * cfg.repeats + cfg.repeats + 2, desc="bench", disable=not progress)
 
@@ -324,7 +326,14 @@ def bench(
             },
             "dream_speedup": _speedup(result["dream"]["frames_per_s"], fast, variants[0].name),
         }
+    result["load"]["after"] = _load()
     return result
+
+
+def _load() -> float | None:
+    """The machine's load (1-minute average; None where the platform has none): timings taken while
+    other work runs are slower, and the chapter says so."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
 
 
 def _speedup(rates: dict[str, dict], fast: str, slow: str) -> float:

@@ -183,6 +183,24 @@ def horizon_table(preset: Preset, records: list[dict], charge: str = "diagonal")
     return table
 
 
+def reference_points(preset: Preset, record: dict) -> dict[str, dict[str, float]]:
+    """The reference points' (`references.REFERENCES`) strict RMSE (px at 512) within the first h dreamed
+    frames for each of `HORIZONS` and over the whole dream, and their detection over it, on the episodes
+    and dreamed frames of run `record`: from the committed reference tracks, so a record made before the
+    reference set changed is shown beside today's references, not the ones it carries."""
+    row = horizon_table(preset, [record])[(record["group"], record["variant"])]
+    out = {}
+    for name, sums in row["references"].items():
+        pooled = pool_sums(sums.sum(0))  # [T] within the first h dreamed frames, h = 1..T
+        strict, detection = pooled["strict_rmse"], pooled["detection_rate"]
+        out[name] = {
+            "strict_512": float(strict[-1]),
+            **{f"strict_h{h}_512": float(strict[h - 1]) for h in HORIZONS},
+            "detection": float(detection[-1]),
+        }
+    return out
+
+
 def trivial_of(row: dict) -> dict[str, np.ndarray]:
     """The trivial predictors' (`references.TRIVIAL`) `horizon_sums` of a `horizon_table` row."""
     return {name: row["references"][name] for name in TRIVIAL}
