@@ -29,6 +29,36 @@ def test_check_passes_when_nothing_is_missing(capsys):
     assert "ready" in capsys.readouterr().out
 
 
+def test_the_offline_packages_cover_everything_the_command_line_imports():
+    """On the GPU machine only torch (with what it requires) and `offline.PACKAGES` exist: every module the
+    command line imports must come from one of them, else `paper-scale` stops at its first import."""
+    import subprocess
+    import sys
+    from importlib.metadata import PackageNotFoundError, packages_distributions, requires
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    listed = "import sys, lucid_dreamer.cli; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    imported = subprocess.run([sys.executable, "-c", listed], capture_output=True, text=True, check=True).stdout.split()
+    provided, todo = set(), ["torch", *(p.distribution for p in offline.PACKAGES)]
+    while todo:  # the distributions and what they require (extras left out)
+        name = canonicalize_name(todo.pop())
+        if name in provided:
+            continue
+        provided.add(name)
+        try:
+            wanted = [Requirement(r) for r in requires(name) or []]
+        except PackageNotFoundError:
+            continue
+        todo += [r.name for r in wanted if r.marker is None or "extra" not in str(r.marker)]
+    owners = packages_distributions()
+    optional = {"lucid_dreamer", "charset_normalizer"}  # ours; numpy.f2py tries it and goes on without
+    third_party = {m: owners[m] for m in imported if m in owners and m not in sys.stdlib_module_names | optional}
+    unprovided = {m: d for m, d in third_party.items() if not {canonicalize_name(x) for x in d} & provided}
+    assert not unprovided, f"add to offline.PACKAGES: {unprovided}"
+
+
 class Clock:
     def __init__(self):
         self.now = 0.0

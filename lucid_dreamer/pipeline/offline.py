@@ -40,13 +40,15 @@ PACKAGES = (
     Package("safetensors", "safetensors", "0.8.0"),
     Package("tqdm", "tqdm", "4.70.1"),
     Package("filelock", "filelock", "4.3.2"),
+    Package("submitit", "submitit", "1.5.4"),  # the command line imports the executors
+    Package("cloudpickle", "cloudpickle", "3.1.3"),  # submitit's
     Package("cv2", "opencv-python-headless", "5.1.0.95", gathered=False),
     Package("numpy", "numpy", "2.4.6", gathered=False),
     Package("scipy", "scipy", "1.17.1", gathered=False),
     Package("matplotlib", "matplotlib", "3.11.2", gathered=False),
 )
-"""Every package beyond torch and the standard library that the paper-scale run imports (found by listing
-`sys.modules` after its dry run)."""
+"""Every package beyond torch and the standard library that the command line imports, with the packages
+those need beyond torch's (a test lists `sys.modules` after importing the command line)."""
 
 
 def _distribution_present(name: str) -> bool:
