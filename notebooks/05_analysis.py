@@ -312,9 +312,6 @@ for key, steps in recipe_rows.items():
         label = f"the recipe, {steps:,} steps ({len(row['seeds'])} seeds)"
         r = horizon_ratios(row["seeds"], grid_summaries.trivial_of(row))
         ratios[label], until[label] = {k: v.tolist() for k, v in r.items()}, beats_until(r)
-first_label, first_row = next(iter(ratios)), horizons[next(iter(recipe_rows))]
-whole = {name: float(pool_sums(sums.sum(0))["strict_rmse"][-1]) for name, sums in first_row["references"].items()}
-nb.save_data("relative_to_trivial", {"ratios": ratios, "beats_until": until, "references_whole_strict_512": whole})
 
 
 def beats_words(n: int) -> str:
@@ -326,29 +323,35 @@ def ratio_at(label: str, h: int) -> str:
     return f"{r['ratio'][h - 1]:.2f} [{r['low'][h - 1]:.2f}, {r['high'][h - 1]:.2f}] at h{h}"
 
 
-glue("trivial_beats", f"the recipe beats all three trivial predictors {beats_words(until[first_label])}", display=False)
-glue(
-    "trivial_beats_budgets",
-    "; ".join(f"{label}: {beats_words(n)}" for label, n in until.items()),
-    display=False,
-)
-glue("trivial_ratios", "; ".join(ratio_at(first_label, h) for h in (1, 4, 16, 60)), display=False)
-glue("trivial_first_label", first_label, display=False)
-glue(
-    "trivial_whole",
-    "; ".join(f"{REFERENCES[name]} {whole[name]:.1f} px" for name in (*TRIVIAL, "oracle")),
-    display=False,
-)
-best_at = ratios[first_label]["best"]
-glue(
-    "trivial_best_at",
-    f"{REFERENCES[best_at[0]]} at h1, {REFERENCES[best_at[15]]} at h16 and {REFERENCES[best_at[-1]]} at "
-    f"h{len(best_at)}",
-    display=False,
-)
-fig = relative_to_trivial({label: r for label, r in ratios.items()}, source=nb.source)
-nb.save_figure(fig, "relative_to_trivial")
-plt.show()
+if not ratios:  # no grid records of the recipe yet (the smoke preset, before chapter 7 runs its grid)
+    nb.say("no grid records of the recipe yet: `lucid-dreamer grid` makes them")
+else:
+    first_label, first_row = next(iter(ratios)), horizons[next(iter(recipe_rows))]
+    whole = {name: float(pool_sums(sums.sum(0))["strict_rmse"][-1]) for name, sums in first_row["references"].items()}
+    nb.save_data("relative_to_trivial", {"ratios": ratios, "beats_until": until, "references_whole_strict_512": whole})
+    glue("trivial_beats", f"the recipe beats all three trivial predictors {beats_words(until[first_label])}", display=False)
+    glue(
+        "trivial_beats_budgets",
+        "; ".join(f"{label}: {beats_words(n)}" for label, n in until.items()),
+        display=False,
+    )
+    glue("trivial_ratios", "; ".join(ratio_at(first_label, h) for h in (1, 4, 16, 60)), display=False)
+    glue("trivial_first_label", first_label, display=False)
+    glue(
+        "trivial_whole",
+        "; ".join(f"{REFERENCES[name]} {whole[name]:.1f} px" for name in (*TRIVIAL, "oracle")),
+        display=False,
+    )
+    best_at = ratios[first_label]["best"]
+    glue(
+        "trivial_best_at",
+        f"{REFERENCES[best_at[0]]} at h1, {REFERENCES[best_at[15]]} at h16 and {REFERENCES[best_at[-1]]} at "
+        f"h{len(best_at)}",
+        display=False,
+    )
+    fig = relative_to_trivial({label: r for label, r in ratios.items()}, source=nb.source)
+    nb.save_figure(fig, "relative_to_trivial")
+    plt.show()
 
 # %% [markdown]
 # Over the whole dream the trivial predictors score (strict RMSE at 512 px, the rivals' test

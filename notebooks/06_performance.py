@@ -102,10 +102,11 @@ nb.say(
     f"validation loss ours / reference {result['val_loss_ratio']:.4f} after {cfg.quality_steps} steps each"
 )
 load = result["load"]
-if load["before"] is not None:  # timings taken beside other work are slower: say how busy the machine was
-    busy = max(load["before"], load["after"]) > load["cores"]
+if load["after"] is not None:  # timings taken beside other work are slower: say how busy the machine was
+    busy = load["after"] > load["cores"]  # over the benchmark's last minute, its own threads included
     nb.say(
-        f"machine load {load['before']:.1f} before and {load['after']:.1f} after the benchmark, on {load['cores']} cores"
+        f"machine load over the benchmark's last minute {load['after']:.1f} on {load['cores']} cores "
+        "(its own threads included)"
         + ("; other work shared the cores, so these timings are slower than the machine's best" if busy else "")
     )
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Download the wheels `lucid-dreamer paper-scale` needs beside torch, for the GPU machine (Python 3.12,
-# manylinux x86-64, no package index there), into wheels/ (ignored by git; about 13 MiB). The list and
-# the pinned versions are lucid_dreamer/offline.py's; ALL=1 also fetches the large ones that machine's
+# manylinux x86-64, no package index there), into wheels/ (ignored by git; about 14 MiB). The list and
+# the pinned versions are lucid_dreamer/pipeline/offline.py's; ALL=1 also fetches the large ones that machine's
 # image already holds (opencv-python-headless, numpy, scipy, matplotlib). Usage: scripts/gather_wheels.sh [DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
