@@ -381,3 +381,30 @@ def test_the_reference_points_are_todays_whatever_a_record_carries():
     assert copy_last["strict_512"] == pytest.approx(carried["pooled"]["strict_rmse"] * to_512, rel=1e-3)
     assert copy_last["strict_h4_512"] == pytest.approx(carried["within"]["4"]["strict_rmse"] * to_512, rel=1e-3)
     assert copy_last["detection"] == pytest.approx(carried["pooled"]["detection_rate"], rel=1e-3)
+
+
+def test_the_grid_writes_the_reference_tracks_of_a_world_that_has_none(tmp_path, monkeypatch):
+    """A fresh clone's first grid run writes a truth file; the references beside it must follow, or the book
+    cannot score the record against them."""
+    from lucid_dreamer.method.references import REFERENCES
+
+    preset = PRESETS["smoke"]
+    monkeypatch.setattr(paths, "grid_records_dir", lambda p: tmp_path)
+    monkeypatch.setattr(grid_runner, "select_runs", lambda p, only=None: [])
+    monkeypatch.setattr(grid_runner, "world_contexts", lambda p: {"truth__x__k4": (p, 4), "truth__y__k4": (p, 4)})
+    truth = np.full((2, 3, 2), 10.0)
+    grid_runner._write_tracks(paths.tracks_path(preset, "truth__x__k4"), {"cube": truth, "paper": truth})
+    loaded = []
+
+    def stage_tracks(world, k, progress=True):
+        loaded.append(k)
+        return {name: {"cube": truth + 1, "paper": truth + 1} for name in REFERENCES} | {
+            "truth": {"cube": truth, "paper": truth}
+        }
+
+    monkeypatch.setattr(grid_runner.stages, "load_reference_tracks", stage_tracks)
+    grid_runner.run_grid(preset, progress=False)
+    assert paths.tracks_path(preset, "references__x__k4").exists() and loaded == [4]
+    assert not paths.tracks_path(preset, "references__y__k4").exists()  # no truth file: nothing to score
+    grid_runner.run_grid(preset, progress=False)
+    assert loaded == [4]  # written once: the next grid call leaves it

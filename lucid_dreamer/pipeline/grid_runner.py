@@ -179,13 +179,19 @@ def references_name(truth: str) -> str:
     return "references__" + truth.removeprefix("truth__")
 
 
-def write_reference_tracks(preset: Preset, progress: bool = True) -> list[str]:
+def write_reference_tracks(preset: Preset, progress: bool = True, missing_only: bool = False) -> list[str]:
     """The reference points' tracks (`references.REFERENCES`, both trackers) of every world and context that
-    has committed true tracks, from the references stage, beside them as `references__<data hash>__k<K>.json`:
-    any record can then be scored against them at every horizon without running anything. Checks that the
-    stage's true tracks are the committed ones (the same episodes and tracker). Returns the names written."""
+    has committed true tracks (`missing_only`: of those that have none beside them yet), from the references
+    stage, beside them as `references__<data hash>__k<K>.json`: any record can then be scored against them at
+    every horizon without running anything. Checks that the stage's true tracks are the committed ones (the
+    same episodes and tracker). Returns the names written."""
     written = []
-    todo = [(truth, w) for truth, w in world_contexts(preset).items() if paths.tracks_path(preset, truth).exists()]
+    todo = [
+        (truth, w)
+        for truth, w in world_contexts(preset).items()
+        if paths.tracks_path(preset, truth).exists()
+        and not (missing_only and paths.tracks_path(preset, references_name(truth)).exists())
+    ]
     for truth, (world, k) in tqdm(todo, desc="references", unit="world", disable=not progress):
         tracks = stages.load_reference_tracks(world, k, progress=False)
         committed = json.loads(paths.tracks_path(preset, truth).read_text())
@@ -232,11 +238,12 @@ def run_pending(preset: Preset, run: GridRun, progress: bool = False) -> bool:
 
 
 def run_grid(preset: Preset, only: str | None = None, limit: int | None = None, progress: bool = True) -> list[str]:
-    """Run every unfinished run (whose id contains `only`), at most `limit` of them, in this process;
-    returns their ids."""
+    """Run every unfinished run (whose id contains `only`), at most `limit` of them, in this process, then
+    the reference tracks of any world that has none yet; returns the runs' ids."""
     todo = select_runs(preset, only)[:limit]
     for run in tqdm(todo, desc="grid", unit="run", disable=not progress):
         run_pending(preset, run)
+    write_reference_tracks(preset, progress=False, missing_only=True)  # the book scores every record against them
     return [r.id for r in todo]
 
 
