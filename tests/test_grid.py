@@ -200,6 +200,23 @@ def test_a_record_is_trusted_only_from_a_clean_commit_and_the_current_tracker(co
     assert grid_runner.trusted(record, committed) is trusted
 
 
+@pytest.mark.parametrize(
+    "commit, package, trusted",
+    [
+        ("abc1234+dirty", "c0ffee000001", True),  # the dirt lay outside the package
+        ("abc1234+dirty", "c0ffee000002", False),  # the package itself was changed
+        ("abc1234+dirty", None, False),  # an older record names no package
+        ("def5678+dirty", None, False),  # a commit git cannot read
+    ],
+)
+def test_a_dirty_tree_is_trusted_only_when_its_package_was_the_commits(monkeypatch, commit, package, trusted):
+    # a notebook edited beside the run dirties the tree but not the code that ran
+    monkeypatch.setattr(grid_runner, "package_hash_at", lambda commit: {"abc1234": "c0ffee000001"}.get(commit))
+    made_by = {"commit": commit} | ({} if package is None else {"package": package})
+    record = {"provenance": made_by, "metrics": {"tracker_version": TRACKER_VERSION}}
+    assert grid_runner.trusted(record) is trusted
+
+
 def test_compute_hours_counts_a_shared_run_once():
     def timed(configs, seconds, train_seconds):
         return {
@@ -408,3 +425,18 @@ def test_the_grid_writes_the_reference_tracks_of_a_world_that_has_none(tmp_path,
     assert not paths.tracks_path(preset, "references__y__k4").exists()  # no truth file: nothing to score
     grid_runner.run_grid(preset, progress=False)
     assert loaded == [4]  # written once: the next grid call leaves it
+
+
+@pytest.mark.parametrize(
+    "commit_now, package_now, expected",
+    [
+        ("abc1234", "c0ffee000001", {"commit": "abc1234", "package": "c0ffee000001"}),
+        ("bcd2345", "c0ffee000001", {"commit": "abc1234+dirty", "package": "c0ffee000001"}),  # HEAD moved on
+        ("abc1234+dirty", "c0ffee000002", {"commit": "abc1234+dirty"}),  # the package was edited mid-run
+    ],
+)
+def test_a_run_whose_code_changed_while_it_ran_names_no_package(monkeypatch, commit_now, package_now, expected):
+    monkeypatch.setattr(grid_runner, "provenance", lambda *_: {"commit": commit_now, "package": package_now})
+    made_by = {"notebook": "lucid-dreamer grid", "preset": "cpu", "commit": "abc1234", "package": "c0ffee000001"}
+    moved = grid_runner._still(made_by)
+    assert {k: moved[k] for k in ("commit", "package") if k in moved} == expected

@@ -1,9 +1,10 @@
 import json
 import re
+import subprocess
 
 import lucid_dreamer
 from lucid_dreamer.book import notebook
-from lucid_dreamer.pipeline.provenance import caption, provenance
+from lucid_dreamer.pipeline.provenance import caption, package_hash, package_hash_at, provenance
 
 
 def test_a_record_names_commit_device_versions_and_seeds(tmp_path, monkeypatch):
@@ -39,3 +40,24 @@ def test_the_cpu_is_named_with_its_thread_count_in_words(monkeypatch):
     for threads, words in ((1, "1 thread)"), (2, "2 threads)")):
         monkeypatch.setattr(torch, "get_num_threads", lambda n=threads: n)
         assert device_name().endswith(words)
+
+
+def test_package_hash_at_a_commit_is_the_hash_of_that_commits_package(tmp_path):
+    package = tmp_path / "lucid_dreamer"
+    (package / "method").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "method" / "world.py").write_text("GRAVITY = 9.81\n")
+    (package / "notes.txt").write_text("not code")
+
+    def git(*args):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True, capture_output=True
+        )
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "one")
+    assert package_hash_at("HEAD", tmp_path) == package_hash(package)
+    (package / "method" / "world.py").write_text("GRAVITY = 1.62\n")  # the tree changes, the commit does not
+    assert package_hash_at("HEAD", tmp_path) != package_hash(package)
+    assert package_hash_at("no-such-commit", tmp_path) is None

@@ -26,7 +26,7 @@ from ..method.track import TRACKER_VERSION
 from . import cache, paths, stages
 from .grid import GridRun, grid_runs
 from .presets import Preset
-from .provenance import provenance
+from .provenance import package_hash_at, provenance
 
 
 def run_configs(preset: Preset, run: GridRun) -> dict:
@@ -53,10 +53,14 @@ def _identity(configs: dict) -> dict:
 
 def trusted(record: dict, committed: bool = True) -> bool:
     """Whether a record's numbers can stand: made by today's trackers and, for the records the book
-    commits (every preset's but smoke's, which CI makes afresh), by a clean commit. A record from a
-    dirty tree or an older analysis is run again, never trusted."""
-    commit = record["provenance"]["commit"]
-    clean = commit != "unknown" and not commit.endswith("+dirty")
+    commits (every preset's but smoke's, which CI makes afresh), by a commit's package: a clean tree, or
+    one whose dirt lay outside the package (its package hash is the commit's). A record from a changed
+    package or an older analysis is run again, never trusted."""
+    made_by = record["provenance"]
+    commit = made_by["commit"]
+    base = commit.removesuffix("+dirty")
+    package = made_by.get("package")
+    clean = commit != "unknown" and (base == commit or (package is not None and package == package_hash_at(base)))
     return (clean or not committed) and record["metrics"].get("tracker_version") == TRACKER_VERSION
 
 
@@ -158,10 +162,15 @@ def _val_curve(log: Path) -> list[list[float]]:
 
 
 def _still(made_by: dict) -> dict:
-    """The provenance taken when a run started, marked dirty if the code changed while it ran (its
-    numbers then belong to no one commit)."""
-    now = provenance(made_by["notebook"], made_by["preset"])["commit"]
-    return made_by if now == made_by["commit"] else {**made_by, "commit": made_by["commit"] + "+dirty"}
+    """The provenance taken when a run started, marked dirty if the tree changed while it ran; if the
+    package itself changed, it names no package hash either (its numbers then belong to no one commit)."""
+    now = provenance(made_by["notebook"], made_by["preset"])
+    if now["commit"] == made_by["commit"] and now["package"] == made_by["package"]:
+        return made_by
+    moved = {**made_by, "commit": made_by["commit"].removesuffix("+dirty") + "+dirty"}
+    if now["package"] != made_by["package"]:
+        del moved["package"]
+    return moved
 
 
 def world_contexts(preset: Preset) -> dict[str, tuple[Preset, int]]:

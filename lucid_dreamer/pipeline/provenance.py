@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 import platform
 import subprocess
+import tarfile
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .. import __version__
 from ..method.precision import record as precision_record
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _commit() -> str:
@@ -33,15 +38,39 @@ def _commit() -> str:
         return "unknown"
 
 
-def package_hash() -> str:
+def package_hash(root: Path = PACKAGE_ROOT) -> str:
     """A short hash of the package's source (every module's path and text): two runs that agree on it ran
     the same code, whatever their commits (the book's test that every chapter ran against the committed
     package compares it)."""
-    root = Path(__file__).resolve().parent.parent
+    return _hash_sources((path.relative_to(root).as_posix(), path.read_bytes()) for path in sorted(root.rglob("*.py")))
+
+
+def _hash_sources(sources) -> str:
+    """The hash of (path inside the package, text) pairs, in path order."""
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for name, text in sources:
+        digest.update(name.encode() + b"\0" + text + b"\0")
     return digest.hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=None)
+def package_hash_at(commit: str, repo: Path = PACKAGE_ROOT.parent) -> str | None:
+    """`package_hash` of the package as committed at `commit` in `repo` (None where git cannot read it): a
+    record from a tree whose only dirt lay outside the package (a notebook being edited) ran that commit's
+    code when its package hash equals this."""
+    try:
+        tar = subprocess.run(
+            ["git", "archive", commit, "--", "lucid_dreamer"], capture_output=True, timeout=30, cwd=repo
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if tar.returncode:
+        return None
+    with tarfile.open(fileobj=io.BytesIO(tar.stdout)) as archive:
+        modules = sorted(
+            (m for m in archive.getmembers() if m.isfile() and m.name.endswith(".py")), key=lambda m: m.name
+        )
+        return _hash_sources((m.name.removeprefix("lucid_dreamer/"), archive.extractfile(m).read()) for m in modules)
 
 
 def device_name() -> str:
