@@ -112,7 +112,7 @@ def audit_table(rows: list[dict], main_world: str | None = None):
     header = ["the paper's claim (source)", "our measurement", "verdict", "measured in"]
     cells = [[f"{r['claim']} ({r['source']})", r["ours"], verdict_text(r), measured_in(r)] for r in ordered]
     classes = ["verdict-" + r["verdict"].replace(" ", "-") for r in ordered]
-    return table(header, cells, classes, stacked=True)
+    return table(header, cells, classes)
 
 
 def _chapters(notebooks: str) -> str:

@@ -70,9 +70,6 @@ class Table:
     frame: pd.DataFrame
     row_classes: list[str] | None = None
     """A CSS class per row, added to each of its cells (the audit colours rows by verdict)."""
-    stacked: bool = False
-    """On a phone, each row is shown as a block of labelled lines instead of a row of columns
-    (`_static/tables.css`, `lucid-stacked`): for wide tables of words."""
 
     def _repr_html_(self) -> str:
         # numbers right-aligned, words left-aligned and wrapped between words (_static/tables.css); an
@@ -82,14 +79,13 @@ class Table:
             kinds = kinds.apply(lambda column: column + [f" {c}" for c in self.row_classes])
         cells = self.frame.map(lambda cell: INTERVAL.sub(lambda m: m.group().replace(" ", "\u00a0"), str(cell)))
         styler = Styler(cells, uuid="lucid", cell_ids=False).hide(axis="index").format(escape="html")
-        css = "lucid-table lucid-stacked" if self.stacked else "lucid-table"
-        html = styler.set_td_classes(kinds).set_table_attributes(f'class="{css}"').to_html()
+        html = styler.set_td_classes(kinds).set_table_attributes('class="lucid-table"').to_html()
         return f'<div class="lucid-table-wrap">{html}</div>'
 
 
-def table(header: list[str], rows: list[list], row_classes: list[str] | None = None, stacked: bool = False) -> Table:
+def table(header: list[str], rows: list[list], row_classes: list[str] | None = None) -> Table:
     """A `Table` with these column headers and rows of cells (see `Table` for the rest)."""
-    return Table(pd.DataFrame(rows, columns=header), row_classes, stacked)
+    return Table(pd.DataFrame(rows, columns=header), row_classes)
 
 
 def dream_results(reports: dict[str, dict]) -> Table:
