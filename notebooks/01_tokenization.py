@@ -60,7 +60,7 @@ print(nb.header)
 # time a toss with spin. After that nothing random acts on the cube, so its future follows
 # from its past. A fixed camera looks down at the arena from above at an angle.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Three simulated episodes at six moments each. The cube slides or tumbles and bounces off the walls; nothing random acts on it after the first frame, so its future follows from its past.", "name": "fig-world"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Three simulated episodes at six moments each. The cube slides or tumbles and bounces off the walls; nothing random acts on it after the first frame, so its future follows from its past.", "name": "fig-world"}, "image": {"alt": "Three simulated episodes at six moments each"}}
 sim_dir = stages.simulate_stage(P)
 episodes = stages.load_episodes(P)
 sim = json.loads((sim_dir / "report.json").read_text())
@@ -123,7 +123,7 @@ nb.say(
     f"centroid moved {rt['rmse_px'] * to_512:.2f} px RMSE at 512, detected {rt['detected']}/{rt['total']}"
 )
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Held-out test frames before and after the tokenizer's round trip, and their difference (darker: larger). Look at the cube: its colour and outline survive, which is what the tracker needs.", "name": "fig-round-trip"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Held-out test frames before and after the tokenizer's round trip, and their difference (darker: larger). Look at the cube: its colour and outline survive, which is what the tracker needs.", "name": "fig-round-trip"}, "image": {"alt": "Held-out test frames before and after the tokenizer's round trip, and their difference (darker"}}
 test = split_episodes(P.world.episodes, P.data)["test"]
 originals = frames[test[:3], P.world.frames_per_episode // 2]
 decoded = tokenizer.decode(tokenizer.encode(originals))
@@ -145,7 +145,7 @@ plt.show()
 # never see pixels: they predict these arrays, normalised per channel with statistics of the
 # training episodes (the paper uses one scalar mean and std; both are available).
 
-# %% mystnb={"figure": {"caption": "The 16 latent channels of one test frame, each with its colour bar. The models of the next chapters see only these arrays, one cell for every 8 x 8 pixels.", "name": "fig-latents"}}
+# %% mystnb={"figure": {"caption": "The 16 latent channels of one test frame, each with its colour bar. The models of the next chapters see only these arrays, one cell for every 8 x 8 pixels.", "name": "fig-latents"}, "image": {"alt": "The 16 latent channels of one test frame, each with its colour bar"}}
 latents, norm = stages.load_latents(P)
 z = latents[test[0], P.world.frames_per_episode // 2].numpy()
 fig = latent_channels(z, source=nb.source)

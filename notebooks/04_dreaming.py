@@ -99,8 +99,8 @@ HTML(animation_html(panels))
 # ## The demo video
 #
 # The paper's demo shows ground truth beside Probabilistic Plus and ResNet-Rollout; ours does the
-# same on the first three held-out test episodes, with both of this book's ResNet-Rollout runs,
-# each panel labelled with what it is.
+# same on the first three held-out test episodes, with both of this book's ResNet-Rollout runs and
+# Probabilistic Plus, each panel labelled with what it is.
 
 # %% tags=["hide-input"]
 video_frames = np.concatenate(
@@ -117,10 +117,11 @@ nb.say(
 # the book's column is about 690 px wide: the video fits it, and shrinks with a narrower window
 display(HTML(nb.video_html(video_path, width=min(680, video_frames.shape[2]))))
 glue("video_frames", len(video_frames), display=False)
+glue("video_models", ", ".join(dreams), display=False)
 
 # %% [markdown]
-# *The demo video: three held-out test episodes one after another, the true frames beside both
-# ResNet-Rollout runs' dreams, each panel labelled; 10 frames a second.*
+# *The demo video: three held-out test episodes one after another, the true frames beside the
+# dreams of [{glue:text}`video_models`]{.prose}, each panel labelled; 10 frames a second.*
 
 # %% [markdown]
 # ## What this chapter showed

@@ -99,7 +99,7 @@ reports |= {REFERENCES[k]: v for k, v in refs.items()}
 # the paper's settings (top: trajectories, solid true and dashed dreamed; bottom: error per
 # frame after the context, mean over episodes with a band of one standard deviation).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Top: the true (solid) and dreamed (dashed) cube paths of four held-out episodes (drawing all 16 hides them). Bottom: the error per dreamed frame (px at 512), mean over every held-out episode with one standard deviation; the dotted line is the mean error, below the RMSE in the title, which squares each error before averaging.", "name": "fig-tracking"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Top: the true (solid) and dreamed (dashed) cube paths of four held-out episodes (drawing all 16 hides them). Bottom: the error per dreamed frame (px at 512), mean over every held-out episode with one standard deviation; the dotted line is the mean error, below the RMSE in the title, which squares each error before averaging.", "name": "fig-tracking"}, "image": {"alt": "Top"}}
 main = P.experiments[0]
 dream_xy = load_file(stages.dream_stage(P, main) / "tracks.safetensors")["dream/cube"]
 truth_xy = stages.load_truth_tracks(P, main.model.context_frames)["cube"]
@@ -284,7 +284,7 @@ display(false_table)
 #
 # Error and detection against the number of frames dreamed.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Strict RMSE within the first h dreamed frames (px at 512) for each model and reference. Where a model's line lies above a trivial predictor's, that predictor forecasts better at that horizon.", "name": "fig-horizon"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Strict RMSE within the first h dreamed frames (px at 512) for each model and reference. Where a model's line lies above a trivial predictor's, that predictor forecasts better at that horizon.", "name": "fig-horizon"}, "image": {"alt": "Strict RMSE within the first h dreamed frames (px at 512) for each model and reference"}}
 fig = error_by_horizon({label: scale_to(r) for label, r in reports.items()}, 512, source=nb.source)
 nb.save_figure(fig, "error_by_horizon")
 plt.show()
@@ -301,7 +301,7 @@ plt.show()
 # episodes). Bands are paired 95% bootstrap intervals: seeds and episodes resampled, the same
 # episode draws for the model and the predictors. Below 1 the recipe beats all three.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The recipe's strict RMSE divided by the best trivial predictor's at each horizon and budget, with 95% intervals. Below the line at 1 the model beats all three trivial predictors.", "name": "fig-relative"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The recipe's strict RMSE divided by the best trivial predictor's at each horizon and budget, with 95% intervals. Below the line at 1 the model beats all three trivial predictors.", "name": "fig-relative"}, "image": {"alt": "The recipe's strict RMSE divided by the best trivial predictor's at each horizon and budget, with 95% intervals"}}
 records = grid_summaries.at_grid_budget(grid_runner.load_records(P))  # the claim rows again at 1,500 are the curve's
 recipe_rows = {("rivals", "resnet_rollout"): P.grid.steps, **{("curve", f"recipe_s{s}"): s for s in P.grid.curve_steps}}
 horizons = grid_summaries.horizon_table(P, [r for r in records if (r["group"], r["variant"]) in recipe_rows])
@@ -369,7 +369,7 @@ else:
 # the U-Nets, Sharp-Shooter, Probabilistic Plus and Hero are compared with seeds in chapter 7
 # (Figure 3 with intervals); here they are absent rather than filled in.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 3, computed: our runs and the references (bars, px at 512 and % detected) and the paper's reported values (stars) where a model of the same name exists here.", "name": "fig-figure3"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 3, computed: our runs and the references (bars, px at 512 and % detected) and the paper's reported values (stars) where a model of the same name exists here.", "name": "fig-figure3"}, "image": {"alt": "The paper's Figure 3, computed"}}
 fig = results_bars(
     {label: scale_to(r)["pooled"] for label, r in reports.items()},
     paper={main.label: PAPER_RESULTS["ResNet-Rollout"]},

@@ -81,7 +81,7 @@ table = tables.benchmark(result)
 glue("bench_table", table, display=False)
 display(table)
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Speed-up over the paper's implementation, one change at a time, for training and dreaming (medians of the repeats). Each bar adds one change to the one before.", "name": "fig-speedups"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Speed-up over the paper's implementation, one change at a time, for training and dreaming (medians of the repeats). Each bar adds one change to the one before.", "name": "fig-speedups"}, "image": {"alt": "Speed-up over the paper's implementation, one change at a time, for training and dreaming (medians of the repeats)"}}
 fig = speedups(result, source=nb.source)
 nb.save_figure(fig, "bench_speedups")
 plt.show()

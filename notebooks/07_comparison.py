@@ -118,7 +118,7 @@ def saved(name):
 curve = grid_summaries.learning_curve(every_record)
 nb.say(comparison.budget_sentence(curve, PAPER_STEPS))
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "The three trainings at each budget: validation loss (first panel, the only one the budget is chosen on) and test strict RMSE (px at 512) within 1, 4, 16 frames and over the whole dream, with the references as grey lines.", "name": "fig-learning-curve"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The three trainings at each budget: validation loss (first panel, the only one the budget is chosen on) and test strict RMSE (px at 512) within 1, 4, 16 frames and over the whole dream, with the references as grey lines.", "name": "fig-learning-curve"}, "image": {"alt": "The three trainings at each budget"}}
 glue("budget_choice", comparison.budget_sentence(curve, PAPER_STEPS), display=False)
 panels = [
     ("val_loss", "best validation loss"),
@@ -134,8 +134,9 @@ nb.save_figure(fig, "learning_curve")
 plt.show()
 
 # %% [markdown]
-# By the rule: {glue:text}`budget_choice`. The rows below were trained before the rule was
-# applied, at {glue:text}`grid_steps` steps; every row a claim depends on trains again at the
+# Applied to the learning curve, on validation loss alone, the rule gives:
+# {glue:text}`budget_choice`. The rows below were trained before the rule was applied, at
+# {glue:text}`grid_steps` steps; every row a claim depends on trains again at the
 # chosen budget ({glue:text}`claim_steps` steps) as the grid's next runs, and the chapter judges
 # the claims at {glue:text}`grid_budget` until all of them have landed
 # ({glue:text}`claim_rows_done` so far). The curve shows how far each verdict can still move: the
@@ -230,7 +231,7 @@ for name, text in shifts.items():
 # predictors on the same test episodes as grey lines: a bar to the right of copy-last's line in
 # the error panels has not learned to beat copying the last frame.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Figure 3 with intervals: each model's mean over seeds (bar), its 95% interval (black line), each seed (dots), the paper's values (stars) and the references on the same test episodes (grey lines).", "name": "fig-figure3-intervals"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Figure 3 with intervals: each model's mean over seeds (bar), its 95% interval (black line), each seed (dots), the paper's values (stars) and the references on the same test episodes (grey lines).", "name": "fig-figure3-intervals"}, "image": {"alt": "Figure 3 with intervals"}}
 rivals, paper = comparison.figure3_data(summary, labels)
 panels = [
     ("rmse_512", "RMSE, detected frames (px at 512)"),
@@ -247,7 +248,7 @@ plt.show()
 # The paper says over-parameterisation hurts: error should fall and then rise with size. Two
 # families, the ResNet-Rollout and the Rollout U-Net, over widths, with 95% intervals.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Strict RMSE (px at 512) against the number of parameters, for two families, with 95% intervals. The paper's inverted U would show as an error that falls and then rises again with size.", "name": "fig-inverted-u"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Strict RMSE (px at 512) against the number of parameters, for two families, with 95% intervals. The paper's inverted U would show as an error that falls and then rises again with size.", "name": "fig-inverted-u"}, "image": {"alt": "Strict RMSE (px at 512) against the number of parameters, for two families, with 95% intervals"}}
 fig = inverted_u(comparison.width_series(summary), "strict RMSE (px at 512)", source=nb.source)
 nb.save_figure(fig, "inverted_u")
 plt.show()

@@ -65,6 +65,9 @@ def test_the_animation_puts_at_most_three_panels_a_row(monkeypatch):
     frames = np.zeros((2, 8, 8, 3), dtype=np.uint8)
     html = animation_html({f"panel {i}": frames for i in range(5)})
     assert shapes == [(2, 3)] and "<script" in html
+    shapes.clear()
+    animation_html({f"panel {i}": frames for i in range(4)})  # two by two: no empty slot widens the frames
+    assert shapes == [(2, 2)]
 
 
 def test_the_video_player_links_the_video_instead_of_embedding_it(tmp_path, monkeypatch):
@@ -118,3 +121,15 @@ def test_relative_to_trivial_draws_each_models_ratio_with_its_band_and_the_line_
     assert ax.get_xscale() == "log" and len(ax.collections) == 2  # one band per model
     assert [line.get_label() for line in ax.lines] == ["a", "b", "the best trivial predictor"]
     assert list(ax.lines[-1].get_ydata()) == [1, 1]
+
+
+def test_the_legend_explains_a_reference_drawn_only_below_the_first_panel():
+    from lucid_dreamer.book.grid_plots import interval_bars
+
+    cell = {"mean": 2.0, "low": 1.0, "high": 3.0, "values": [1.5, 2.0, 2.5]}
+    references = {"copy-last": {"strict": 4.0}}  # the first panel's metric has no reference
+    fig = interval_bars(
+        {"a": {"rmse": cell, "strict": cell}}, [("rmse", "RMSE"), ("strict", "strict")], references=references
+    )
+    (legend,) = fig.legends
+    assert "copy-last" in [text.get_text() for text in legend.get_texts()]

@@ -125,7 +125,7 @@ def measure_speed(ev: Evidence) -> Measurement:
     claimed = PAPER_TRAIN_MINUTES["84M baseline"] / PAPER_TRAIN_MINUTES["ResNet-Rollout"]
     line = (
         f"{ratio.text(1, unit='x')} the Rollout U-Net's training samples/s (claimed {claimed:.0f}x), but our "
-        "U-Net's size is our choice (see the models table), so the ratio says nothing about the paper's"
+        "U-Net's size is our choice (see the models table), so the ratio says nothing about the paper's 84M model"
     )
     return Measurement(line, status=UNTESTABLE)
 

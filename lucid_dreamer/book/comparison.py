@@ -15,7 +15,7 @@ from ..method.models import build_model, count_parameters
 from ..method.references import REFERENCES, TRIVIAL
 from ..pipeline.grid import GridRun
 from ..pipeline.grid_runner import record_precision
-from ..pipeline.grid_summaries import chosen_budget, metric_values, reference_points, summarize
+from ..pipeline.grid_summaries import BUDGET_TOLERANCE, chosen_budget, metric_values, reference_points, summarize
 from ..pipeline.presets import Preset
 from .paper import PAPER_RESULTS
 from .tables import Table, interval, is_rate, number, shown, table
@@ -175,20 +175,30 @@ def curve_standing(cells: dict[str, dict[int, dict]], refs: dict[str, dict], met
     return f"{at} (the trivial predictors: {'; '.join(trivial)} px)" if trivial else at
 
 
+def _and(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return " and ".join(filter(None, [", ".join(items[:-1]), items[-1]]))
+
+
 def budget_sentence(curve: dict[str, dict[int, list[dict]]], cap: int) -> str:
-    """The budget rule's choice per training, and the grid's budget: the largest, at most `cap`."""
+    """The budget rule's choice per training, and the grid's budget: the largest, at most `cap` (a clause
+    to follow a colon: lower case, no full stop)."""
     chosen = {name: chosen_budget(budgets) for name, budgets in curve.items()}
-    parts = [
-        f"{CURVE_LABELS[name]} {steps:,} of {', '.join(f'{s:,}' for s in sorted(curve[name]))} steps"
+    tried = {name: _and([f"{s:,}" for s in sorted(curve[name])]) for name in chosen}
+    shared = len(set(tried.values())) == 1
+    picks = "; ".join(
+        f"{CURVE_LABELS[name]}: {steps:,} steps" + ("" if shared else f" (of {tried[name]})")
         for name, steps in chosen.items()
-    ]
-    budget = max(chosen.values())
-    verdict = (
-        f"the claim rows train again at {budget:,} steps"
-        if budget <= cap
-        else f"the rule asks for {budget:,} steps, more than the paper's {cap:,}: the claim rows train again at {cap:,}"
     )
-    return f"{'; '.join(parts)}: {verdict}"
+    within = f"within {100 * BUDGET_TOLERANCE:.0f}% of the longest run's validation loss"
+    how = (
+        f"each the smallest of {tried[next(iter(chosen))]} steps {within}" if shared else f"each the smallest {within}"
+    )
+    budget = max(chosen.values())
+    outcome = f"the claim rows train again at {min(budget, cap):,} steps"
+    if budget > cap:
+        outcome = f"the rule asks for {budget:,} steps, more than the paper's {cap:,}, so {outcome}"
+    return f"{picks} ({how}); {outcome}"
 
 
 BUDGET_COLUMNS = ("strict_512", "strict_h4_512", "strict_h16_512")

@@ -25,6 +25,15 @@ def reference_lines(ax, references: dict[str, dict[str, float]], metric: str, li
             line(scale * values[metric], color="0.3", lw=1, ls=("--", ":", "-.", (0, (5, 1)))[j % 4], label=label)
 
 
+def _legend_entries(axes) -> tuple[list, list[str]]:
+    """Every labelled line of any panel, once (a reference may be drawn only in some panels)."""
+    handles = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    return list(handles.values()), list(handles)
+
+
 def interval_bars(
     rows: dict[str, dict[str, dict]],
     panels: list[tuple[str, str]],
@@ -68,7 +77,7 @@ def interval_bars(
     first.plot([], [], color="k", label="95% interval of the mean")
     if paper:
         first.plot([], [], "k*", label="the paper's reported value")
-    legend = figure_legend(fig, *first.get_legend_handles_labels(), ncol=3)
+    legend = figure_legend(fig, *_legend_entries(axes.flat), ncol=3)
     fit_layout(fig, source, legend, h_pad=1.0)
     return fig
 
@@ -129,11 +138,7 @@ def learning_curve(
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("optimizer steps", fontsize=SMALL)
         ax.tick_params(labelsize=SMALL)
-    handles = {}
-    for ax in axes.flat:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(lab, h)
-    legend = figure_legend(fig, list(handles.values()), list(handles), ncol=3)
+    legend = figure_legend(fig, *_legend_entries(axes.flat), ncol=3)
     fit_layout(fig, source, legend)
     return fig
 

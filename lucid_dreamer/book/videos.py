@@ -43,9 +43,10 @@ def animation_html(panels: dict[str, np.ndarray], fps: int = 10) -> str:
     """
     from matplotlib.animation import FuncAnimation
 
-    # at most three panels a row, drawn at the size the book's column shows them, so titles stay legible
-    cols = min(3, len(panels))
-    rows = -(-len(panels) // cols)
+    # at most three panels a row, rows as full as can be (four panels: two by two, no empty slots that
+    # would widen every frame), drawn at the size the book's column shows them, so titles stay legible
+    rows = -(-len(panels) // 3)
+    cols = -(-len(panels) // rows)
     fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.5 * rows + 0.3), dpi=96, squeeze=False)
     images = []
     for ax in axes.flat:
