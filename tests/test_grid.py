@@ -206,7 +206,7 @@ def test_a_record_is_trusted_only_from_a_clean_commit_and_the_current_tracker(co
         ("abc1234+dirty", "c0ffee000001", True),  # the dirt lay outside the package
         ("abc1234+dirty", "c0ffee000002", False),  # the package itself was changed
         ("abc1234+dirty", None, False),  # an older record names no package
-        ("def5678+dirty", None, False),  # a commit git cannot read
+        ("def5678+dirty", "c0ffee000001", False),  # a commit git cannot read
     ],
 )
 def test_a_dirty_tree_is_trusted_only_when_its_package_was_the_commits(monkeypatch, commit, package, trusted):
@@ -428,15 +428,35 @@ def test_the_grid_writes_the_reference_tracks_of_a_world_that_has_none(tmp_path,
 
 
 @pytest.mark.parametrize(
-    "commit_now, package_now, expected",
+    "commit_then, commit_now, package_now, expected",
     [
-        ("abc1234", "c0ffee000001", {"commit": "abc1234", "package": "c0ffee000001"}),
-        ("bcd2345", "c0ffee000001", {"commit": "abc1234+dirty", "package": "c0ffee000001"}),  # HEAD moved on
-        ("abc1234+dirty", "c0ffee000002", {"commit": "abc1234+dirty"}),  # the package was edited mid-run
+        ("abc1234", "abc1234", "c0ffee000001", {"commit": "abc1234", "package": "c0ffee000001"}),
+        # HEAD moved on (a record committed beside the run): the record names its commit's package
+        (
+            "abc1234",
+            "bcd2345",
+            "c0ffee000001",
+            {"commit": "abc1234+dirty", "package": "c0ffee000001", "cp": "c0ffee000001"},
+        ),
+        # a notebook was being edited all along: the same
+        (
+            "abc1234+dirty",
+            "abc1234+dirty",
+            "c0ffee000001",
+            {"commit": "abc1234+dirty", "package": "c0ffee000001", "cp": "c0ffee000001"},
+        ),
+        ("abc1234", "abc1234+dirty", "c0ffee000002", {"commit": "abc1234+dirty"}),  # the package was edited mid-run
     ],
 )
-def test_a_run_whose_code_changed_while_it_ran_names_no_package(monkeypatch, commit_now, package_now, expected):
+def test_a_run_whose_code_changed_while_it_ran_names_no_package(
+    monkeypatch, commit_then, commit_now, package_now, expected
+):
     monkeypatch.setattr(grid_runner, "provenance", lambda *_: {"commit": commit_now, "package": package_now})
-    made_by = {"notebook": "lucid-dreamer grid", "preset": "cpu", "commit": "abc1234", "package": "c0ffee000001"}
+    monkeypatch.setattr(grid_runner, "package_hash_at", lambda commit: {"abc1234": "c0ffee000001"}.get(commit))
+    made_by = {"notebook": "lucid-dreamer grid", "preset": "cpu", "commit": commit_then, "package": "c0ffee000001"}
     moved = grid_runner._still(made_by)
-    assert {k: moved[k] for k in ("commit", "package") if k in moved} == expected
+    names = {"commit": "commit", "package": "package", "commit_package": "cp"}
+    assert {names[k]: moved[k] for k in names if k in moved} == expected
+    record = {"provenance": moved, "metrics": {"tracker_version": TRACKER_VERSION}}
+    monkeypatch.setattr(grid_runner, "package_hash_at", lambda commit: None)  # a copy without git history
+    assert grid_runner.trusted(record) is ("package" in expected)

@@ -54,13 +54,16 @@ def _identity(configs: dict) -> dict:
 def trusted(record: dict, committed: bool = True) -> bool:
     """Whether a record's numbers can stand: made by today's trackers and, for the records the book
     commits (every preset's but smoke's, which CI makes afresh), by a commit's package: a clean tree, or
-    one whose dirt lay outside the package (its package hash is the commit's). A record from a changed
-    package or an older analysis is run again, never trusted."""
+    one whose dirt lay outside the package (its package hash is the commit's, as the record says it read
+    with git when it was written, or git says now). A record from a changed package or an older analysis
+    is run again, never trusted. (Records written before `_still` checked the package kept their starting
+    package hash even if it changed mid-run; a run imports its modules when it starts.)"""
     made_by = record["provenance"]
     commit = made_by["commit"]
     base = commit.removesuffix("+dirty")
     package = made_by.get("package")
-    clean = commit != "unknown" and (base == commit or (package is not None and package == package_hash_at(base)))
+    commits_package = made_by.get("commit_package") or (package is not None and package_hash_at(base))
+    clean = commit != "unknown" and (base == commit or (package is not None and package == commits_package))
     return (clean or not committed) and record["metrics"].get("tracker_version") == TRACKER_VERSION
 
 
@@ -86,7 +89,7 @@ def is_done(preset: Preset, run: GridRun) -> bool:
 
 def _twin(preset: Preset, run: GridRun) -> dict | None:
     """A committed record of another run with `run`'s very configs (a claim row at the budget of a
-    learning-curve point, say), made by today's trackers at a clean commit; None if there is none."""
+    learning-curve point, say), made by today's trackers and a commit's package (`trusted`); None if there is none."""
     for path in sorted(paths.grid_records_dir(preset).glob("*.json")):
         record = json.loads(path.read_text())
         if record["id"] != run.id and _matches(record, preset, run):
@@ -162,14 +165,19 @@ def _val_curve(log: Path) -> list[list[float]]:
 
 
 def _still(made_by: dict) -> dict:
-    """The provenance taken when a run started, marked dirty if the tree changed while it ran; if the
-    package itself changed, it names no package hash either (its numbers then belong to no one commit)."""
+    """The provenance taken when a run started, marked dirty if the tree changed while it ran, with the
+    package of the commit it names (`commit_package`, so that trusting it needs no git later); if the
+    package itself changed, it names no package hash (its numbers then belong to no one commit)."""
     now = provenance(made_by["notebook"], made_by["preset"])
-    if now["commit"] == made_by["commit"] and now["package"] == made_by["package"]:
+    unchanged = now["commit"] == made_by["commit"] and now["package"] == made_by["package"]
+    if unchanged and not made_by["commit"].endswith("+dirty"):
         return made_by
-    moved = {**made_by, "commit": made_by["commit"].removesuffix("+dirty") + "+dirty"}
+    base = made_by["commit"].removesuffix("+dirty")
+    moved = {**made_by, "commit": base + "+dirty"}
     if now["package"] != made_by["package"]:
         del moved["package"]
+    elif (commits_package := package_hash_at(base)) is not None:
+        moved["commit_package"] = commits_package
     return moved
 
 

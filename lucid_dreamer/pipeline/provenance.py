@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import platform
@@ -53,11 +52,16 @@ def _hash_sources(sources) -> str:
     return digest.hexdigest()[:12]
 
 
-@functools.lru_cache(maxsize=None)
+_PACKAGE_AT: dict[tuple[str, Path], str] = {}
+"""`package_hash_at`'s answers so far (only the ones git gave: a failure is asked again)."""
+
+
 def package_hash_at(commit: str, repo: Path = PACKAGE_ROOT.parent) -> str | None:
     """`package_hash` of the package as committed at `commit` in `repo` (None where git cannot read it): a
     record from a tree whose only dirt lay outside the package (a notebook being edited) ran that commit's
     code when its package hash equals this."""
+    if (commit, repo) in _PACKAGE_AT:
+        return _PACKAGE_AT[commit, repo]
     try:
         tar = subprocess.run(
             ["git", "archive", commit, "--", "lucid_dreamer"], capture_output=True, timeout=30, cwd=repo
@@ -70,7 +74,9 @@ def package_hash_at(commit: str, repo: Path = PACKAGE_ROOT.parent) -> str | None
         modules = sorted(
             (m for m in archive.getmembers() if m.isfile() and m.name.endswith(".py")), key=lambda m: m.name
         )
-        return _hash_sources((m.name.removeprefix("lucid_dreamer/"), archive.extractfile(m).read()) for m in modules)
+        found = _hash_sources((m.name.removeprefix("lucid_dreamer/"), archive.extractfile(m).read()) for m in modules)
+    _PACKAGE_AT[commit, repo] = found
+    return found
 
 
 def device_name() -> str:
