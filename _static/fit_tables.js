@@ -4,8 +4,10 @@
 (() => {
   const fit = () => {
     for (const table of document.querySelectorAll(".bd-article table:not(.highlighttable)")) {
-      const heads = [...table.querySelectorAll("thead tr:last-child th")].map((th) => th.innerText.trim());
-      if (!heads.length) continue;
+      const headCells = [...table.querySelectorAll("thead th")];
+      // labels by position need one header row of single cells; other tables keep their scroll box
+      if (!headCells.length || table.querySelectorAll("thead tr").length > 1 || headCells.some((th) => th.colSpan > 1)) continue;
+      const heads = headCells.map((th) => th.innerText.trim());
       table.querySelectorAll("tbody tr").forEach((row) =>
         [...row.children].forEach((cell, i) => { if (heads[i]) cell.dataset.label = heads[i]; }));
       table.classList.remove("lucid-stacked");
@@ -13,6 +15,7 @@
     }
   };
   document.addEventListener("DOMContentLoaded", fit);
+  window.addEventListener("load", fit);  // again once fonts and images have settled the widths
   let pending;
   window.addEventListener("resize", () => { clearTimeout(pending); pending = setTimeout(fit, 150); });
 })();

@@ -123,7 +123,7 @@ nb.say(
     f"centroid moved {rt['rmse_px'] * to_512:.2f} px RMSE at 512, detected {rt['detected']}/{rt['total']}"
 )
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Held-out test frames before and after the tokenizer's round trip, and their difference (darker: larger). Look at the cube: its colour and outline survive, which is what the tracker needs.", "name": "fig-round-trip"}, "image": {"alt": "Held-out test frames before and after the tokenizer's round trip, and their difference (darker"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Held-out test frames before and after the tokenizer's round trip, and their difference (darker: larger). Look at the cube: its colour and outline survive, which is what the tracker needs.", "name": "fig-round-trip"}, "image": {"alt": "Held-out test frames before and after the tokenizer's round trip, and their difference (darker: larger)"}}
 test = split_episodes(P.world.episodes, P.data)["test"]
 originals = frames[test[:3], P.world.frames_per_episode // 2]
 decoded = tokenizer.decode(tokenizer.encode(originals))

@@ -123,7 +123,7 @@ plt.show()
 # multi-frame one. These are the predictions themselves: the first test episode, the true
 # frame on top and each model's one-step prediction below.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 1, from data: the true next frame (top) and each context length's one-step prediction of it. Compare the cube's edges from row to row.", "name": "fig-figure1"}, "image": {"alt": "The paper's Figure 1, from data"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 1, from data: the true next frame (top) and each context length's one-step prediction of it. Compare the cube's edges from row to row.", "name": "fig-figure1"}, "image": {"alt": "The paper's Figure 1, from data: the true next frame (top) and each context length's one-step prediction of it"}}
 examples = {k: load_file(stages.one_step_stage(P, exp) / "examples.safetensors") for k, exp in zip(ks, sweep)}
 grid = np.stack([examples[ks[0]]["truth"], *(examples[k]["prediction"] for k in ks)])
 fig = frame_grid(grid, row_labels=["ground truth", *(f"K = {k}" for k in ks)], source=nb.source)

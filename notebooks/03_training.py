@@ -86,7 +86,7 @@ glue("params_3d", f"{card['parameters_conv3d']:,}", display=False)
 glue("params_2d", f"{card['parameters_conv2d']:,}", display=False)
 glue("equivalence_diff", max_diff, display=False)
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 2, drawn from the model this book trains: each layer, what it computes and its output shape; the blue arcs are the residual connections.", "name": "fig-architecture"}, "image": {"alt": "The paper's Figure 2, drawn from the model this book trains"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 2, drawn from the model this book trains: each layer, what it computes and its output shape; the blue arcs are the residual connections.", "name": "fig-architecture"}, "image": {"alt": "The paper's Figure 2, drawn from the model this book trains: each layer, what it computes and its output shape; the blue arcs are the residual connections"}}
 latent_size = P.world.resolution // 8
 fig = architecture(
     describe(ResNetRollout(ModelConfig()), latent_size),
@@ -132,7 +132,7 @@ for name, s in summaries.items():
 glue("train_precision", " and ".join(sorted({s["precision"]["precision"] for s in summaries.values()})), display=False)
 nb.save_data("training", {"model_card": card, "runs": summaries})
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Training and validation loss of the two runs, step by step: the paper's settings (lr 1e-4) and ours (lr 1e-3). A validation curve still falling at the end has not converged.", "name": "fig-training"}, "image": {"alt": "Training and validation loss of the two runs, step by step"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Training and validation loss of the two runs, step by step: the paper's settings (lr 1e-4) and ours (lr 1e-3). A validation curve still falling at the end has not converged.", "name": "fig-training"}, "image": {"alt": "Training and validation loss of the two runs, step by step: the paper's settings (lr 1e-4) and ours (lr 1e-3)"}}
 fig = training_curves(logs, source=nb.source)
 nb.save_figure(fig, "training_curves")
 plt.show()

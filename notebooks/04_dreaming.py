@@ -44,7 +44,7 @@ import numpy as np
 from IPython.display import HTML, display
 from myst_nb import glue
 
-from lucid_dreamer.book import notebook
+from lucid_dreamer.book import notebook, tables
 from lucid_dreamer.book.videos import animation_html, side_by_side, write_video
 from lucid_dreamer.method.data import split_episodes
 from lucid_dreamer.pipeline import grid, paths, stages
@@ -117,7 +117,7 @@ nb.say(
 # the book's column is about 690 px wide: the video fits it, and shrinks with a narrower window
 display(HTML(nb.video_html(video_path, width=min(680, video_frames.shape[2]))))
 glue("video_frames", len(video_frames), display=False)
-glue("video_models", ", ".join(dreams), display=False)
+glue("video_models", tables.listing(list(dreams)), display=False)
 
 # %% [markdown]
 # *The demo video: three held-out test episodes one after another, the true frames beside the

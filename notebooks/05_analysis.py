@@ -99,7 +99,7 @@ reports |= {REFERENCES[k]: v for k, v in refs.items()}
 # the paper's settings (top: trajectories, solid true and dashed dreamed; bottom: error per
 # frame after the context, mean over episodes with a band of one standard deviation).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Top: the true (solid) and dreamed (dashed) cube paths of four held-out episodes (drawing all 16 hides them). Bottom: the error per dreamed frame (px at 512), mean over every held-out episode with one standard deviation; the dotted line is the mean error, below the RMSE in the title, which squares each error before averaging.", "name": "fig-tracking"}, "image": {"alt": "Top"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Top: the true (solid) and dreamed (dashed) cube paths of four held-out episodes (drawing all 16 hides them). Bottom: the error per dreamed frame (px at 512), mean over every held-out episode with one standard deviation; the dotted line is the mean error, below the RMSE in the title, which squares each error before averaging.", "name": "fig-tracking"}, "image": {"alt": "Top: the true (solid) and dreamed (dashed) cube paths of four held-out episodes (drawing all 16 hides them)"}}
 main = P.experiments[0]
 dream_xy = load_file(stages.dream_stage(P, main) / "tracks.safetensors")["dream/cube"]
 truth_xy = stages.load_truth_tracks(P, main.model.context_frames)["cube"]
@@ -369,7 +369,7 @@ else:
 # the U-Nets, Sharp-Shooter, Probabilistic Plus and Hero are compared with seeds in chapter 7
 # (Figure 3 with intervals); here they are absent rather than filled in.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 3, computed: our runs and the references (bars, px at 512 and % detected) and the paper's reported values (stars) where a model of the same name exists here.", "name": "fig-figure3"}, "image": {"alt": "The paper's Figure 3, computed"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Figure 3, computed: our runs and the references (bars, px at 512 and % detected) and the paper's reported values (stars) where a model of the same name exists here.", "name": "fig-figure3"}, "image": {"alt": "The paper's Figure 3, computed: our runs and the references (bars, px at 512 and % detected) and the paper's reported values (stars) where a model of the same name exists here"}}
 fig = results_bars(
     {label: scale_to(r)["pooled"] for label, r in reports.items()},
     paper={main.label: PAPER_RESULTS["ResNet-Rollout"]},

@@ -138,7 +138,7 @@ references_table = tables.map_references(rows, conditions.TRAININGS["recipe"])
 glue("map_references_table", references_table, display=False)
 display(references_table)
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The conditions map: for each world of cube size and speed (in latent cells), the share of dreamed frames with the cube detected at horizon 4 (left) and the whole dream's strict RMSE relative to copying the last frame (right; below 1 is better), one row of panels per training (named at the left: the recipe, one step ahead). Colour bars give the scale.", "name": "fig-conditions-map"}, "image": {"alt": "The conditions map"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The conditions map: for each world of cube size and speed (in latent cells), the share of dreamed frames with the cube detected at horizon 4 (left) and the whole dream's strict RMSE relative to copying the last frame (right; below 1 is better), one row of panels per training (named at the left: the recipe, one step ahead). Colour bars give the scale.", "name": "fig-conditions-map"}, "image": {"alt": "The conditions map: for each world of cube size and speed (in latent cells), the share of dreamed frames with the cube detected at horizon 4 (left) and the whole dream's strict RMSE relative to copying the last frame..."}}
 if rows:
     fig = conditions_map(rows, source=nb.source)
     nb.save_figure(fig, "conditions_map")

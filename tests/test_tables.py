@@ -227,19 +227,23 @@ def test_the_budget_sentence_names_each_trainings_pick_once_and_the_budget_the_c
     def runs(loss):
         return [{"train": {"best_val_loss": loss}}]
 
-    curve = {
-        "recipe": {400: runs(2.0), 1500: runs(1.7), 6000: runs(1.5)},
+    curve = {  # in the records' order: the sentence follows the chapter's
         "change_rollout": {400: runs(2.0), 1500: runs(1.6), 6000: runs(1.59)},
+        "recipe": {400: runs(2.0), 1500: runs(1.7), 6000: runs(1.5)},
     }
     sentence = comparison.budget_sentence(curve, 1500)
     assert sentence == (
         "the recipe (R = 4): 6,000 steps; predicts the change (R = 4): 1,500 steps (each the smallest of 400, 1,500 "
-        "and 6,000 steps within 2% of the longest run's validation loss); the rule asks for 6,000 steps, more than "
-        "the paper's 1,500, so the claim rows train again at 1,500 steps"
+        "and 6,000 steps whose mean best validation loss is within 2% of the longest budget's); the rule asks for "
+        "6,000 steps, more than the paper's 1,500, so the claim rows train again at 1,500 steps"
     )
     curve["recipe"][6000] = runs(1.69)  # now 1,500 is within 2% for both: no cap to mention
     assert comparison.budget_sentence(curve, 1500).endswith(
-        "validation loss); the claim rows train again at 1,500 steps"
+        "longest budget's); the claim rows train again at 1,500 steps"
     )
     del curve["change_rollout"][6000]  # budgets tried differ: each training names its own
     assert "predicts the change (R = 4): 1,500 steps (of 400 and 1,500)" in comparison.budget_sentence(curve, 1500)
+    assert comparison.budget_sentence({"recipe": curve["recipe"]}, 1500).startswith(
+        "the recipe (R = 4): 1,500 steps (the smallest of"
+    )
+    assert tables.listing(["a"]) == "a" and tables.listing(["a", "b", "c"]) == "a, b and c"

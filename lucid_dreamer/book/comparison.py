@@ -18,7 +18,7 @@ from ..pipeline.grid_runner import record_precision
 from ..pipeline.grid_summaries import BUDGET_TOLERANCE, chosen_budget, metric_values, reference_points, summarize
 from ..pipeline.presets import Preset
 from .paper import PAPER_RESULTS
-from .tables import Table, interval, is_rate, number, shown, table
+from .tables import Table, interval, is_rate, listing, number, shown, table
 
 RIVALS = {
     "resnet_rollout": (
@@ -175,25 +175,19 @@ def curve_standing(cells: dict[str, dict[int, dict]], refs: dict[str, dict], met
     return f"{at} (the trivial predictors: {'; '.join(trivial)} px)" if trivial else at
 
 
-def _and(items: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    return " and ".join(filter(None, [", ".join(items[:-1]), items[-1]]))
-
-
 def budget_sentence(curve: dict[str, dict[int, list[dict]]], cap: int) -> str:
-    """The budget rule's choice per training, and the grid's budget: the largest, at most `cap` (a clause
-    to follow a colon: lower case, no full stop)."""
-    chosen = {name: chosen_budget(budgets) for name, budgets in curve.items()}
-    tried = {name: _and([f"{s:,}" for s in sorted(curve[name])]) for name in chosen}
+    """The budget rule's choice per training, in `CURVE_LABELS` order, and the budget the claim rows get:
+    the largest choice, at most `cap` (a clause to follow a colon: lower case, no full stop)."""
+    chosen = {name: chosen_budget(curve[name]) for name in CURVE_LABELS if name in curve}
+    tried = {name: listing([f"{s:,}" for s in sorted(curve[name])]) for name in chosen}
     shared = len(set(tried.values())) == 1
     picks = "; ".join(
         f"{CURVE_LABELS[name]}: {steps:,} steps" + ("" if shared else f" (of {tried[name]})")
         for name, steps in chosen.items()
     )
-    within = f"within {100 * BUDGET_TOLERANCE:.0f}% of the longest run's validation loss"
-    how = (
-        f"each the smallest of {tried[next(iter(chosen))]} steps {within}" if shared else f"each the smallest {within}"
-    )
+    each = "each the smallest" if len(chosen) > 1 else "the smallest"
+    within = f"whose mean best validation loss is within {100 * BUDGET_TOLERANCE:.0f}% of the longest budget's"
+    how = f"{each} of {tried[next(iter(chosen))]} steps {within}" if shared else f"{each} {within}"
     budget = max(chosen.values())
     outcome = f"the claim rows train again at {min(budget, cap):,} steps"
     if budget > cap:

@@ -56,6 +56,11 @@ def shown(summary: dict, group: str, variant: str, name: str, rate_digits: int =
     return interval(None if row is None else row["metrics"].get(name), digits, is_rate(name))
 
 
+def listing(items: list[str]) -> str:
+    """Items in words: 'a', 'a and b', 'a, b and c'."""
+    return " and ".join(filter(None, [", ".join(items[:-1]), items[-1]]))
+
+
 def number(value: float | None, digits: int = 1, percent: bool = False) -> str:
     """One value, as a percentage or with `digits` decimals; a dash where there is none."""
     if value is None or value != value:
