@@ -91,7 +91,7 @@ panels = {"ground truth": truth[0], **{label: frames[0] for label, frames in dre
 HTML(animation_html(panels))
 
 # %% [markdown]
-# *The first held-out test episode, frame by frame: the true frames (left) beside each model's
+# *The first held-out test episode, frame by frame: the true frames (top left) beside each model's
 # dream of them from the same four context frames. Play it, or step with the buttons; watch
 # where each dream's cube drifts from the true one, or fades.*
 
