@@ -64,7 +64,7 @@ if P.name == "smoke":  # CI exercises the code path on the rivals; real presets 
 every_run, every_record = grid.grid_runs(P), grid_runner.load_records(P)
 # the claims are judged on the claim rows trained again at the chosen budget once all have landed
 records, claims_steps = grid_summaries.claim_records(P, every_record)
-runs = [r for r in every_run if (r.claim_steps or P.grid.steps) == claims_steps or r.group not in grid.CLAIM_GROUPS]
+runs = grid_summaries.judged_runs(P, every_record)
 own = grid_summaries.at_grid_budget(every_record)  # the runs at the grid's budget: the learning curve's first point
 own_episodes = grid_summaries.episode_table(P, own)  # per test episode, from the committed tracks
 episodes = own_episodes if claims_steps == P.grid.steps else grid_summaries.episode_table(P, records)
@@ -145,8 +145,8 @@ plt.show()
 # configs are the same):
 
 # %% tags=["hide-input"]
-again = [r for r in every_record if r.get("claim_steps") is not None]
-claim_runs = [r for r in every_run if r.claim_steps is not None]
+again = grid_summaries.again(every_record, grid.CLAIM_GROUPS)
+claim_runs = grid.runs_again(P, grid.CLAIM_GROUPS)
 glue("claim_steps", f"{P.grid.claim_steps or P.grid.steps:,}", display=False)
 pending_budget = claims_steps != (P.grid.claim_steps or P.grid.steps)
 glue(

@@ -155,3 +155,11 @@ def test_against_copy_last_follows_the_verdict_rule():
     assert reaches.startswith("1.02 [0.93, 1.11]") and "does not beat copying" in reaches
     one_seed = {"strict_vs_copy_last": 0.9, "intervals": {"strict_vs_copy_last": (float("nan"), float("nan"))}}
     assert conditions_report.against_copy_last(one_seed) == "0.90 (one seed: no interval, so no verdict)"
+
+
+def test_the_map_budget_sentence_says_which_budget_is_shown_and_how_far_the_other_has_got():
+    pending = conditions_report.map_budget_sentence(400, 1500, 7, 36)
+    assert "7 of 36 runs so far" in pending and "shown at 400 steps until" in pending
+    done = conditions_report.map_budget_sentence(1500, 1500, 36, 36)
+    assert "shown at it" in done and "so far" not in done
+    assert "one budget" in conditions_report.map_budget_sentence(2, None, 0, 0)

@@ -62,7 +62,7 @@ def test_the_grid_holds_the_rivals_and_ablations_the_issue_asks_for():
 
 def test_the_map_covers_three_cube_sizes_two_speeds_two_trainings_and_the_papers_protocol():
     cpu = PRESETS["cpu"]
-    runs = [r for r in grid.grid_runs(cpu) if r.group in ("map", "one_trajectory")]
+    runs = [r for r in grid.grid_runs(cpu) if r.group in ("map", "one_trajectory") and r.claim_steps is None]
     worlds = {(r.experiment.world or cpu.world).cube_half_size for r in runs if r.group == "map"}
     speeds = {(r.experiment.world or cpu.world).max_speed for r in runs if r.group == "map"}
     assert len(worlds) == 3 and len(speeds) == 2
@@ -72,9 +72,12 @@ def test_the_map_covers_three_cube_sizes_two_speeds_two_trainings_and_the_papers
     assert all(e.data.protocol == "paper" and e.world.frames_per_episode == 101 for e in paper)
     assert all(e.train.steps == 1500 and e.train.lr == 1e-4 for e in paper)
     # the main world's condition is the rivals' world: its recipe runs are the rivals' ResNet-Rollout
-    main = [r for r in runs if r.variant == "cube5_speed0.5_recipe"]
-    rival = {r.seed: r.experiment for r in grid.grid_runs(cpu) if r.id.startswith("rivals__resnet_rollout")}
-    assert all(r.experiment.world is None and r.experiment.train == rival[r.seed].train for r in main)
+    # (at either budget)
+    every = grid.grid_runs(cpu)
+    rival = {(r.seed, r.claim_steps): r.experiment for r in every if r.id.startswith("rivals__resnet_rollout")}
+    main = [r for r in every if r.variant == "cube5_speed0.5_recipe"]
+    assert len(main) == 6
+    assert all(r.experiment.world is None and r.experiment.train == rival[r.seed, r.claim_steps].train for r in main)
 
 
 def test_shared_rows_share_their_cached_runs():
@@ -284,12 +287,14 @@ def test_the_budget_is_the_smallest_within_two_percent_of_the_longest_on_validat
     assert grid_summaries.chosen_budget(curve["recipe"]) == 6000
 
 
-def test_every_claim_row_trains_again_at_the_chosen_budget_and_nothing_else_does():
+def test_every_claim_row_and_map_cell_trains_again_at_the_chosen_budget_and_nothing_else_does():
     cpu = PRESETS["cpu"]
     runs = grid.grid_runs(cpu)
     again = {(r.group, r.variant, r.seed): r for r in runs if r.claim_steps is not None}
-    own = {(r.group, r.variant, r.seed): r for r in runs if r.claim_steps is None and r.group in grid.CLAIM_GROUPS}
+    own = {(r.group, r.variant, r.seed): r for r in runs if r.claim_steps is None and r.group in grid.AGAIN_GROUPS}
     assert again.keys() == own.keys() and len(again) > 0
+    # the claim rows first: the map trains again only after them
+    assert [r.group == "map" for r in runs if r.claim_steps] == sorted(r.group == "map" for r in runs if r.claim_steps)
     for key, run in again.items():
         assert run.id == f"{key[0]}__{key[1]}__s1500__seed{key[2]}" and run.experiment.train.steps == 1500
         assert run.experiment.model == own[key].experiment.model
@@ -302,18 +307,39 @@ def claim_record(run):
     return {"id": run.id, "group": run.group, "variant": run.variant, "claim_steps": run.claim_steps}
 
 
+def ids(records):
+    return {r["id"] for r in records}
+
+
 def test_the_claims_are_judged_at_the_chosen_budget_only_once_every_claim_row_landed():
     cpu = PRESETS["cpu"]
     runs = grid.grid_runs(cpu)
     own = [claim_record(r) for r in runs if r.claim_steps is None]
-    again = [claim_record(r) for r in runs if r.claim_steps is not None]
-    records, budget = grid_summaries.claim_records(cpu, own + again[:-1])
-    assert budget == 400 and records == own
-    records, budget = grid_summaries.claim_records(cpu, own + again)
+    claim_rows = [claim_record(r) for r in grid.runs_again(cpu, grid.CLAIM_GROUPS)]
+    records, budget = grid_summaries.claim_records(cpu, own + claim_rows[:-1])
+    assert budget == 400 and ids(records) == ids(own)
+    # the map trained again does not hold the claim rows back, nor stand in before all of it has landed
+    map_again = [claim_record(r) for r in grid.runs_again(cpu, ("map",))]
+    records, budget = grid_summaries.claim_records(cpu, own + claim_rows + map_again[:-1])
     assert budget == 1500
-    assert {r["id"] for r in records} == {r["id"] for r in own if r["group"] not in grid.CLAIM_GROUPS} | {
-        r["id"] for r in again
-    }
+    assert ids(records) == {r["id"] for r in own if r["group"] not in grid.CLAIM_GROUPS} | ids(claim_rows)
+    assert {r.id for r in grid_summaries.judged_runs(cpu, own + claim_rows)} == ids(records)
+
+
+def test_the_map_is_shown_at_the_chosen_budget_only_once_every_one_of_its_runs_landed():
+    cpu = PRESETS["cpu"]
+    runs = grid.grid_runs(cpu)
+    own = [claim_record(r) for r in runs if r.claim_steps is None]
+    own_map = [r for r in own if r["group"] == "map"]
+    map_again = [claim_record(r) for r in grid.runs_again(cpu, ("map",))]
+    assert len(map_again) == len(own_map) == 36 and all("__s1500__" in r["id"] for r in map_again)
+    assert grid_summaries.map_records(cpu, own + map_again[:-1]) == (own_map, 400)
+    assert grid_summaries.map_records(cpu, own + map_again) == (map_again, 1500)
+    # the claim rows stay at the grid's budget until their own runs land
+    records, budget = grid_summaries.claim_records(cpu, own + map_again)
+    assert budget == 400 and ids(records) == {r["id"] for r in own if r["group"] != "map"} | ids(map_again)
+    judged = [r for r in grid_summaries.judged_runs(cpu, own + map_again) if r.group == "map"]
+    assert {r.id for r in judged} == ids(map_again)
 
 
 def test_a_run_with_another_records_very_configs_takes_it_over_without_training(tmp_path, monkeypatch):

@@ -149,3 +149,18 @@ def map_rows(records: list[dict], summary: dict, reference_points) -> list[dict]
                 }
             )
     return rows
+
+
+def map_budget_sentence(shown_steps: int, chosen_steps: int | None, landed: int, wanted: int) -> str:
+    """Which budget the map is shown at, and how far its training again at the chosen budget has got."""
+    if chosen_steps is None:
+        return "This preset trains the map at one budget."
+    if shown_steps == chosen_steps:
+        return (
+            f"The map was trained again at the claim rows' budget, {chosen_steps:,} steps, and is shown at it; "
+            "its runs at the grid's budget stay in the records."
+        )
+    return (
+        f"The map is training again at the claim rows' budget, {chosen_steps:,} steps ({landed} of {wanted} "
+        f"runs so far); it is shown at {shown_steps:,} steps until every one has landed, and restated then."
+    )

@@ -32,8 +32,8 @@ class GridRun:
     seed: int
     experiment: Experiment
     claim_steps: int | None = None
-    """Where this run trains a claim row again at the budget the learning curve chose
-    (`GridConfig.claim_steps`, which its id names); None: a run at the grid's own budget."""
+    """Where this run trains a claim row or a cell of the conditions map again at the budget the learning
+    curve chose (`GridConfig.claim_steps`, which its id names); None: a run at the grid's own budget."""
 
     @property
     def id(self) -> str:
@@ -202,7 +202,17 @@ def _claim_rows(g: GridConfig) -> list[CoreRow]:
         (row for row in _rows(g) if row[0] in CLAIM_GROUPS),
         key=lambda row: (CLAIM_GROUPS.index(row[0]), row[:2] == ("rivals", "hero")),
     )
-    return [(*row[:4], {**row[4], "steps": g.claim_steps}, row[5]) for row in rows]
+    return [_at(row, g.claim_steps) for row in rows]
+
+
+def _at(row: tuple, steps: int) -> tuple:
+    """A row (`Row` or `CoreRow`) trained for `steps`."""
+    return (*row[:4], {**row[4], "steps": steps}, *row[5:])
+
+
+AGAIN_GROUPS = (*CLAIM_GROUPS, "map")
+"""The groups trained again at the chosen budget: the claim rows, then the conditions map. Each set
+stands in for its rows at the grid's budget only once every one of its runs has landed."""
 
 
 def grid_runs(preset: Preset) -> list[GridRun]:
@@ -210,12 +220,14 @@ def grid_runs(preset: Preset) -> list[GridRun]:
     g = preset.grid
     base = replace(preset.experiments[-1].train, steps=g.steps, lr=g.lr, eval_every=max(1, min(100, g.steps)))
     runs = []
-    # the learning curve, the claim rows at its chosen budget, then the map and the paper's protocol:
-    # the long grid's order of priority
+    # the learning curve, the claim rows and the map at its chosen budget, then the map, the paper's
+    # protocol and the claim rows at the grid's budget: the long grid's order of priority
+    map_rows = _map_rows(g, preset.world)
     rows = [((*row, None), seeds, None) for row, seeds in _curve_rows(g)]
     if g.claim_steps is not None:
         rows += [((*row, None), g.seeds, g.claim_steps) for row in _claim_rows(g)]
-    rows += [(row, g.seeds, None) for row in _map_rows(g, preset.world) + [(*row, None) for row in _rows(g)]]
+        rows += [(_at(row, g.claim_steps), g.seeds, g.claim_steps) for row in map_rows if row[0] == "map"]
+    rows += [(row, g.seeds, None) for row in map_rows + [(*row, None) for row in _rows(g)]]
     for (group, variant, label, model, train, data, world), seeds, claim_steps in rows:
         data_cfg = None if data is None else replace(preset.data, **data)
         world_cfg = None if world is None else replace(preset.world, **world)
@@ -227,6 +239,11 @@ def grid_runs(preset: Preset) -> list[GridRun]:
             exp = Experiment(f"{group}_{variant}", label, model, train_cfg, data_cfg, world_cfg)
             runs.append(GridRun(group, variant, seed, exp, claim_steps))
     return runs
+
+
+def runs_again(preset: Preset, groups: tuple[str, ...]) -> list[GridRun]:
+    """The runs of `groups` that train again at the chosen budget (`GridConfig.claim_steps`)."""
+    return [r for r in grid_runs(preset) if r.claim_steps is not None and r.group in groups]
 
 
 def find_run(preset: Preset, run_id: str) -> GridRun:

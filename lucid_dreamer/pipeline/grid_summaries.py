@@ -25,7 +25,7 @@ from ..method.analyze import (
 )
 from ..method.references import REFERENCES, TRIVIAL
 from . import paths
-from .grid import CLAIM_GROUPS, GridRun, grid_runs
+from .grid import AGAIN_GROUPS, CLAIM_GROUPS, GridRun, grid_runs, runs_again
 from .grid_runner import record_precision, references_name
 from .presets import Preset
 
@@ -35,17 +35,41 @@ def at_grid_budget(records: list[dict]) -> list[dict]:
     return [r for r in records if r.get("claim_steps") is None]
 
 
+def again(records: list[dict], groups: tuple[str, ...]) -> list[dict]:
+    """The records of `groups` trained again at the chosen budget (`GridConfig.claim_steps`)."""
+    return [r for r in records if r.get("claim_steps") is not None and r["group"] in groups]
+
+
+def _judged(preset: Preset, records: list[dict], groups: tuple[str, ...]) -> tuple[list[dict], int]:
+    """The records of `groups` trained again at the chosen budget once every one of them has landed,
+    else the same groups at the grid's budget; and the budget of the records returned."""
+    g, landed = preset.grid, again(records, groups)
+    if g.claim_steps is None or len(landed) < len(runs_again(preset, groups)):
+        return [r for r in at_grid_budget(records) if r["group"] in groups], g.steps
+    return landed, g.claim_steps
+
+
 def claim_records(preset: Preset, records: list[dict]) -> tuple[list[dict], int]:
     """The records the claims are judged on, and the budget of their claim rows: the claim rows trained
     again at `GridConfig.claim_steps` once every one of them has landed (standing in for the same rows
-    at the grid's budget), else the grid's own rows; the other groups (the learning curve, the map)
-    either way."""
-    g, own = preset.grid, at_grid_budget(records)
-    again = [r for r in records if r.get("claim_steps") is not None]
-    wanted = sum(r.claim_steps is not None for r in grid_runs(preset))
-    if g.claim_steps is None or len(again) < wanted:
-        return own, g.steps
-    return [r for r in own if r["group"] not in CLAIM_GROUPS] + again, g.claim_steps
+    at the grid's budget), else the grid's own rows; the map likewise, on its own; the other groups
+    (the learning curve, the paper's protocol) either way."""
+    claim_rows, budget = _judged(preset, records, CLAIM_GROUPS)
+    others = [r for r in at_grid_budget(records) if r["group"] not in AGAIN_GROUPS]
+    return others + claim_rows + map_records(preset, records)[0], budget
+
+
+def map_records(preset: Preset, records: list[dict]) -> tuple[list[dict], int]:
+    """The conditions map's records, at the chosen budget once every one of its runs has landed there,
+    else at the grid's budget; and that budget."""
+    return _judged(preset, records, ("map",))
+
+
+def judged_runs(preset: Preset, records: list[dict]) -> list[GridRun]:
+    """The grid's runs, done or not, at the budgets `claim_records` judges their groups at."""
+    g = preset.grid
+    budgets = {**dict.fromkeys(CLAIM_GROUPS, claim_records(preset, records)[1]), "map": map_records(preset, records)[1]}
+    return [r for r in grid_runs(preset) if (r.claim_steps or g.steps) == budgets.get(r.group, g.steps)]
 
 
 CURVE_TRAININGS = {
