@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from lucid_dreamer.method.references import REFERENCES
-from lucid_dreamer.pipeline import grid, grid_runner, grid_summaries, paths, stages
+from lucid_dreamer.pipeline import grid, grid_runner, grid_summaries, paths, provenance, stages
 from lucid_dreamer.pipeline.presets import PRESETS, context_sweep_experiments
 
 pytestmark = pytest.mark.slow
@@ -34,6 +34,9 @@ def tiny(preset):
 def dry_run(tmp_path, monkeypatch):
     monkeypatch.setenv("LUCID_DREAMER_ARTIFACTS", str(tmp_path / "artifacts"))
     monkeypatch.setattr(paths, "repo_root", lambda: tmp_path)  # grid records go under tmp_path/figures
+    # a committed preset trusts only records from a commit's package: the checkout's own state (a
+    # developer's uncommitted change) must not decide whether the dry run's records count
+    monkeypatch.setattr(provenance, "_commit", lambda: "0123abc")
     return tiny(PAPER)
 
 
