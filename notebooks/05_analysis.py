@@ -335,6 +335,16 @@ else:
         "; ".join(f"{label}: {beats_words(n)}" for label, n in until.items()),
         display=False,
     )
+    trained = tables.listing([f"{steps:,}" for key, steps in recipe_rows.items() if key in horizons])
+    seeds_each = {len(horizons[key]["seeds"]) for key in recipe_rows if key in horizons}
+    trained += f" steps, {seeds_each.pop()} seeds each" if len(seeds_each) == 1 else " steps"
+    glue(
+        "trivial_beats_summary",  # the intro's and the report's answer
+        f"at no horizon at any budget of the learning curve ({trained})"
+        if not any(until.values())
+        else "; ".join(f"{label}: {beats_words(n)}" for label, n in until.items()),
+        display=False,
+    )
     glue("trivial_ratios", "; ".join(ratio_at(first_label, h) for h in (1, 4, 16, 60)), display=False)
     glue("trivial_first_label", first_label, display=False)
     glue(
