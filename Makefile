@@ -55,10 +55,12 @@ endif
 book: install notebooks html
 
 # Papermill runs each notebook in place; the preset reaches the parameters cell through the
-# environment, so papermill injects no cell and the .py/.ipynb pairs stay in sync.
+# environment, so papermill injects no cell and the .py/.ipynb pairs stay in sync. The .ipynb is made
+# afresh from the .py (papermill makes every output again): `--update` would keep the empty tags
+# papermill gives every cell over the source's, and the book would show the cells the source hides.
 notebooks:
 	@for nb in $(NOTEBOOKS); do \
-	  $(PYTHON) -m jupytext --quiet --to ipynb --update notebooks/$$nb.py || exit 1; \
+	  $(PYTHON) -m jupytext --quiet --to ipynb notebooks/$$nb.py || exit 1; \
 	  start=$$(date +%s); \
 	  LUCID_DREAMER_PRESET=$(PRESET) $(PYTHON) -m papermill --log-level WARNING notebooks/$$nb.ipynb notebooks/$$nb.ipynb || exit 1; \
 	  echo "$$nb: $$(( $$(date +%s) - start )) s at preset $(PRESET)"; \
