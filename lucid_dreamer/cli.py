@@ -217,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
         "size that has committed true tracks, as tracks/references__<data hash>__k<K>.json; trains nothing",
     )
     p.add_argument(
+        "--sharpness",
+        action="store_true",
+        help="write the sharpness of the Rollout U-Net's and ResNet-Rollout's dreams around the cube for every "
+        "finished run of theirs (whose id contains --only), as sharpness/<run>.json, from the runs' cached dreams",
+    )
+    p.add_argument(
         "--executor",
         choices=commands.EXECUTOR_NAMES,
         default="inline",

@@ -55,12 +55,13 @@ from lucid_dreamer.book.verdict_rule import PENDING, Evidence
 from lucid_dreamer.method import conditions
 from lucid_dreamer.method.analyze import MISS_CHARGES
 from lucid_dreamer.method.recipe import PAPER_STEPS
-from lucid_dreamer.pipeline import grid, grid_runner, grid_summaries
+from lucid_dreamer.pipeline import grid, grid_runner, grid_sharpness, grid_summaries
 
 nb = notebook.start("07_comparison", preset)
 P = nb.preset
 if P.name == "smoke":  # CI exercises the code path on the rivals; real presets render committed runs
     grid_runner.run_grid(P, only="rivals__", progress=False)
+    grid_sharpness.write_dream_sharpness(P, progress=False)
 every_run, every_record = grid.grid_runs(P), grid_runner.load_records(P)
 # the claims are judged on the claim rows trained again at the chosen budget once all have landed
 records, claims_steps = grid_summaries.claim_records(P, every_record)
@@ -315,6 +316,7 @@ def evidence_charging(charge):
         world=world,
         conditions=conditions_map and conditions_map["findings"],
         episodes=table,
+        sharpness=grid_sharpness.sharpness_cells(P, records),
     )
 
 

@@ -315,7 +315,11 @@ def synthetic_evidence(rng) -> verdict_rule.Evidence:
         metrics = {name: row(means[i, j], low=lows[i, j], high=highs[i, j]) for j, name in enumerate(METRIC_SCALES)}
         cells[key] = {"metrics": {**metrics, "parameters": row(float(width), 0)}}
     sweep = {k: {"sharpness_ratio": rng.uniform(0.5, 1.0)} for k in ("1", "2", "4", "8")}
-    return verdict_rule.Evidence(cells, sweep)
+    sharp = {}
+    for variant in ("rollout_unet", "resnet_rollout"):
+        mean, half = rng.uniform(0.6, 1.3), rng.choice([0.0, 0.01, 0.3])
+        sharp[("rivals", variant)] = row(mean, low=max(mean - half, 0.01), high=mean + half)
+    return verdict_rule.Evidence(cells, sweep, sharpness=sharp)
 
 
 @pytest.mark.slow  # 300 rounds of the whole audit
@@ -347,7 +351,7 @@ def test_every_claim_follows_the_rule_on_synthetic_evidence():
             m = claim.check(ev)
             reached[claim.text].add(result["verdict"])
             if m.status is not None:
-                # shown, not judged; or, for the blur of the grid's dreams, never measured
+                # shown, not judged
                 assert result["verdict"] == m.status in (verdict_rule.UNTESTABLE, verdict_rule.PENDING) and not m.parts
                 continue
             assert len(m.parts) == next((n for text, n in PARTS.items() if claim.text.startswith(text)), 1)
@@ -413,6 +417,22 @@ def test_the_report_s_stability_claims_are_judged_on_jitter_flicker_and_the_firs
     cells["context/k1/strict_h4_512"] = row(50.0)
     assert judged("a 4-frame context provides", verdict_rule.Evidence(grid_of(cells)))[1] == INCONCLUSIVE
     assert judged("the Rollout U-Net's dreams are blurry", verdict_rule.Evidence({}))[1] == verdict_rule.PENDING
+
+
+@pytest.mark.parametrize(
+    "unet, expected",
+    [
+        (row(0.80, low=0.75, high=0.85), HOLDS),  # wholly below the sharpness a prediction free of blur has
+        (row(0.93, low=0.88, high=0.99), INCONCLUSIVE),  # the interval reaches free of blur
+        (row(1.10, low=1.02, high=1.20), CONTRADICTED),  # wholly as sharp as the tokenizer's reconstruction
+        (row(0.95, low=0.95, high=0.99), CONTRADICTED),  # at the bound is free of blur, not blurry
+    ],
+)
+def test_the_rollout_unets_dreams_are_blurry_only_when_wholly_below_free_of_blur(unet, expected):
+    sharp = {("rivals", "rollout_unet"): unet, ("rivals", "resnet_rollout"): row(1.0, low=0.9, high=1.1)}
+    line, verdict = judged("the Rollout U-Net's dreams are blurry", verdict_rule.Evidence({}, sharpness=sharp))
+    assert verdict == expected
+    assert "ResNet-Rollout 1.00 [0.90, 1.10]" in line and "free of blur needs at least 0.95" in line
 
 
 def test_a_difference_between_rows_scored_on_the_same_episodes_is_judged_paired():

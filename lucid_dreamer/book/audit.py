@@ -14,6 +14,7 @@ from .claim_measures import (
     measure_context_blur,
     measure_context_over_architecture,
     measure_detection,
+    measure_dream_blur,
     measure_flicker,
     measure_generalisation,
     measure_inverted_u,
@@ -35,7 +36,7 @@ from .paper import (
     PAPER_TRAIN_MINUTES,
     PAPER_UNET_WITHOUT_CONTEXT,
 )
-from .verdict_rule import PENDING, Claim, Evidence, Measurement
+from .verdict_rule import Claim, Evidence
 
 _RMSE = PAPER_RESULTS["ResNet-Rollout"][0]
 _SEEN, _DREAMED = PAPER_DETECTED
@@ -154,11 +155,7 @@ CLAIMS = [
         "the Rollout U-Net's dreams are blurry",
         "report",
         "07_comparison",
-        lambda ev: Measurement(
-            "the grid keeps each dream's tracks, not its frames, so the sharpness of the grid's dreams is not "
-            "measured yet (chapter 2 measures one-step predictions' sharpness)",
-            status=PENDING,
-        ),
+        measure_dream_blur,
     ),
     Claim(
         "a 4-frame context provides velocity information",

@@ -15,6 +15,7 @@ from .paper import (
 )
 from .tables import PROTOCOL_RATE_DIGITS
 from .verdict_rule import (
+    PENDING,
     SHARP_AS_THE_TOKENIZER,
     UNTESTABLE,
     Estimate,
@@ -208,6 +209,24 @@ def measure_context_blur(ev: Evidence) -> Measurement:
             Part(four, SHARP_AS_THE_TOKENIZER, above=True),
         ),
     )
+
+
+def measure_dream_blur(ev: Evidence) -> Measurement:
+    """The claim: the Rollout U-Net's dreams are blurry, that is less sharp around the cube than a
+    prediction free of blur (`SHARP_AS_THE_TOKENIZER` of the tokenizer's reconstruction, the bound
+    of the context claim); ResNet-Rollout's dreams beside it."""
+    cells = {v: (ev.sharpness or {}).get(("rivals", v)) for v in ("rollout_unet", "resnet_rollout")}
+    if cells["rollout_unet"] is None:
+        return Measurement(
+            "the sharpness of the Rollout U-Net's dreams is not measured yet (`lucid-dreamer grid --sharpness` "
+            "measures it from the runs' cached dreams)",
+            status=PENDING,
+        )
+    unet, resnet = (None if c is None else Estimate(c["mean"], c["low"], c["high"]) for c in cells.values())
+    line = f"sharpness around the cube in the dreams, as a share of the tokenizer's: Rollout U-Net {unet.text(2)}"
+    line += "" if resnet is None else f", ResNet-Rollout {resnet.text(2)}"
+    line += f" (free of blur needs at least {SHARP_AS_THE_TOKENIZER:.2f})"
+    return Measurement(line, (Part(unet, SHARP_AS_THE_TOKENIZER, above=False, strict=True),))
 
 
 def measure_generalisation(ev: Evidence) -> Measurement:

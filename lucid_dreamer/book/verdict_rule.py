@@ -43,6 +43,9 @@ class Evidence:
     episodes: dict | None = None
     """`grid_summaries.episode_table` of the same records: per-episode values, so that a difference between
     rows scored on the same episodes gets a paired interval (None: the rows' seeds alone)."""
+    sharpness: dict | None = None
+    """`grid_sharpness.sharpness_cells` of the same records: (group, variant) -> the sharpness of its
+    dreams around the cube over the tokenizer's (None, or a row missing: not measured yet)."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from ..method.errors import UserError
 from ..method.references import REFERENCES
 from ..method.track import expected_cube_area, track_all
 from ..method.train import load_model, train
-from . import bench, bench_report, executors, grid, grid_runner, paths, stages
+from . import bench, bench_report, executors, grid, grid_runner, grid_sharpness, paths, stages
 from .executors import ExecutorConfig
 from .paths import artifacts_root
 from .presets import get_preset
@@ -260,6 +260,11 @@ def grid_command(args) -> int:
         written = grid_runner.write_reference_tracks(preset, progress=not args.quiet)
         where = paths.grid_records_dir(preset) / "tracks"
         print(f"wrote the reference tracks of {len(written)} worlds and contexts under {where}")
+        return 0
+    if args.sharpness:
+        written = grid_sharpness.write_dream_sharpness(preset, args.only, progress=not args.quiet)
+        where = paths.grid_records_dir(preset) / "sharpness"
+        print(f"wrote the dream sharpness of {len(written)} runs under {where}")
         return 0
     if args.list:
         states = executors.run_states(preset, runs)

@@ -42,7 +42,7 @@ def run_configs(preset: Preset, run: GridRun) -> dict:
     return json.loads(json.dumps(configs))
 
 
-def _identity(configs: dict) -> dict:
+def run_identity(configs: dict) -> dict:
     """What makes a record the result of a run: its configs, with the precision setting `auto` and
     `True` counted as one. Records made before `auto` existed forced bf16, which is what `auto`
     computes on machines like theirs; each record names the precision it used (`record_precision`),
@@ -69,7 +69,7 @@ def trusted(record: dict, committed: bool = True) -> bool:
 
 def _matches(record: dict, preset: Preset, run: GridRun) -> bool:
     committed = preset.name != "smoke"
-    return trusted(record, committed) and _identity(record["configs"]) == _identity(run_configs(preset, run))
+    return trusted(record, committed) and run_identity(record["configs"]) == run_identity(run_configs(preset, run))
 
 
 def record_precision(record: dict) -> str:

@@ -58,6 +58,11 @@ def grid_records_dir(preset: Preset) -> Path:
     return figures_root(preset) / "data" / "grid" / preset.name
 
 
+def sharpness_path(preset: Preset, run_id: str) -> Path:
+    """A grid run's dream sharpness per test episode (`grid_sharpness`), beside its record."""
+    return grid_records_dir(preset) / "sharpness" / f"{run_id}.json"
+
+
 def tracks_path(preset: Preset, name: str) -> Path:
     """Per-frame centroids by both trackers (px of the rendered frames, to 0.1 px, NaN as null), so a
     new metric never needs a run again: a run's dreams (`<run id>.json`, naming its truth file) and

@@ -329,6 +329,28 @@ def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8
     return cache.cached("one_step", preset, key, build)
 
 
+def dream_sharpness_stage(preset: Preset, experiment: Experiment, progress: bool = True) -> Path:
+    """The sharpness of a run's dreams around the true cube, per test episode, beside that of the
+    tokenizer's reconstruction of the true latents of the same frames (the sharpest a decoded frame
+    gets): whether a model's dreams blur. From the dream stage's latents; nothing is dreamed again."""
+    preset = with_data(preset, experiment)
+
+    def build(out: Path) -> None:
+        k = experiment.model.context_frames
+        frames = load_dream_frames(preset, experiment, progress)
+        latents, _ = load_latents(preset, progress)
+        test = split_episodes(len(latents), preset.data)["test"]
+        reference = decode_episodes(load_tokenizer(preset, progress), latents[test, k:])
+        truth_xy = load_truth_tracks(preset, k, progress)["cube"]
+        half = preset.world.resolution // 8  # a quarter of the frame's side, as the one-step stage
+        # per episode, the mean over the frames in which the true cube is found (NaN: never found)
+        dreamed, decoded = (np.nanmean(sharpness(f, truth_xy, half), axis=1) for f in (frames, reference))
+        _write_json(out / "metrics.json", {"dream": dreamed.tolist(), "reference": decoded.tolist()})
+
+    key = (*data_key(preset), experiment.model, experiment.train, {"sharpness": "cube", "tracker": TRACKER_VERSION})
+    return cache.cached("dream_sharpness", preset, key, build)
+
+
 def load_dream_frames(preset: Preset, experiment: Experiment, progress: bool = True) -> np.ndarray:
     """Decoded dreams of the test episodes, uint8 [E, T - K, H, W, 3]."""
     dreamed = load_torch(dream_stage(preset, experiment, progress) / "dream.safetensors")["latents"]

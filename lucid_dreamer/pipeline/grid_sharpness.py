@@ -1,0 +1,106 @@
+"""Whether the grid's dreams blur: the sharpness of a run's dreamed frames around the true cube, per test
+episode, against the tokenizer's own reconstruction of the same frames (`stages.dream_sharpness_stage`).
+
+The grid's records keep tracks, not frames, so this is a step of its own (`lucid-dreamer grid
+--sharpness`): for the rows a claim about blur names (`SHARPNESS_ROWS`), it reads each finished run's
+cached dreams (they are dreamed again where the cache lacks them) and writes
+`figures/data/grid/<preset>/sharpness/<run>.json` beside the record, with the run's configs and
+provenance. `sharpness_cells` turns them into the summary's `dream_sharpness` cells.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from safetensors.numpy import load_file as load_numpy
+from tqdm.auto import tqdm
+
+from ..method.analyze import mean_interval
+from ..method.atomic import atomic_write
+from ..method.errors import UserError
+from . import paths, stages
+from .grid import GridRun, grid_runs
+from .grid_runner import load_records, run_configs, run_identity
+from .presets import Preset
+from .provenance import provenance
+
+SHARPNESS_ROWS = (("rivals", "rollout_unet"), ("rivals", "resnet_rollout"))
+"""(group, variant) of the rows whose dreams' sharpness is measured: the Rollout U-Net the report calls
+blurry, and ResNet-Rollout beside it."""
+
+
+def write_dream_sharpness(preset: Preset, only: str | None = None, progress: bool = True) -> list[str]:
+    """The sharpness file of every finished run of `SHARPNESS_ROWS` (whose id contains `only`) that has
+    none for its configs yet; returns the runs' ids."""
+    done = {r["id"] for r in load_records(preset)}
+    todo = [
+        run
+        for run in grid_runs(preset)
+        if (run.group, run.variant) in SHARPNESS_ROWS
+        and run.id in done
+        and (only is None or only in run.id)
+        and _load(preset, run.id, run_configs(preset, run)) is None
+    ]
+    for run in tqdm(todo, desc="sharpness", unit="run", disable=not progress):
+        made_by = provenance("lucid-dreamer grid --sharpness", preset.name)
+        _check_dreams(preset, run)
+        stage = stages.dream_sharpness_stage(preset, run.experiment, progress=False)
+        measured = json.loads((stage / "metrics.json").read_text())
+        record = {"id": run.id, **measured, "configs": run_configs(preset, run), "provenance": made_by}
+        path = paths.sharpness_path(preset, run.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path) as tmp:
+            tmp.write_text(json.dumps(record, indent=1) + "\n")
+    return [run.id for run in todo]
+
+
+def _check_dreams(preset: Preset, run: GridRun) -> None:
+    """The cached dreams must be the record's (a cache made afresh trains and dreams the run again):
+    their tracks match the committed ones, to the 0.1 px those keep."""
+    cached = load_numpy(stages.dream_stage(preset, run.experiment, progress=False) / "tracks.safetensors")
+    committed = json.loads(paths.tracks_path(preset, run.id).read_text())
+    mine, theirs = np.round(cached["dream/cube"], 1), np.asarray(committed["cube"], dtype=float)
+    if mine.shape != theirs.shape or not np.allclose(mine, theirs, atol=0.11, equal_nan=True):
+        raise UserError(
+            f"the cached dreams of {run.id} are not its record's: their tracks differ from the committed ones"
+        )
+
+
+def _load(preset: Preset, run_id: str, configs: dict) -> dict | None:
+    """A run's sharpness file, if it was measured for these configs."""
+    path = paths.sharpness_path(preset, run_id)
+    if not path.exists():
+        return None
+    found = json.loads(path.read_text())
+    return found if run_identity(found["configs"]) == run_identity(configs) else None
+
+
+def sharpness_cells(preset: Preset, records: list[dict]) -> dict[tuple[str, str], dict]:
+    """(group, variant) -> the `summarize` cell of its dreams' sharpness over the tokenizer's, for the
+    rows whose every record has a sharpness file: the mean over seeds of the ratio of the episodes'
+    summed sharpness, with a 95% interval that resamples the seeds and, within each, the episodes
+    (the same draws for the dream and the reconstruction). Rows without every file are left out."""
+    by_row: dict[tuple[str, str], list[np.ndarray]] = {}
+    missing = set()
+    for r in records:
+        key = (r["group"], r["variant"])
+        if key not in SHARPNESS_ROWS:
+            continue
+        found = _load(preset, r["id"], r["configs"])
+        if found is None:
+            missing.add(key)
+            continue
+        pairs = np.column_stack([found["dream"], found["reference"]])
+        by_row.setdefault(key, []).append(pairs[~np.isnan(pairs).any(axis=1)])  # episodes with the cube found
+
+    def ratio(sums):
+        return sums[..., 0] / sums[..., 1]
+
+    cells = {}
+    for key, per_seed in by_row.items():
+        if key in missing:
+            continue
+        mean, low, high = mean_interval(per_seed, ratio)
+        cells[key] = {"mean": mean, "low": low, "high": high, "values": [float(ratio(s.sum(0))) for s in per_seed]}
+    return cells
