@@ -271,7 +271,7 @@ for name, value in comparison.report_paragraphs(summary, refs).items():  # the r
     glue(name, value, display=False)
 nb.save_data(
     "comparison",
-    {"runs_done": len(records), "runs": len(runs), "summary": {f"{g}/{v}": c for (g, v), c in summary.items()}},
+    {"runs_done": len(comparison_records), "runs": len(comparison_runs), "summary": {f"{g}/{v}": c for (g, v), c in summary.items()}},
 )
 
 # %% [markdown]
@@ -304,6 +304,7 @@ glue("precision_difference", comparison.precision_difference(records), display=F
 # %% tags=["hide-input"]
 main_world = grid_summaries.main_conditions(records)
 world = conditions.describe_short(main_world) if main_world else "not run yet"
+sharpness = grid_sharpness.sharpness_cells(P, records)  # the same under every miss charge
 conditions_map = saved("conditions_map")
 
 
@@ -316,7 +317,7 @@ def evidence_charging(charge):
         world=world,
         conditions=conditions_map and conditions_map["findings"],
         episodes=table,
-        sharpness=grid_sharpness.sharpness_cells(P, records),
+        sharpness=sharpness,
     )
 
 

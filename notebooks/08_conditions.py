@@ -86,12 +86,11 @@ glue("paper_detected", paper_values()["paper_detected"], display=False)
 glue("map_hours", f"{hours:.1f}", display=False)
 glue("map_budget", next(r for r in runs if r.group == "map").experiment.budget, display=False)
 glue("map_seeds", len(P.grid.seeds), display=False)
-map_again = grid.runs_again(P, ("map",))
+map_runs_again = grid.runs_again(P, grid.MAP_GROUPS)
+map_landed_again = grid_summaries.again(every_record, grid.MAP_GROUPS)
 glue(
     "map_again",
-    conditions_report.map_budget_sentence(
-        map_steps, P.grid.claim_steps, len(grid_summaries.again(every_record, ("map",))), len(map_again)
-    ),
+    conditions_report.map_budget_sentence(map_steps, P.grid.claim_steps, len(map_landed_again), len(map_runs_again)),
     display=False,
 )
 

@@ -9,6 +9,7 @@ from scipy import ndimage
 
 from lucid_dreamer.method.analyze import mean_interval
 from lucid_dreamer.method.errors import UserError
+from lucid_dreamer.method.track import TRACKER_VERSION
 from lucid_dreamer.pipeline import grid, grid_runner, grid_sharpness, paths, stages
 from lucid_dreamer.pipeline.presets import PRESETS
 
@@ -20,11 +21,13 @@ def rollout_unet(preset, seed=0):
     return next(r for r in grid.grid_runs(preset) if r.id == f"rivals__rollout_unet__seed{seed}")
 
 
-def write(preset, run, dream, reference, configs=None):
+def write(preset, run, dream, reference, configs=None, commit="abc1234"):
+    """A sharpness file as the grid writes it (a clean commit, today's tracker unless told)."""
     path = paths.sharpness_path(preset, run.id)
     path.parent.mkdir(parents=True, exist_ok=True)
+    metrics = {"dream": dream, "reference": reference, "tracker_version": TRACKER_VERSION}
     configs = configs or grid_runner.run_configs(preset, run)
-    path.write_text(json.dumps({"id": run.id, "dream": dream, "reference": reference, "configs": configs}))
+    path.write_text(json.dumps({"metrics": metrics, "configs": configs, "provenance": {"commit": commit}}))
 
 
 def test_a_rows_sharpness_is_the_seeds_mean_ratio_over_the_episodes_where_the_cube_is(tmp_path, monkeypatch):
@@ -33,7 +36,7 @@ def test_a_rows_sharpness_is_the_seeds_mean_ratio_over_the_episodes_where_the_cu
     records = [
         {"id": r.id, "group": r.group, "variant": r.variant, "configs": grid_runner.run_configs(CPU, r)} for r in runs
     ]
-    write(CPU, runs[0], [1.0, 2.0, float("nan")], [2.0, 2.0, 5.0])  # the third episode never shows the cube
+    write(CPU, runs[0], [1.0, 2.0, None], [2.0, 2.0, 5.0])  # the third episode never shows the cube
     write(CPU, runs[1], [3.0, 1.0, 2.0], [4.0, 4.0, 4.0])
     write(CPU, runs[2], [2.0, 2.0, 2.0], [2.0, 2.0, 2.0])
     cell = grid_sharpness.sharpness_cells(CPU, records)[("rivals", "rollout_unet")]
@@ -42,11 +45,22 @@ def test_a_rows_sharpness_is_the_seeds_mean_ratio_over_the_episodes_where_the_cu
     # the interval resamples each seed's episodes with the same draws for dream and reconstruction
     pairs = [np.array([[1.0, 2.0], [2.0, 2.0]]), np.array([[3.0, 4.0], [1.0, 4.0], [2.0, 4.0]]), np.full((3, 2), 2.0)]
     assert (cell["low"], cell["high"]) == pytest.approx(mean_interval(pairs, lambda s: s[..., 0] / s[..., 1])[1:])
-    # a row with a seed unmeasured, or measured for other configs, is not measured
-    write(CPU, runs[2], [2.0], [2.0], configs=grid_runner.run_configs(CPU, rollout_unet(CPU, 1)))
-    assert grid_sharpness.sharpness_cells(CPU, records) == {}
+    # a row with a seed unmeasured, measured for other configs, from a changed package or with no
+    # episode showing the cube is not measured
+    for broken in (
+        {"configs": grid_runner.run_configs(CPU, rollout_unet(CPU, 1))},
+        {"commit": "abc1234+dirty"},
+        {"dream": [None, None], "reference": [2.0, 2.0]},
+    ):
+        write(CPU, runs[2], **{"dream": [2.0], "reference": [2.0], **broken})
+        assert grid_sharpness.sharpness_cells(CPU, records) == {}, broken
     paths.sharpness_path(CPU, runs[2].id).unlink()
     assert grid_sharpness.sharpness_cells(CPU, records) == {}
+
+
+def test_a_sharpness_run_that_matches_nothing_is_a_one_line_error():
+    with pytest.raises(UserError, match="no run of the Rollout U-Net or ResNet-Rollout matches 'unet_singel'"):
+        grid_sharpness.write_dream_sharpness(CPU, only="unet_singel", progress=False)
 
 
 @pytest.mark.slow
@@ -55,7 +69,7 @@ def test_the_stage_measures_blur_and_the_grid_writes_only_its_records_dreams(art
     run = rollout_unet(SMOKE)
     grid_runner.run_one(SMOKE, run)
     assert grid_sharpness.write_dream_sharpness(SMOKE, only="rollout_unet__seed0", progress=False) == [run.id]
-    measured = json.loads(paths.sharpness_path(SMOKE, run.id).read_text())
+    measured = json.loads(paths.sharpness_path(SMOKE, run.id).read_text())["metrics"]
     assert len(measured["dream"]) == len(measured["reference"]) == SMOKE.data.test_episodes
     assert grid_sharpness.write_dream_sharpness(SMOKE, progress=False) == []  # written once
 

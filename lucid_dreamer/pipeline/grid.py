@@ -210,7 +210,10 @@ def _at(row: tuple, steps: int) -> tuple:
     return (*row[:4], {**row[4], "steps": steps}, *row[5:])
 
 
-AGAIN_GROUPS = (*CLAIM_GROUPS, "map")
+MAP_GROUPS = ("map",)
+"""The conditions map's group: trained again at the chosen budget after the claim rows."""
+
+AGAIN_GROUPS = (*CLAIM_GROUPS, *MAP_GROUPS)
 """The groups trained again at the chosen budget: the claim rows, then the conditions map. Each set
 stands in for its rows at the grid's budget only once every one of its runs has landed."""
 
@@ -226,7 +229,7 @@ def grid_runs(preset: Preset) -> list[GridRun]:
     rows = [((*row, None), seeds, None) for row, seeds in _curve_rows(g)]
     if g.claim_steps is not None:
         rows += [((*row, None), g.seeds, g.claim_steps) for row in _claim_rows(g)]
-        rows += [(_at(row, g.claim_steps), g.seeds, g.claim_steps) for row in map_rows if row[0] == "map"]
+        rows += [(_at(row, g.claim_steps), g.seeds, g.claim_steps) for row in map_rows if row[0] in MAP_GROUPS]
     rows += [(row, g.seeds, None) for row in map_rows + [(*row, None) for row in _rows(g)]]
     for (group, variant, label, model, train, data, world), seeds, claim_steps in rows:
         data_cfg = None if data is None else replace(preset.data, **data)

@@ -3,9 +3,10 @@ episode, against the tokenizer's own reconstruction of the same frames (`stages.
 
 The grid's records keep tracks, not frames, so this is a step of its own (`lucid-dreamer grid
 --sharpness`): for the rows a claim about blur names (`SHARPNESS_ROWS`), it reads each finished run's
-cached dreams (they are dreamed again where the cache lacks them) and writes
-`figures/data/grid/<preset>/sharpness/<run>.json` beside the record, with the run's configs and
-provenance. `sharpness_cells` turns them into the summary's `dream_sharpness` cells.
+dreams from the cache (where the cache lacks them, the run is trained and dreamed again, and must come
+out as its record: the same tracks) and writes `figures/data/grid/<preset>/sharpness/<run>.json` beside
+the record, with the run's configs, the tracker's version and provenance; a file counts only as a
+record does (`grid_runner.trusted`). `sharpness_cells` turns them into the audit's cells.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from tqdm.auto import tqdm
 from ..method.analyze import mean_interval
 from ..method.atomic import atomic_write
 from ..method.errors import UserError
+from ..method.track import TRACKER_VERSION
 from . import paths, stages
 from .grid import GridRun, grid_runs
-from .grid_runner import load_records, run_configs, run_identity
+from .grid_runner import load_records, run_configs, run_identity, trusted
 from .presets import Preset
 from .provenance import provenance
 
@@ -33,6 +35,8 @@ blurry, and ResNet-Rollout beside it."""
 def write_dream_sharpness(preset: Preset, only: str | None = None, progress: bool = True) -> list[str]:
     """The sharpness file of every finished run of `SHARPNESS_ROWS` (whose id contains `only`) that has
     none for its configs yet; returns the runs' ids."""
+    if only is not None and not any(only in r.id for r in grid_runs(preset) if (r.group, r.variant) in SHARPNESS_ROWS):
+        raise UserError(f"no run of the Rollout U-Net or ResNet-Rollout matches {only!r}; `lucid-dreamer grid --list`")
     done = {r["id"] for r in load_records(preset)}
     todo = [
         run
@@ -47,7 +51,9 @@ def write_dream_sharpness(preset: Preset, only: str | None = None, progress: boo
         _check_dreams(preset, run)
         stage = stages.dream_sharpness_stage(preset, run.experiment, progress=False)
         measured = json.loads((stage / "metrics.json").read_text())
-        record = {"id": run.id, **measured, "configs": run_configs(preset, run), "provenance": made_by}
+        metrics = {name: [None if v != v else v for v in measured[name]] for name in ("dream", "reference")}
+        metrics["tracker_version"] = TRACKER_VERSION
+        record = {"id": run.id, "metrics": metrics, "configs": run_configs(preset, run), "provenance": made_by}
         path = paths.sharpness_path(preset, run.id)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(path) as tmp:
@@ -68,12 +74,13 @@ def _check_dreams(preset: Preset, run: GridRun) -> None:
 
 
 def _load(preset: Preset, run_id: str, configs: dict) -> dict | None:
-    """A run's sharpness file, if it was measured for these configs."""
+    """A run's sharpness file, if it was measured for these configs and counts as a record would."""
     path = paths.sharpness_path(preset, run_id)
     if not path.exists():
         return None
     found = json.loads(path.read_text())
-    return found if run_identity(found["configs"]) == run_identity(configs) else None
+    same = run_identity(found["configs"]) == run_identity(configs)
+    return found if same and trusted(found, committed=preset.name != "smoke") else None
 
 
 def sharpness_cells(preset: Preset, records: list[dict]) -> dict[tuple[str, str], dict]:
@@ -91,8 +98,12 @@ def sharpness_cells(preset: Preset, records: list[dict]) -> dict[tuple[str, str]
         if found is None:
             missing.add(key)
             continue
-        pairs = np.column_stack([found["dream"], found["reference"]])
-        by_row.setdefault(key, []).append(pairs[~np.isnan(pairs).any(axis=1)])  # episodes with the cube found
+        pairs = np.array([found["metrics"]["dream"], found["metrics"]["reference"]], dtype=float).T
+        found_cube = pairs[~np.isnan(pairs).any(axis=1)]  # the episodes in which the true cube is found
+        if not len(found_cube):
+            missing.add(key)
+            continue
+        by_row.setdefault(key, []).append(found_cube)
 
     def ratio(sums):
         return sums[..., 0] / sums[..., 1]

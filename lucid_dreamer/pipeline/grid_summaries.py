@@ -25,7 +25,7 @@ from ..method.analyze import (
 )
 from ..method.references import REFERENCES, TRIVIAL
 from . import paths
-from .grid import AGAIN_GROUPS, CLAIM_GROUPS, GridRun, grid_runs, runs_again
+from .grid import AGAIN_GROUPS, CLAIM_GROUPS, MAP_GROUPS, GridRun, grid_runs, runs_again
 from .grid_runner import record_precision, references_name
 from .presets import Preset
 
@@ -52,23 +52,27 @@ def _judged(preset: Preset, records: list[dict], groups: tuple[str, ...]) -> tup
 def claim_records(preset: Preset, records: list[dict]) -> tuple[list[dict], int]:
     """The records the claims are judged on, and the budget of their claim rows: the claim rows trained
     again at `GridConfig.claim_steps` once every one of them has landed (standing in for the same rows
-    at the grid's budget), else the grid's own rows; the map likewise, on its own; the other groups
-    (the learning curve, the paper's protocol) either way."""
+    at the grid's budget), else the grid's own rows; the learning curve and the paper's protocol either
+    way. The map is chapter 8's (`map_records`), at a budget of its own, so it is left out here: one
+    budget for every row the claims compare."""
     claim_rows, budget = _judged(preset, records, CLAIM_GROUPS)
-    others = [r for r in at_grid_budget(records) if r["group"] not in AGAIN_GROUPS]
-    return others + claim_rows + map_records(preset, records)[0], budget
+    return [r for r in at_grid_budget(records) if r["group"] not in AGAIN_GROUPS] + claim_rows, budget
 
 
 def map_records(preset: Preset, records: list[dict]) -> tuple[list[dict], int]:
     """The conditions map's records, at the chosen budget once every one of its runs has landed there,
     else at the grid's budget; and that budget."""
-    return _judged(preset, records, ("map",))
+    return _judged(preset, records, MAP_GROUPS)
 
 
 def judged_runs(preset: Preset, records: list[dict]) -> list[GridRun]:
-    """The grid's runs, done or not, at the budgets `claim_records` judges their groups at."""
+    """The grid's runs, done or not, at the budgets their groups are shown at: the claim rows' as
+    `claim_records` judges them, the map's as `map_records` shows it, the grid's own for the rest."""
     g = preset.grid
-    budgets = {**dict.fromkeys(CLAIM_GROUPS, claim_records(preset, records)[1]), "map": map_records(preset, records)[1]}
+    budgets = {
+        **dict.fromkeys(CLAIM_GROUPS, claim_records(preset, records)[1]),
+        **dict.fromkeys(MAP_GROUPS, map_records(preset, records)[1]),
+    }
     return [r for r in grid_runs(preset) if (r.claim_steps or g.steps) == budgets.get(r.group, g.steps)]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -332,7 +333,8 @@ def one_step_stage(preset: Preset, experiment: Experiment, first_target: int = 8
 def dream_sharpness_stage(preset: Preset, experiment: Experiment, progress: bool = True) -> Path:
     """The sharpness of a run's dreams around the true cube, per test episode, beside that of the
     tokenizer's reconstruction of the true latents of the same frames (the sharpest a decoded frame
-    gets): whether a model's dreams blur. From the dream stage's latents; nothing is dreamed again."""
+    gets): whether a model's dreams blur. From the dream stage's latents (made by it where it has not
+    run); an episode in which the true cube is never found has NaN."""
     preset = with_data(preset, experiment)
 
     def build(out: Path) -> None:
@@ -344,7 +346,9 @@ def dream_sharpness_stage(preset: Preset, experiment: Experiment, progress: bool
         truth_xy = load_truth_tracks(preset, k, progress)["cube"]
         half = preset.world.resolution // 8  # a quarter of the frame's side, as the one-step stage
         # per episode, the mean over the frames in which the true cube is found (NaN: never found)
-        dreamed, decoded = (np.nanmean(sharpness(f, truth_xy, half), axis=1) for f in (frames, reference))
+        with warnings.catch_warnings():  # an episode without the cube is NaN, and says so
+            warnings.simplefilter("ignore", RuntimeWarning)
+            dreamed, decoded = (np.nanmean(sharpness(f, truth_xy, half), axis=1) for f in (frames, reference))
         _write_json(out / "metrics.json", {"dream": dreamed.tolist(), "reference": decoded.tolist()})
 
     key = (*data_key(preset), experiment.model, experiment.train, {"sharpness": "cube", "tracker": TRACKER_VERSION})
