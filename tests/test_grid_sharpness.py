@@ -94,11 +94,12 @@ def test_the_stage_measures_blur_and_the_grid_writes_only_its_records_dreams(art
         else:
             np.testing.assert_array_equal(dream, reference)
 
-    # the cached dreams must be the record's: a committed track that differs stops the write
-    tracks = json.loads(paths.tracks_path(SMOKE, run.id).read_text())
-    tracks["cube"] = [[[v + 5 if v is not None else v for v in p] for p in frames] for frames in tracks["cube"]]
-    paths.tracks_path(SMOKE, run.id).write_text(json.dumps(tracks))
+    # the dreams must be the record's model's: a record whose training differs stops the write
+    path = paths.grid_records_dir(SMOKE) / f"{run.id}.json"
+    record = json.loads(path.read_text())
+    record["train"]["best_val_loss"] += 0.01
+    path.write_text(json.dumps(record))
     paths.sharpness_path(SMOKE, run.id).unlink()
-    with pytest.raises(UserError, match="tracks differ from the committed ones"):
+    with pytest.raises(UserError, match="trained again is another model"):
         grid_sharpness.write_dream_sharpness(SMOKE, progress=False)
     assert not paths.sharpness_path(SMOKE, run.id).exists()
