@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write the sharpness of the Rollout U-Net's and ResNet-Rollout's dreams around the cube for every "
         "finished run of theirs (whose id contains --only), as sharpness/<run>.json, from the runs' cached dreams "
-        "(a run without them trains and dreams again, and must come out as its record's model)",
+        "(a run without them trains and dreams again, within 1%% of its record's best validation loss)",
     )
     p.add_argument(
         "--executor",

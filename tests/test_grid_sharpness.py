@@ -97,7 +97,7 @@ def test_the_stage_measures_blur_and_the_grid_writes_only_its_records_dreams(art
     # the dreams must be the record's model's: a record whose training differs stops the write
     path = paths.grid_records_dir(SMOKE) / f"{run.id}.json"
     record = json.loads(path.read_text())
-    record["train"]["best_val_loss"] += 0.01
+    record["train"]["best_val_loss"] *= 1.02  # 1% apart would pass: CPU training is not bit-for-bit repeatable
     path.write_text(json.dumps(record))
     paths.sharpness_path(SMOKE, run.id).unlink()
     with pytest.raises(UserError, match="trained again is another model"):
