@@ -330,11 +330,8 @@ else:
     whole = {name: float(pool_sums(sums.sum(0))["strict_rmse"][-1]) for name, sums in first_row["references"].items()}
     nb.save_data("relative_to_trivial", {"ratios": ratios, "beats_until": until, "references_whole_strict_512": whole})
     glue("trivial_beats", f"the recipe beats all three trivial predictors {beats_words(until[first_label])}", display=False)
-    glue(
-        "trivial_beats_budgets",
-        "; ".join(f"{label}: {beats_words(n)}" for label, n in until.items()),
-        display=False,
-    )
+    per_budget = "; ".join(f"{label}: {beats_words(n)}" for label, n in until.items())
+    glue("trivial_beats_budgets", per_budget, display=False)
     trained = tables.listing([f"{steps:,}" for key, steps in recipe_rows.items() if key in horizons])
     seeds_each = {len(horizons[key]["seeds"]) for key in recipe_rows if key in horizons}
     trained += f" steps, {seeds_each.pop()} seeds each" if len(seeds_each) == 1 else " steps"
@@ -342,7 +339,7 @@ else:
         "trivial_beats_summary",  # the intro's and the report's answer
         f"at no horizon at any budget of the learning curve ({trained})"
         if not any(until.values())
-        else "; ".join(f"{label}: {beats_words(n)}" for label, n in until.items()),
+        else per_budget,
         display=False,
     )
     glue("trivial_ratios", "; ".join(ratio_at(first_label, h) for h in (1, 4, 16, 60)), display=False)

@@ -271,7 +271,11 @@ for name, value in comparison.report_paragraphs(summary, refs).items():  # the r
     glue(name, value, display=False)
 nb.save_data(
     "comparison",
-    {"runs_done": len(comparison_records), "runs": len(comparison_runs), "summary": {f"{g}/{v}": c for (g, v), c in summary.items()}},
+    {
+        "runs_done": len(comparison_records),
+        "runs": len(comparison_runs),
+        "summary": {f"{g}/{v}": c for (g, v), c in summary.items()},
+    },
 )
 
 # %% [markdown]

@@ -35,17 +35,11 @@ blurry, and ResNet-Rollout beside it."""
 def write_dream_sharpness(preset: Preset, only: str | None = None, progress: bool = True) -> list[str]:
     """The sharpness file of every finished run of `SHARPNESS_ROWS` (whose id contains `only`) that has
     none for its configs yet; returns the runs' ids."""
-    if only is not None and not any(only in r.id for r in grid_runs(preset) if (r.group, r.variant) in SHARPNESS_ROWS):
+    runs = [r for r in grid_runs(preset) if (r.group, r.variant) in SHARPNESS_ROWS and (only is None or only in r.id)]
+    if not runs:
         raise UserError(f"no run of the Rollout U-Net or ResNet-Rollout matches {only!r}; `lucid-dreamer grid --list`")
     done = {r["id"]: r for r in load_records(preset)}
-    todo = [
-        run
-        for run in grid_runs(preset)
-        if (run.group, run.variant) in SHARPNESS_ROWS
-        and run.id in done
-        and (only is None or only in run.id)
-        and _load(preset, run.id, run_configs(preset, run)) is None
-    ]
+    todo = [run for run in runs if run.id in done and _load(preset, run.id, run_configs(preset, run)) is None]
     for run in tqdm(todo, desc="sharpness", unit="run", disable=not progress):
         made_by = provenance("lucid-dreamer grid --sharpness", preset.name)
         best_val_loss = _check_model(preset, run, done[run.id])
